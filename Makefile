@@ -1,0 +1,47 @@
+# The two commands: `make demo` and `make test`. Everything else supports them.
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+# PostgreSQL for the app tests; .ci/run creates this role and database on loopback.
+WELLBEING_TEST_POSTGRES_URL ?= postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test
+export WELLBEING_TEST_POSTGRES_URL
+
+.PHONY: install demo serve test lint format translations benchmarks clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/wellbeing db upgrade
+	$(BIN)/wellbeing demo --if-empty
+	$(BIN)/wellbeing run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(PY) -m pytest tests -m "not browser" --db sqlite
+	$(PY) -m pytest tests/wellbeing --db postgresql
+	$(PY) -m pytest tests/e2e -m browser
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o wellbeing/translations/messages.pot .
+	$(BIN)/pybabel update -i wellbeing/translations/messages.pot -d wellbeing/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d wellbeing/translations
+
+benchmarks: install
+	for script in benchmarks/bench_*.py; do $(PY) $$script; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

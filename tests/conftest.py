@@ -1,0 +1,118 @@
+"""Shared fixtures. App tests run against a real database: SQLite by default,
+PostgreSQL with `--db postgresql` (URL in WELLBEING_TEST_POSTGRES_URL). The schema is
+built once per run by the Alembic migrations; each test runs inside a savepoint that
+is rolled back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="database for app tests (postgresql reads WELLBEING_TEST_POSTGRES_URL)",
+    )
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.config.getoption("--db") == "postgresql":
+        url = os.environ.get(POSTGRES_ENV)
+        if not url:
+            pytest.fail(f"--db postgresql needs {POSTGRES_ENV} (see .ci/run)")
+        reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    from wellbeing import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "ENVIRONMENT": "test",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "TESTING": True,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from wellbeing.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[object]:
+    """Bind the app's session to one connection whose outer transaction is rolled
+    back after the test; the app's own commits become savepoint releases."""
+    from wellbeing.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: object) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from wellbeing.security.passwords import hash_password
+
+    return hash_password(TEST_PASSWORD)
+
+
+@pytest.fixture
+def world(db_session: object, password_hash: str) -> SimpleNamespace:
+    """A small district: two schools, two classes each, three students per class,
+    and one user per role, each scoped to school A (or its class A1)."""
+    from tests.factories import build_world
+
+    return build_world(password_hash)
+
+
+def login(client: FlaskClient, username: str, password: str = TEST_PASSWORD) -> None:
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, f"login of {username} failed"

@@ -1,0 +1,83 @@
+"""Builders of small, explicit test data."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+from wellbeing.extensions import db
+from wellbeing.roster.models import (
+    District,
+    Guardian,
+    RoleAssignment,
+    School,
+    SchoolClass,
+    Student,
+    User,
+)
+
+_serial = iter(range(1, 10**9))
+
+
+def student_number() -> str:
+    """A well-formed 学籍号: G followed by an 18-character identity number."""
+    return f"G5105022012{next(_serial):07d}X"
+
+
+def make_student(school_class: SchoolClass, name: str, sex: str = "F") -> Student:
+    student = Student(
+        student_number=student_number(),
+        name=name,
+        sex=sex,
+        birth_date=date(2013, 5, 1),
+        school_class=school_class,
+    )
+    db.session.add(student)
+    return student
+
+
+def make_user(username: str, password_hash: str | None, *scopes: tuple[str, object]) -> User:
+    user = User(username=username, display_name=username, password_hash=password_hash)
+    for role, node in scopes:
+        assignment = RoleAssignment(role=role)
+        if isinstance(node, District):
+            assignment.district = node
+        elif isinstance(node, School):
+            assignment.school = node
+        else:
+            assignment.school_class = node
+        user.roles.append(assignment)
+    db.session.add(user)
+    return user
+
+
+def build_world(password_hash: str) -> SimpleNamespace:
+    district = District(code="510502", name="江阳区")
+    schools, classes, students = {}, {}, {}
+    for key in ("A", "B"):
+        school = School(district=district, code=f"S{key}", name=f"测试学校{key}", kind="junior")
+        schools[key] = school
+        for number in (1, 2):
+            school_class = SchoolClass(school=school, grade=7, name=str(number), entry_year=2026)
+            classes[f"{key}{number}"] = school_class
+            for index in range(3):
+                label = f"{key}{number}-{index}"
+                students[label] = make_student(school_class, f"学生{label}", "MF"[index % 2])
+    db.session.add(district)
+    db.session.flush()
+    students["A1-0"].guardians.append(Guardian(name="家长甲", relation="母亲", phone="13800000000"))
+    committee_student = students["A1-1"]
+    users = {
+        "admin": make_user("admin", password_hash, ("admin", district)),
+        "monitor": make_user("monitor", password_hash, ("monitor", district)),
+        "counselor": make_user("counselor", password_hash, ("counselor", schools["A"])),
+        "doctor": make_user("doctor", password_hash, ("doctor", schools["A"])),
+        "head_teacher": make_user("teacher", password_hash, ("head_teacher", classes["A1"])),
+        "committee": make_user("committee", password_hash, ("committee", classes["A1"])),
+        "student": make_user("student", password_hash, ("student", classes["A1"])),
+    }
+    users["committee"].student = committee_student
+    db.session.flush()
+    return SimpleNamespace(
+        district=district, schools=schools, classes=classes, students=students, users=users
+    )

@@ -1,0 +1,151 @@
+"""Wellbeing: student wellbeing screening and monitoring for a school district."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from werkzeug.exceptions import HTTPException
+
+from flask_babel import get_locale
+
+from wellbeing.config import flask_config, load_settings
+
+log = logging.getLogger(__name__)
+
+# Endpoints a user who must change their password may still reach.
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+
+
+def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    settings = load_settings(config_override)
+    app.config.from_mapping(flask_config(settings, app.instance_path))
+    app.permanent_session_lifetime = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        _ensure_parent_dir(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_pages(app)
+    return app
+
+
+def _ensure_parent_dir(path: str) -> None:
+    from pathlib import Path
+
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("language")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from pathlib import Path
+
+    from wellbeing.extensions import babel, csrf, db, login_manager, migrate
+    from wellbeing.roster.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from wellbeing.district.blueprint import bp as district_bp
+    from wellbeing.main import bp as main_bp
+    from wellbeing.roster.blueprint import bp as roster_bp
+    from wellbeing.roster.import_blueprint import bp as roster_import_bp
+    from wellbeing.security.blueprint import bp as auth_bp
+
+    for blueprint in (auth_bp, main_bp, roster_bp, roster_import_bp, district_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = uuid.uuid4().hex[:12]
+
+    @app.before_request
+    def enforce_idle_timeout_and_password_change() -> Any:
+        if not current_user.is_authenticated:
+            return None
+        now = datetime.now().timestamp()
+        last_seen = session.get("last_seen", now)
+        if now - last_seen > app.config["IDLE_TIMEOUT_MINUTES"] * 60:
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.login", next=request.path))
+        session["last_seen"] = now
+        if current_user.must_change_password and request.endpoint not in _PASSWORD_CHANGE_ALLOWED:
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def add_headers(response: Any) -> Any:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.after_request
+    def commit_or_roll_back(response: Any) -> Any:
+        from wellbeing.extensions import db
+
+        # One commit per request, before the response leaves: a request that failed
+        # leaves nothing half-written, and a failed commit becomes a 500, not a lie.
+        if response.status_code < 400 and g.get("request_ok", True):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    from wellbeing.extensions import db
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if error.code == 500:
+            return server_error(getattr(error, "original_exception", None) or error)
+        db.session.rollback()
+        g.request_ok = False
+        return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def server_error(error: BaseException) -> Any:
+        db.session.rollback()
+        g.request_ok = False
+        request_id = g.get("request_id", "-")
+        log.error("unhandled error, request id %s", request_id, exc_info=error)
+        try:
+            return render_template("error_500.html", request_id=request_id), 500
+        except Exception:  # the layout itself is broken: still answer, still no trace
+            log.exception("error page failed, request id %s", request_id)
+            return f"500 服务器内部错误 Internal error. Request id: {request_id}", 500

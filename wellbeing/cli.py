@@ -1,0 +1,17 @@
+"""The `wellbeing` command: Flask's (run, shell, routes), Flask-Migrate's `db`, and ours."""
+
+from __future__ import annotations
+
+from flask.cli import FlaskGroup
+
+from wellbeing import create_app
+from wellbeing.demo import demo_command
+from wellbeing.roster.cli import roster_group
+
+cli = FlaskGroup(create_app=lambda: create_app(), help="Wellbeing: student wellbeing screening.")
+cli.add_command(demo_command)
+cli.add_command(roster_group)
+
+
+def main() -> None:
+    cli.main(prog_name="wellbeing")

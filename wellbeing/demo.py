@@ -1,0 +1,6 @@
+import click
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Build the synthetic demo district (being written)."""

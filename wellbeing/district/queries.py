@@ -1,0 +1,70 @@
+"""District aggregates: counts only, never a student."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from wellbeing.extensions import db
+from wellbeing.roster.models import RoleAssignment, School, SchoolClass, Student, User
+
+
+@dataclass(frozen=True)
+class SchoolStaffing:
+    school: School
+    enrolled: int
+    classes: int
+    classes_needing_committee: int
+    classes_with_two_committee: int
+    counselors: int
+
+
+def school_staffing(district_id: int) -> list[SchoolStaffing]:
+    """Per school: enrolled students, classes, 心理委员 coverage (grade 4 up), counselors."""
+    enrolled = dict(
+        db.session.execute(
+            select(SchoolClass.school_id, func.count(Student.id))
+            .join(Student, Student.class_id == SchoolClass.id)
+            .where(Student.status == "enrolled")
+            .group_by(SchoolClass.school_id)
+        ).all()
+    )
+    committee_per_class = (
+        select(RoleAssignment.class_id, func.count().label("members"))
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.role == "committee", User.active.is_(True))
+        .group_by(RoleAssignment.class_id)
+        .subquery()
+    )
+    class_rows = db.session.execute(
+        select(SchoolClass.school_id, SchoolClass.grade, committee_per_class.c.members).outerjoin(
+            committee_per_class, committee_per_class.c.class_id == SchoolClass.id
+        )
+    ).all()
+    counselors = dict(
+        db.session.execute(
+            select(RoleAssignment.school_id, func.count())
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role == "counselor", User.active.is_(True))
+            .group_by(RoleAssignment.school_id)
+        ).all()
+    )
+    schools = db.session.scalars(
+        select(School).where(School.district_id == district_id).order_by(School.code)
+    )
+    result = []
+    for school in schools:
+        own = [row for row in class_rows if row.school_id == school.id]
+        needing = [row for row in own if row.grade >= 4]
+        result.append(
+            SchoolStaffing(
+                school=school,
+                enrolled=enrolled.get(school.id, 0),
+                classes=len(own),
+                classes_needing_committee=len(needing),
+                classes_with_two_committee=sum(1 for row in needing if (row.members or 0) >= 2),
+                counselors=counselors.get(school.id, 0),
+            )
+        )
+    return result

@@ -1,0 +1,25 @@
+"""The home page: what each of the user's roles can do, in one place."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from wellbeing.security.policy import public, requires
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@public
+def index() -> Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/home")
+@requires("home")
+def home() -> str:
+    return render_template("home.html", assignments=current_user.roles)

@@ -1,0 +1,47 @@
+"""Roster browsing within scope: schools, classes, students; the 心理委员's name list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from wellbeing.roster import queries
+from wellbeing.roster.models import School, SchoolClass, Student
+from wellbeing.security.policy import can, requires
+
+bp = Blueprint("roster", __name__)
+
+
+@bp.get("/schools")
+@requires("roster.list_schools")
+def schools() -> str:
+    schools = queries.schools_in_scope(current_user, "roster.list_schools")
+    return render_template("roster/schools.html", schools=schools)
+
+
+@bp.get("/schools/<int:school_id>")
+@requires("roster.view_school", School)
+def school(school: School) -> str:
+    classes = queries.classes_in_scope(current_user, "roster.view_class", school)
+    counts = queries.enrolled_counts_by_class([c.id for c in classes])
+    return render_template("roster/school.html", school=school, classes=classes, counts=counts)
+
+
+@bp.get("/classes/<int:class_id>")
+@requires("roster.view_class", SchoolClass)
+def school_class(school_class: SchoolClass) -> str:
+    return render_template("roster/class.html", school_class=school_class)
+
+
+@bp.get("/classes/<int:class_id>/names")
+@requires("committee.class_roster", SchoolClass)
+def class_names(school_class: SchoolClass) -> str:
+    names = [s.name for s in school_class.students if s.status == "enrolled"]
+    return render_template("roster/class_names.html", school_class=school_class, names=names)
+
+
+@bp.get("/students/<int:student_id>")
+@requires("roster.view_student", Student)
+def student(student: Student) -> str:
+    show_guardians = can(current_user, "roster.view_guardians", student)
+    return render_template("roster/student.html", student=student, show_guardians=show_guardians)

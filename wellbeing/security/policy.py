@@ -1,0 +1,139 @@
+"""The access policy: one table of actions, the roles that may take them, and how far
+each role's scope reaches. Every view declares its action with @requires (or @public);
+a test checks every registered route against this table for every role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from wellbeing.extensions import db
+from wellbeing.roster.models import District, Role, RoleAssignment, School, SchoolClass, Student
+
+Target = District | School | SchoolClass | Student | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    # An action on a target is allowed only inside the scope of the role that grants it.
+    # Actions without a target (a home page, a district overview) need only the role.
+    description: str
+
+
+def _rule(description: str, *roles: Role) -> Rule:
+    return Rule(frozenset(roles), description)
+
+
+R = Role
+POLICY: dict[str, Rule] = {
+    "home": _rule("See one's own home page", *Role),
+    "district.overview": _rule("District aggregates, never a student", R.monitor, R.admin),
+    "roster.list_schools": _rule(
+        "List the schools in one's scope", R.admin, R.counselor, R.doctor, R.head_teacher
+    ),
+    "roster.view_school": _rule("A school's classes", R.admin, R.counselor, R.doctor),
+    "roster.view_class": _rule(
+        "A class list with student details", R.admin, R.counselor, R.doctor, R.head_teacher
+    ),
+    "roster.view_student": _rule(
+        "A student's record", R.admin, R.counselor, R.doctor, R.head_teacher
+    ),
+    "roster.view_guardians": _rule(
+        "A student's guardians and their phones", R.admin, R.counselor, R.head_teacher
+    ),
+    "roster.import": _rule("Import schools, classes, students, guardians, staff", R.admin),
+    "committee.class_roster": _rule("Classmates' names, nothing more", R.committee),
+}
+
+
+def _school_id(target: Target) -> int | None:
+    if isinstance(target, School):
+        return target.id
+    if isinstance(target, SchoolClass):
+        return target.school_id
+    if isinstance(target, Student):
+        return target.school_class.school_id
+    return None
+
+
+def _class_id(target: Target) -> int | None:
+    if isinstance(target, SchoolClass):
+        return target.id
+    if isinstance(target, Student):
+        return target.class_id
+    return None
+
+
+def _district_id(target: Target) -> int | None:
+    if isinstance(target, District):
+        return target.id
+    school_id = _school_id(target)
+    if school_id is None:
+        return None
+    return db.session.get(School, school_id).district_id
+
+
+def scope_contains(assignment: RoleAssignment, target: Target) -> bool:
+    """Whether the assignment's scope node is the target or one of its ancestors."""
+    if target is None:
+        return True
+    if assignment.class_id is not None:
+        return _class_id(target) == assignment.class_id
+    if assignment.school_id is not None:
+        return _school_id(target) == assignment.school_id
+    return _district_id(target) == assignment.district_id
+
+
+def can(user: Any, action: str, target: Target = None) -> bool:
+    """Whether the user may take the action on the target. Unknown actions are refused."""
+    rule = POLICY.get(action)
+    if rule is None or not getattr(user, "is_authenticated", False):
+        return False
+    return any(
+        assignment.role in rule.roles and scope_contains(assignment, target)
+        for assignment in user.roles
+    )
+
+
+def scopes_for(user: Any, action: str) -> list[RoleAssignment]:
+    """The user's role assignments that grant the action: the places it may be taken."""
+    rule = POLICY.get(action)
+    if rule is None:
+        return []
+    return [assignment for assignment in user.roles if assignment.role in rule.roles]
+
+
+def requires(action: str, model: type[db.Model] | None = None) -> Callable:
+    """Guard a view: login, then the policy. With a model, the view's single URL
+    parameter is the target's id; the loaded target replaces it."""
+    if action not in POLICY:
+        raise KeyError(f"no policy entry for action {action!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(**kwargs: Any) -> Any:
+            target = None
+            if model is not None:
+                (name, value), *rest = kwargs.items()
+                target = db.get_or_404(model, value)
+                kwargs = {name.removesuffix("_id"): target, **dict(rest)}
+            if not can(current_user, action, target):
+                abort(403)
+            return view(**kwargs)
+
+        guarded.access_action = action  # read by the role-by-route test
+        return login_required(guarded)
+
+    return decorate
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view open to anyone (login page, language switch)."""
+    view.access_action = "public"
+    return view
