@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
 TEST_PASSWORD = "correct-horse-battery"
@@ -80,8 +82,11 @@ def db_session(app: Flask) -> Iterator[object]:
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+        # A plain Session: Flask-SQLAlchemy's own would route queries to the engine,
+        # around the connection that holds the outer transaction.
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
         )
         try:
             yield db.session

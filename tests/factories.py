@@ -77,7 +77,18 @@ def build_world(password_hash: str) -> SimpleNamespace:
         "student": make_user("student", password_hash, ("student", classes["A1"])),
     }
     users["committee"].student = committee_student
+    # A neighbouring district: outside the scope of every district-level role above.
+    other = District(code="510503", name="纳溪区")
+    schools["C"] = School(district=other, code="SC", name="测试学校C", kind="senior")
+    classes["C1"] = SchoolClass(school=schools["C"], grade=10, name="1", entry_year=2026)
+    students["C1-0"] = make_student(classes["C1"], "学生C1-0")
+    db.session.add(other)
     db.session.flush()
     return SimpleNamespace(
-        district=district, schools=schools, classes=classes, students=students, users=users
+        district=district,
+        other_district=other,
+        schools=schools,
+        classes=classes,
+        students=students,
+        users=users,
     )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import refresh as refresh_babel
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
-
-from flask_babel import get_locale
 
 from wellbeing.config import flask_config, load_settings
 
@@ -57,10 +58,13 @@ def _select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    from wellbeing.database import configure_sqlite
     from wellbeing.extensions import babel, csrf, db, login_manager, migrate
     from wellbeing.roster.models import User
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -88,14 +92,17 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
-    def assign_request_id() -> None:
+    def start_request() -> None:
+        # Requests can share one app context (tests, a CLI); reset what is per request.
         g.request_id = uuid.uuid4().hex[:12]
+        g.request_ok = True
+        refresh_babel()
 
     @app.before_request
     def enforce_idle_timeout_and_password_change() -> Any:
         if not current_user.is_authenticated:
             return None
-        now = datetime.now().timestamp()
+        now = time.time()
         last_seen = session.get("last_seen", now)
         if now - last_seen > app.config["IDLE_TIMEOUT_MINUTES"] * 60:
             logout_user()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import (
     Blueprint,
     current_app,
@@ -45,6 +47,7 @@ def login() -> str | Response:
             session.clear()
             login_user(result.user)
             session.permanent = True
+            session["last_seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
         if result.outcome == "throttled":
             flash(_("Too many failed logins from this address. Try again later."), "error")

@@ -110,22 +110,23 @@ def scopes_for(user: Any, action: str) -> list[RoleAssignment]:
 
 
 def requires(action: str, model: type[db.Model] | None = None) -> Callable:
-    """Guard a view: login, then the policy. With a model, the view's single URL
-    parameter is the target's id; the loaded target replaces it."""
+    """Guard a view: login, then the policy. With a model, the view's first URL
+    parameter is the target's id; the view receives the loaded target instead."""
     if action not in POLICY:
         raise KeyError(f"no policy entry for action {action!r}")
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def guarded(**kwargs: Any) -> Any:
-            target = None
-            if model is not None:
-                (name, value), *rest = kwargs.items()
-                target = db.get_or_404(model, value)
-                kwargs = {name.removesuffix("_id"): target, **dict(rest)}
+            if model is None:
+                if not can(current_user, action):
+                    abort(403)
+                return view(**kwargs)
+            (_, target_id), *rest = kwargs.items()
+            target = db.get_or_404(model, target_id)
             if not can(current_user, action, target):
                 abort(403)
-            return view(**kwargs)
+            return view(target, **dict(rest))
 
         guarded.access_action = action  # read by the role-by-route test
         return login_required(guarded)

@@ -36,8 +36,9 @@ def _failures_since(column: Any, value: str, minutes: int) -> int:
 
 def _record(username: str, address: str, success: bool, reason: str) -> None:
     db.session.add(
-        LoginAttempt(at=utcnow(), username=username, address=address, success=success,
-                     reason=reason)
+        LoginAttempt(
+            at=utcnow(), username=username, address=address, success=success, reason=reason
+        )
     )
     if not success:
         log.warning("login failed: user=%r address=%s reason=%s", username, address, reason)
@@ -48,8 +49,9 @@ def authenticate(username: str, password: str, address: str, config: dict) -> Lo
     and are locked the same way, so no answer reveals whether an account exists."""
     username = username.strip()
     now = utcnow()
-    if _failures_since(LoginAttempt.address, address, config["ADDRESS_WINDOW_MINUTES"]) >= (
-        config["ADDRESS_FAILURES"]
+    if (
+        _failures_since(LoginAttempt.address, address, config["ADDRESS_WINDOW_MINUTES"])
+        >= (config["ADDRESS_FAILURES"])
     ):
         _record(username, address, False, "throttled")
         return LoginResult(None, "throttled")

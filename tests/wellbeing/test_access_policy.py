@@ -1,0 +1,150 @@
+"""The role-by-route test: every registered route, every role, a target inside and a
+target outside the role's scope. The expectations are written out here, apart from the
+policy table, so that a wrong entry in either one fails; a new route without an entry
+here fails too."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.routing import Rule
+
+from tests.conftest import login
+
+ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
+EVERYONE = set(ROLES)
+
+# endpoint -> (roles allowed, whether the route has a scoped target)
+# Public endpoints are open to anyone, logged in or not.
+PUBLIC = {"main.index", "auth.login", "auth.set_language", "static"}
+EXPECTED: dict[str, set[str]] = {
+    "main.home": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.change_password": EVERYONE,
+    "district.overview": {"admin", "monitor"},
+    "roster.schools": {"admin", "counselor", "doctor", "head_teacher"},
+    "roster.school": {"admin", "counselor", "doctor"},
+    "roster.school_class": {"admin", "counselor", "doctor", "head_teacher"},
+    "roster.student": {"admin", "counselor", "doctor", "head_teacher"},
+    "roster.class_names": {"committee"},
+    "roster_import.upload": {"admin"},
+    "roster_import.template": {"admin"},
+    "roster_import.template_csv": {"admin"},
+}
+
+# URL arguments that name a target, and the model each one loads.
+TARGET_ARGS = {"school_id": "schools", "class_id": "classes", "student_id": "students"}
+# URL arguments that are not targets: a fixed valid value.
+PLAIN_ARGS = {"code": "en", "kind": "students", "filename": "wellbeing.css"}
+
+# Where each role's scope is (see tests/factories.py): the target inside and outside.
+INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0"}
+OUTSIDE_CLASS = {"schools": "B", "classes": "A2", "students": "A2-0"}
+OUTSIDE_SCHOOL = {"schools": "B", "classes": "B1", "students": "B1-0"}
+OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0"}
+OUTSIDE = {
+    "admin": OUTSIDE_DISTRICT,
+    "monitor": OUTSIDE_DISTRICT,
+    "counselor": OUTSIDE_SCHOOL,
+    "doctor": OUTSIDE_SCHOOL,
+    "head_teacher": OUTSIDE_CLASS,
+    "committee": OUTSIDE_CLASS,
+    "student": OUTSIDE_CLASS,
+}
+
+
+def _rules(app) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint)
+
+
+def _url(rule: Rule, world, where: dict[str, str]) -> str:
+    values = {}
+    for arg in rule.arguments:
+        if arg in TARGET_ARGS:
+            kind = TARGET_ARGS[arg]
+            values[arg] = getattr(world, kind)[where[kind]].id
+        else:
+            assert arg in PLAIN_ARGS, f"{rule.endpoint}: add a value for <{arg}> to PLAIN_ARGS"
+            values[arg] = PLAIN_ARGS[arg]
+    return rule.build(values)[1]
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def test_every_route_has_an_expectation_and_a_policy_entry(app):
+    from wellbeing.security.policy import POLICY
+
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - PUBLIC - set(EXPECTED)
+    assert not missing, f"routes without an expectation in this test: {sorted(missing)}"
+    for endpoint in endpoints - {"static"}:
+        action = getattr(app.view_functions[endpoint], "access_action", None)
+        assert action is not None, f"{endpoint} is not guarded by @requires or @public"
+        assert action == "public" or action in POLICY
+        assert (action == "public") == (endpoint in PUBLIC), endpoint
+
+
+def _status(client, method: str, url: str) -> int:
+    return client.open(url, method=method).status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_by_route(app, client, world, role):
+    login(client, world.users[role].username)
+    checked = 0
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+            continue
+        allowed = role in EXPECTED[rule.endpoint]
+        scoped = any(arg in TARGET_ARGS for arg in rule.arguments)
+        for method in _methods(rule):
+            inside = _status(client, method, _url(rule, world, INSIDE))
+            where = f"{role} {method} {rule.endpoint}"
+            if allowed:
+                assert inside in (200, 302), f"{where} inside scope: {inside}"
+            else:
+                assert inside == 403, f"{where} should be refused: {inside}"
+            if scoped:
+                outside = _status(client, method, _url(rule, world, OUTSIDE[role]))
+                assert outside == 403, f"{where} outside scope should be refused: {outside}"
+            checked += 1
+    assert checked >= 8
+    assert client.post("/logout").status_code == 302
+    assert client.get("/home").status_code == 302  # logged out: back to login
+
+
+def test_anonymous_is_sent_to_login_everywhere(app, client, world):
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        for method in _methods(rule):
+            response = client.open(_url(rule, world, INSIDE), method=method)
+            assert response.status_code == 302, rule.endpoint
+            assert response.headers["Location"].startswith("/login"), rule.endpoint
+
+
+def test_committee_sees_names_only(client, world):
+    login(client, "committee")
+    page = client.get(f"/classes/{world.classes['A1'].id}/names").get_data(as_text=True)
+    assert world.students["A1-0"].name in page
+    assert world.students["A1-0"].student_number not in page
+    assert "家长甲" not in page and "13800000000" not in page
+
+
+def test_guardians_shown_only_to_roles_that_may_see_them(client, world):
+    student = world.students["A1-0"]
+    for role, shown in [("counselor", True), ("head_teacher", True), ("doctor", False)]:
+        login(client, world.users[role].username)
+        page = client.get(f"/students/{student.id}").get_data(as_text=True)
+        assert ("13800000000" in page) is shown, role
+        client.post("/logout")
+
+
+def test_monitor_overview_has_aggregates_and_no_student(client, world):
+    login(client, "monitor")
+    page = client.get("/district/").get_data(as_text=True)
+    assert "测试学校A" in page
+    for student in world.students.values():
+        assert student.name not in page and student.student_number not in page
+    assert "测试学校C" not in page  # another district

@@ -1,0 +1,26 @@
+"""Engine settings that make SQLite behave like the production database where it matters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Enforce foreign keys, and let SQLAlchemy own transactions: the sqlite3 driver's
+    own BEGIN handling otherwise breaks SAVEPOINT (nested transactions)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
