@@ -21,7 +21,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.logout": EVERYONE,
     "auth.change_password": EVERYONE,
     "district.overview": {"admin", "monitor"},
-    "roster.schools": {"admin", "counselor", "doctor", "head_teacher"},
+    "roster.schools": {"admin", "counselor", "doctor"},
     "roster.school": {"admin", "counselor", "doctor"},
     "roster.school_class": {"admin", "counselor", "doctor", "head_teacher"},
     "roster.student": {"admin", "counselor", "doctor", "head_teacher"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -37,11 +38,13 @@ def school_staffing(district_id: int) -> list[SchoolStaffing]:
         .group_by(RoleAssignment.class_id)
         .subquery()
     )
-    class_rows = db.session.execute(
+    classes_by_school = defaultdict(list)
+    for row in db.session.execute(
         select(SchoolClass.school_id, SchoolClass.grade, committee_per_class.c.members).outerjoin(
             committee_per_class, committee_per_class.c.class_id == SchoolClass.id
         )
-    ).all()
+    ):
+        classes_by_school[row.school_id].append(row)
     counselors = dict(
         db.session.execute(
             select(RoleAssignment.school_id, func.count())
@@ -55,7 +58,7 @@ def school_staffing(district_id: int) -> list[SchoolStaffing]:
     )
     result = []
     for school in schools:
-        own = [row for row in class_rows if row.school_id == school.id]
+        own = classes_by_school[school.id]
         needing = [row for row in own if row.grade >= 4]
         result.append(
             SchoolStaffing(

@@ -34,9 +34,7 @@ R = Role
 POLICY: dict[str, Rule] = {
     "home": _rule("See one's own home page", *Role),
     "district.overview": _rule("District aggregates, never a student", R.monitor, R.admin),
-    "roster.list_schools": _rule(
-        "List the schools in one's scope", R.admin, R.counselor, R.doctor, R.head_teacher
-    ),
+    "roster.list_schools": _rule("List the schools in one's scope", R.admin, R.counselor, R.doctor),
     "roster.view_school": _rule("A school's classes", R.admin, R.counselor, R.doctor),
     "roster.view_class": _rule(
         "A class list with student details", R.admin, R.counselor, R.doctor, R.head_teacher
