@@ -1,0 +1,273 @@
+"""The synthetic demo district: the generator alone (no database), then `build_demo` and
+the `wellbeing demo` command inside the test transaction (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from datetime import date
+
+import pytest
+from sqlalchemy import event, func, select
+
+from wellbeing.demo import build_demo, demo_command
+from wellbeing.district.queries import school_staffing
+from wellbeing.extensions import db
+from wellbeing.roster.models import (
+    GRADES_BY_KIND,
+    District,
+    Guardian,
+    RoleAssignment,
+    School,
+    SchoolClass,
+    SchoolKind,
+    Student,
+    User,
+)
+from wellbeing.roster.synthetic import DEMO_PASSWORD, FIXED_LOGINS, generate_district
+
+SEED = 11
+SIZE = 1_500
+YEAR = 2026
+NUMBER = re.compile(r"^G\d{17}[\dX]$")
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+RELATIONS = {"父亲", "母亲", "祖父", "祖母", "外祖父", "外祖母"}
+
+
+def _digest(seed: int) -> str:
+    tables = generate_district(YEAR, seed=seed, students=SIZE).tables
+    digest = hashlib.sha256()
+    for name in ("school", "school_class", "student", "guardian", "user_account"):
+        for row in tables[name]:
+            digest.update(repr(sorted(row.items())).encode())
+    return digest.hexdigest()
+
+
+def _check_character(body: str) -> str:
+    # GB 11643 / ISO 7064 MOD 11-2, written out independently of the generator.
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+# --- the generator -------------------------------------------------------------------
+
+
+def test_same_seed_same_district_other_seed_another():
+    assert _digest(SEED) == _digest(SEED)
+    assert _digest(SEED) != _digest(SEED + 1)
+
+
+def test_default_size_has_about_thirty_schools_of_every_kind():
+    tables = generate_district(YEAR).tables
+    kinds = Counter(school["kind"] for school in tables["school"])
+    assert set(kinds) == set(SchoolKind) and 25 <= sum(kinds.values()) <= 35
+    assert len(tables["student"]) == 40_000
+    names = [school["name"] for school in tables["school"]]
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("size", [1_000, 100_000])
+def test_size_scales_schools_and_keeps_the_fixed_logins(size):
+    district = generate_district(YEAR, students=size, password_hash="hash")
+    assert len(district.tables["student"]) == size
+    assert {s["kind"] for s in district.tables["school"]} == set(SchoolKind)
+    with_password = {u["username"] for u in district.tables["user_account"] if u["password_hash"]}
+    assert with_password == {login.username for login in FIXED_LOGINS}
+    usernames = [u["username"] for u in district.tables["user_account"]]
+    assert len(set(usernames)) == len(usernames)
+
+
+def test_student_numbers_are_national_form_unique_and_checked():
+    students = generate_district(YEAR, seed=SEED, students=SIZE).tables["student"]
+    numbers = [s["student_number"] for s in students]
+    assert len(set(numbers)) == len(numbers)
+    for student in students:
+        number = student["student_number"]
+        assert NUMBER.match(number)
+        assert number[1:7] == "510502"
+        assert number[7:15] == student["birth_date"].strftime("%Y%m%d")
+        assert int(number[17]) % 2 == (1 if student["sex"] == "M" else 0)
+        assert number[18] == _check_character(number[1:18])
+
+
+def test_birth_dates_fit_the_grade_and_sexes_are_balanced():
+    tables = generate_district(YEAR, seed=SEED, students=SIZE).tables
+    grade = {c["id"]: c["grade"] for c in tables["school_class"]}
+    cut_off = date(YEAR, 8, 31)
+    offsets = Counter()
+    for student in tables["student"]:
+        born = student["birth_date"]
+        age = cut_off.year - born.year - ((cut_off.month, cut_off.day) < (born.month, born.day))
+        offsets[age - grade[student["class_id"]]] += 1
+    # Six years old by 31 August in grade 1; a few are a year older.
+    assert set(offsets) == {5, 6} and offsets[6] < 0.1 * SIZE
+    boys = sum(s["sex"] == "M" for s in tables["student"]) / SIZE
+    assert 0.45 < boys < 0.6
+
+
+def test_guardians_boarding_and_left_behind_are_plausible():
+    tables = generate_district(YEAR).tables
+    students = tables["student"]
+    per_student = Counter(g["student_id"] for g in tables["guardian"])
+    assert set(per_student.values()) == {1, 2} and len(per_student) == len(students)
+    assert {g["relation"] for g in tables["guardian"]} == RELATIONS
+    assert all(PHONE.match(g["phone"]) for g in tables["guardian"])
+    assert 0.10 <= sum(s["left_behind"] for s in students) / len(students) <= 0.20
+    grade = {c["id"]: c["grade"] for c in tables["school_class"]}
+    boarding = defaultdict(list)
+    for student in students:
+        boarding[grade[student["class_id"]] > 6].append(student["boarding"])
+    assert sum(boarding[True]) / len(boarding[True]) > 2 * sum(boarding[False]) / len(
+        boarding[False]
+    )
+
+
+# --- in the database -----------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(db_session):
+    return build_demo(db.session, seed=SEED, students=SIZE, school_year=YEAR)
+
+
+def test_classes_fit_their_school_and_size_limits(demo):
+    sizes = db.session.execute(
+        select(SchoolClass.grade, func.count(Student.id))
+        .join(Student, Student.class_id == SchoolClass.id)
+        .group_by(SchoolClass.id, SchoolClass.grade)
+    ).all()
+    assert sum(count for _, count in sizes) == SIZE
+    assert all(count <= (45 if grade <= 6 else 50) for grade, count in sizes)
+    for school in db.session.scalars(select(School)):
+        grades = {c.grade for c in school.classes}
+        assert grades == set(GRADES_BY_KIND[SchoolKind(school.kind)])
+        for item in school.classes:
+            stage_start = 1 if item.grade <= 6 else 7 if item.grade <= 9 else 10
+            assert item.entry_year == YEAR - (item.grade - stage_start)
+    names = defaultdict(list)
+    for school_id, grade, name in db.session.execute(
+        select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
+    ):
+        names[(school_id, grade)].append(int(name))
+    assert all(sorted(n) == list(range(1, len(n) + 1)) for n in names.values())
+
+
+def test_two_committee_members_per_class_from_grade_four(demo):
+    members = defaultdict(list)
+    rows = db.session.execute(
+        select(RoleAssignment.class_id, Student.sex, Student.class_id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .join(Student, Student.id == User.student_id)
+        .where(RoleAssignment.role == "committee")
+    ).all()
+    for class_id, sex, student_class_id in rows:
+        assert student_class_id == class_id
+        members[class_id].append(sex)
+    for item in db.session.scalars(select(SchoolClass)):
+        expected = ["F", "M"] if item.grade >= 4 else []
+        assert sorted(members[item.id]) == expected, (item.grade, item.name)
+
+
+def test_every_class_has_a_head_teacher_and_some_schools_lack_a_counselor(demo):
+    teachers = Counter(
+        db.session.scalars(
+            select(RoleAssignment.class_id).where(RoleAssignment.role == "head_teacher")
+        )
+    )
+    class_ids = set(db.session.scalars(select(SchoolClass.id)))
+    assert set(teachers) == class_ids and set(teachers.values()) == {1}
+    doctors = set(
+        db.session.scalars(select(RoleAssignment.school_id).where(RoleAssignment.role == "doctor"))
+    )
+    assert doctors == set(db.session.scalars(select(School.id)))
+    district = db.session.scalar(select(District))
+    staffing = school_staffing(district.id)
+    without = [row.school.name for row in staffing if row.counselors == 0]
+    assert without == demo.schools_without_counselor and 1 <= len(without) < len(staffing)
+    assert all(row.classes_with_two_committee == row.classes_needing_committee for row in staffing)
+
+
+def test_only_the_six_fixed_logins_have_a_password(demo):
+    with_password = set(
+        db.session.scalars(select(User.username).where(User.password_hash.is_not(None)))
+    )
+    assert with_password == {login.username for login in FIXED_LOGINS}
+    assert db.session.scalar(select(func.count()).where(User.must_change_password)) == 0
+
+
+def _assignment(username: str) -> RoleAssignment:
+    user = db.session.scalar(select(User).where(User.username == username))
+    (assignment,) = user.roles
+    return assignment
+
+
+def test_fixed_logins_meet_in_one_school_and_class(demo):
+    for username in ("admin", "monitor"):
+        assert _assignment(username).role == username and _assignment(username).district_id
+    counselor, doctor = _assignment("counselor"), _assignment("doctor")
+    assert (counselor.role, doctor.role) == ("counselor", "doctor")
+    assert counselor.school_id == doctor.school_id
+    assert counselor.school.kind in {"junior", "complete_secondary", "nine_year"}
+    teacher, committee = _assignment("teacher"), _assignment("committee")
+    assert (teacher.role, committee.role) == ("head_teacher", "committee")
+    assert teacher.class_id == committee.class_id
+    assert teacher.school_class.grade == 7
+    assert teacher.school_class.school_id == counselor.school_id
+    assert committee.user.student.class_id == committee.class_id
+
+
+def test_fixed_logins_log_in_with_the_demo_password(demo, client):
+    for login in FIXED_LOGINS:
+        response = client.post(
+            "/login", data={"username": login.username, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, login.username
+        client.post("/logout")
+
+
+def test_guardian_rows_are_stored(demo):
+    count = db.session.scalar(select(func.count()).select_from(Guardian))
+    assert count == len(demo.tables["guardian"])
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def test_refuses_production_without_touching_the_database(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "ENVIRONMENT", "production")
+    statements = []
+
+    def record(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = app.test_cli_runner().invoke(demo_command, ["--students", "1000"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert result.exit_code == 2
+    assert "production" in result.output
+    assert statements == []
+    assert db.session.scalar(select(func.count()).select_from(District)) == 0
+
+
+def test_refuses_a_database_with_a_roster_unless_told(app, world):
+    schools = db.session.scalar(select(func.count()).select_from(School))
+    runner = app.test_cli_runner()
+    refused = runner.invoke(demo_command, ["--students", "1000"])
+    assert refused.exit_code == 2 and "--replace" in refused.output
+    skipped = runner.invoke(demo_command, ["--if-empty"])
+    assert skipped.exit_code == 0 and DEMO_PASSWORD in skipped.output
+    assert db.session.scalar(select(func.count()).select_from(School)) == schools
+
+
+def test_command_replaces_the_roster_and_prints_the_logins(app, world):
+    result = app.test_cli_runner().invoke(
+        demo_command, ["--replace", "--students", "1000", "--seed", "3", "--school-year", "2026"]
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Student)) == 1000
+    assert db.session.scalar(select(func.count()).where(School.name.like("测试学校%"))) == 0
+    for login in FIXED_LOGINS:
+        assert result.output.count(login.username) >= 2
