@@ -36,7 +36,7 @@ test: lint
 	$(PY) -m pytest tests/e2e -m browser
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o wellbeing/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o wellbeing/translations/messages.pot .
 	$(BIN)/pybabel update -i wellbeing/translations/messages.pot -d wellbeing/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d wellbeing/translations
 

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
+# The role and database that .ci/run creates on loopback.
+POSTGRES_DEFAULT = "postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test"
 TEST_PASSWORD = "correct-horse-battery"
 
 
@@ -40,9 +42,7 @@ def reset_postgres(url: str) -> None:
 @pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.config.getoption("--db") == "postgresql":
-        url = os.environ.get(POSTGRES_ENV)
-        if not url:
-            pytest.fail(f"--db postgresql needs {POSTGRES_ENV} (see .ci/run)")
+        url = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
         reset_postgres(url)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"

@@ -20,43 +20,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.roster.vocabulary import GRADES_BY_KIND, Role, SchoolKind, StudentStatus
 
-
-class SchoolKind(enum.StrEnum):
-    primary = "primary"
-    junior = "junior"
-    senior = "senior"
-    nine_year = "nine_year"
-    complete_secondary = "complete_secondary"
-    vocational = "vocational"
-
-
-# Grades each kind of school teaches (1-6 primary, 7-9 junior, 10-12 senior).
-GRADES_BY_KIND: dict[SchoolKind, range] = {
-    SchoolKind.primary: range(1, 7),
-    SchoolKind.junior: range(7, 10),
-    SchoolKind.senior: range(10, 13),
-    SchoolKind.nine_year: range(1, 10),
-    SchoolKind.complete_secondary: range(7, 13),
-    SchoolKind.vocational: range(10, 13),
-}
-
-
-class StudentStatus(enum.StrEnum):
-    enrolled = "enrolled"
-    transferred = "transferred"
-    graduated = "graduated"
-    withdrawn = "withdrawn"
-
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    monitor = "monitor"
-    counselor = "counselor"
-    doctor = "doctor"
-    head_teacher = "head_teacher"
-    committee = "committee"
-    student = "student"
+__all__ = [
+    "GRADES_BY_KIND",
+    "District",
+    "Guardian",
+    "Role",
+    "RoleAssignment",
+    "School",
+    "SchoolClass",
+    "SchoolKind",
+    "Student",
+    "StudentStatus",
+    "User",
+]
 
 
 def _in(values: type[enum.StrEnum]) -> str:

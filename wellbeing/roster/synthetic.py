@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from wellbeing.roster.models import GRADES_BY_KIND, Role, SchoolKind, StudentStatus
+from wellbeing.roster.vocabulary import GRADES_BY_KIND, Role, SchoolKind, StudentStatus
 
 DEFAULT_SEED = 510502
 DEFAULT_STUDENTS = 40_000
