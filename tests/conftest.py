@@ -5,6 +5,7 @@ is rolled back, so tests never see each other's rows."""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -20,6 +21,8 @@ POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
 # The role and database that .ci/run creates on loopback.
 POSTGRES_DEFAULT = "postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test"
 TEST_PASSWORD = "correct-horse-battery"
+# A fixed key-encryption key for tests (never used outside them).
+TEST_KEYS = "ktest:" + base64.b64encode(bytes(range(32))).decode()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +62,7 @@ def app(database_url: str) -> Iterator[Flask]:
             "DATABASE_URL": database_url,
             "ENVIRONMENT": "test",
             "SECRET_KEY": "test-secret",
+            "KEYS": TEST_KEYS,
             "WTF_CSRF_ENABLED": False,
             "TESTING": True,
         }

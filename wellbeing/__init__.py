@@ -64,7 +64,13 @@ def _init_extensions(app: Flask) -> None:
     from wellbeing.extensions import babel, csrf, db, login_manager, migrate
     from wellbeing.roster.models import User
 
+    import wellbeing.models  # noqa: F401  (every table in the metadata)
+    from wellbeing.security.crypto import KeySource
+
     db.init_app(app)
+    app.extensions["wellbeing_keys"] = KeySource(
+        app.config["KEYS"], app.config["KEY_FILE"], app.config["ENCRYPTION_ALGORITHM"]
+    )
     with app.app_context():
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

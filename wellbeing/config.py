@@ -58,6 +58,12 @@ def is_production(settings: Mapping[str, Any]) -> bool:
     return settings.get("ENVIRONMENT") == "production"
 
 
+def _instance_relative(path: str, instance_path: str) -> str:
+    if path.startswith("instance/"):
+        return str(Path(instance_path) / path.removeprefix("instance/"))
+    return path
+
+
 def flask_config(settings: Mapping[str, Any], instance_path: str) -> dict[str, Any]:
     """Derive Flask's own keys from our settings."""
     config = dict(settings)
@@ -68,6 +74,7 @@ def flask_config(settings: Mapping[str, Any], instance_path: str) -> dict[str, A
             relative = str(Path(instance_path) / relative.removeprefix("instance/"))
         url = f"sqlite:///{Path(relative).resolve()}"
     config["SQLALCHEMY_DATABASE_URI"] = url
+    config["KEY_FILE"] = _instance_relative(settings.get("KEY_FILE", ""), instance_path)
     secret = settings.get("SECRET_KEY") or ""
     if not secret:
         if is_production(settings):

@@ -132,6 +132,8 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # A 心理委员 is a student of their class; this links their account to that student.
     student_id: Mapped[int | None] = mapped_column(ForeignKey("student.id"), unique=True)
+    # Raised by logout and password change: sessions holding an older value are refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     student: Mapped[Student | None] = relationship()
