@@ -60,11 +60,10 @@ def _select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    import wellbeing.models  # noqa: F401  (every table in the metadata)
     from wellbeing.database import configure_sqlite
     from wellbeing.extensions import babel, csrf, db, login_manager, migrate
     from wellbeing.roster.models import User
-
-    import wellbeing.models  # noqa: F401  (every table in the metadata)
     from wellbeing.security.crypto import KeySource
 
     db.init_app(app)
