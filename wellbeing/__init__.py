@@ -88,13 +88,33 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from wellbeing.district.blueprint import bp as district_bp
+    from wellbeing.followups.blueprint import bp as inbox_bp
     from wellbeing.main import bp as main_bp
+    from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.roster.blueprint import bp as roster_bp
     from wellbeing.roster.import_blueprint import bp as roster_import_bp
     from wellbeing.security.blueprint import bp as auth_bp
+    from wellbeing.security.breakglass import bp as break_glass_bp
 
-    for blueprint in (auth_bp, main_bp, roster_bp, roster_import_bp, district_bp):
+    for blueprint in (
+        auth_bp,
+        main_bp,
+        roster_bp,
+        roster_import_bp,
+        district_bp,
+        notes_bp,
+        inbox_bp,
+        break_glass_bp,
+    ):
         app.register_blueprint(blueprint)
+
+    @app.context_processor
+    def inbox_badge() -> dict[str, int]:
+        from wellbeing.followups.services import unread_count
+
+        if not current_user.is_authenticated:
+            return {"unread_messages": 0}
+        return {"unread_messages": unread_count(current_user.id)}
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -29,6 +29,10 @@ EXPECTED: dict[str, set[str]] = {
     "roster_import.upload": {"admin"},
     "roster_import.template": {"admin"},
     "roster_import.template_csv": {"admin"},
+    "notes.add": {"counselor"},
+    "inbox.inbox": EVERYONE,
+    "break_glass.find": {"admin", "monitor"},
+    "break_glass.confirm": {"admin", "monitor"},
 }
 
 # URL arguments that name a target, and the model each one loads.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from wellbeing.notes.services import read_notes
 from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
+from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires
 
 bp = Blueprint("roster", __name__)
@@ -43,5 +45,14 @@ def class_names(school_class: SchoolClass) -> str:
 @bp.get("/students/<int:student_id>")
 @requires("roster.view_student", Student)
 def student(student: Student) -> str:
+    record_event("view_student", target=student)
     show_guardians = can(current_user, "roster.view_guardians", student)
-    return render_template("roster/student.html", student=student, show_guardians=show_guardians)
+    notes = read_notes(student) if can(current_user, "notes.read", student) else None
+    return render_template(
+        "roster/student.html",
+        student=student,
+        show_guardians=show_guardians,
+        notes=notes,
+        can_write_notes=can(current_user, "notes.write", student),
+        can_break_glass=notes is None and can(current_user, "student.break_glass", student),
+    )

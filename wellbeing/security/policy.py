@@ -11,7 +11,9 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, Role, RoleAssignment, School, SchoolClass, Student
 
@@ -47,6 +49,11 @@ POLICY: dict[str, Rule] = {
     ),
     "roster.import": _rule("Import schools, classes, students, guardians, staff", R.admin),
     "committee.class_roster": _rule("Classmates' names, nothing more", R.committee),
+    "notes.read": _rule("Counselors' confidential notes about a student", R.counselor),
+    "notes.write": _rule("Add a confidential note about a student", R.counselor),
+    "student.break_glass": _rule(
+        "Open one student's record outside one's scope, stating a purpose", R.admin, R.monitor
+    ),
 }
 
 
@@ -88,14 +95,41 @@ def scope_contains(assignment: RoleAssignment, target: Target) -> bool:
     return _district_id(target) == assignment.district_id
 
 
+# What a break-glass grant opens, for its one student and its time.
+BREAK_GLASS_ACTIONS = frozenset({"roster.view_student", "notes.read"})
+
+
 def can(user: Any, action: str, target: Target = None) -> bool:
     """Whether the user may take the action on the target. Unknown actions are refused."""
     rule = POLICY.get(action)
     if rule is None or not getattr(user, "is_authenticated", False):
         return False
-    return any(
+    if any(
         assignment.role in rule.roles and scope_contains(assignment, target)
         for assignment in user.roles
+    ):
+        return True
+    return (
+        action in BREAK_GLASS_ACTIONS
+        and isinstance(target, Student)
+        and has_break_glass_grant(user, target)
+    )
+
+
+def has_break_glass_grant(user: Any, student: Student) -> bool:
+    from wellbeing.security.models import BreakGlassGrant
+
+    return (
+        db.session.scalar(
+            select(BreakGlassGrant.id)
+            .where(
+                BreakGlassGrant.user_id == user.id,
+                BreakGlassGrant.student_id == student.id,
+                BreakGlassGrant.expires_at > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 

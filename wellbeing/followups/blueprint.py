@@ -1,0 +1,20 @@
+"""The inbox: a user's notifications."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from wellbeing.followups import services
+from wellbeing.security.policy import requires
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/inbox")
+@requires("home")
+def inbox() -> str:
+    notifications = services.inbox(current_user.id)
+    unread = {n.id for n in notifications if n.read_at is None}
+    services.mark_all_read(current_user.id)
+    return render_template("followups/inbox.html", notifications=notifications, unread=unread)
