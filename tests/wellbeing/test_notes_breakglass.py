@@ -131,3 +131,12 @@ def test_no_secrets_or_personal_data_in_logs(client, world, caplog):
     assert logged, "the login failures should have been logged"
     for canary in (password_canary, "canary-7f3a", student.student_number, student.name):
         assert canary not in logged
+
+
+def test_roster_import_is_audited(client, world):
+    from wellbeing.roster.services import import_roster
+
+    data = "school_code,school_name,kind\nSZ,审计测试学校,junior\n".encode()
+    assert import_roster(data, "schools.csv").ok
+    event = _audit("import")[-1]
+    assert '"schools": {"created": 1' in event.detail

@@ -46,6 +46,7 @@ from wellbeing.roster.models import (
     StudentStatus,
     User,
 )
+from wellbeing.security.audit import record_event
 from wellbeing.security.passwords import hash_password
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,15 @@ def apply_roster(
     # Bulk statements bypass the identity map: drop stale objects so reads see the rows.
     db.session.expire_all()
     log.info("roster import: %s", _summary(result))
+    record_event(
+        "import",
+        target=("roster", "file"),
+        detail={
+            "counts": {kind: vars(c) for kind, c in result.counts.items()},
+            "moved": len(result.moved),
+            "missing": len(result.missing),
+        },
+    )
     return result
 
 
