@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.roster.blueprint import bp as roster_bp
     from wellbeing.roster.import_blueprint import bp as roster_import_bp
+    from wellbeing.security.audit_blueprint import bp as audit_bp
     from wellbeing.security.blueprint import bp as auth_bp
     from wellbeing.security.breakglass import bp as break_glass_bp
 
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         notes_bp,
         inbox_bp,
         break_glass_bp,
+        audit_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -29,6 +29,8 @@ EXPECTED: dict[str, set[str]] = {
     "roster_import.upload": {"admin"},
     "roster_import.template": {"admin"},
     "roster_import.template_csv": {"admin"},
+    "audit.browse": {"admin"},
+    "audit.export": {"admin"},
     "notes.add": {"counselor"},
     "inbox.inbox": EVERYONE,
     "break_glass.find": {"admin", "monitor"},

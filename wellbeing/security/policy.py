@@ -49,6 +49,7 @@ POLICY: dict[str, Rule] = {
     ),
     "roster.import": _rule("Import schools, classes, students, guardians, staff", R.admin),
     "committee.class_roster": _rule("Classmates' names, nothing more", R.committee),
+    "audit.browse": _rule("Browse and export the audit trail", R.admin),
     "notes.read": _rule("Counselors' confidential notes about a student", R.counselor),
     "notes.write": _rule("Add a confidential note about a student", R.counselor),
     "student.break_glass": _rule(

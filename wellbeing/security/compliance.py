@@ -1,0 +1,361 @@
+"""The yearly compliance pack: one folder of CSV files, one XLSX workbook holding the same
+sheets, and a README in Chinese and English, for the annual audit of how minors'
+personal information is processed (Regulations on the Protection of Minors Online).
+
+Everything is read from the audit trail, so the pack shows what the trail shows; the
+pack's own creation is audited too (action "export", detail kind "compliance_pack").
+
+The helpers at the top (local time, spreadsheet-safe cells, UTF-8 CSV with BOM) are
+shared with the admin audit browser's CSV export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy import func, select
+
+from wellbeing.clock import utcnow
+from wellbeing.extensions import db
+from wellbeing.security.audit import record_event
+from wellbeing.security.audit_verify import Verification, verify_chain
+from wellbeing.security.models import AuditEvent
+
+# Times are stored in UTC; people read them in the district's local time.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+# Excel runs a cell that starts with one of these as a formula: a user name typed at a
+# failed login must not become one in an administrator's spreadsheet.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FILE_MODE = 0o600  # the pack names staff and states purposes: its owner only
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def local_time(at: datetime | None) -> str:
+    """A stored (naive UTC) time as local wall-clock time, to the second."""
+    if at is None:
+        return ""
+    return at.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """The stored (naive UTC) time at which a local calendar day begins."""
+    start = datetime.combine(day, time(), tzinfo=LOCAL_ZONE)
+    return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """The local calendar year as stored times: [start, end)."""
+    return local_midnight_utc(date(year, 1, 1)), local_midnight_utc(date(year + 1, 1, 1))
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell value that Excel shows as written: never a formula, no control bytes."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterable[str]:
+    """CSV text in chunks, cells made spreadsheet-safe (the caller adds the BOM)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+# --- the pack's sheets ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sheet:
+    filename: str
+    title: str  # the workbook sheet's name (at most 31 characters)
+    headers: list[str]
+    rows: list[list[Any]]
+    about_zh: str
+    about_en: str
+
+
+TIME = "时间 Time (Asia/Shanghai)"
+USER = "用户 User"
+ROLE = "角色 Role"
+TARGET = "对象 Target"
+DETAIL = "详情 Detail"
+REQUEST = "请求编号 Request id"
+NO_CONSENT_TABLE = (
+    "暂无同意记录：同意与撤回记录随筛查活动（campaigns）功能提供。"
+    " No consent records yet: consent and withdrawals arrive with screening campaigns."
+)
+
+
+def _in(bounds: tuple[datetime, datetime]) -> Any:
+    return (AuditEvent.at >= bounds[0]) & (AuditEvent.at < bounds[1])
+
+
+def _target(row: Any) -> str:
+    if row.target_type is None:
+        return ""
+    return f"{row.target_type}:{row.target_id}" if row.target_id else row.target_type
+
+
+def _events(action: str, bounds: tuple[datetime, datetime]) -> list[Any]:
+    query = select(AuditEvent.__table__).where(_in(bounds), AuditEvent.action == action)
+    return db.session.execute(query.order_by(AuditEvent.id)).all()
+
+
+def _access_statistics(bounds: tuple[datetime, datetime]) -> Sheet:
+    query = (
+        select(AuditEvent.role, AuditEvent.action, func.count())
+        .where(_in(bounds))
+        .group_by(AuditEvent.role, AuditEvent.action)
+        .order_by(AuditEvent.role, AuditEvent.action)
+    )
+    rows = [[role or "(none)", action, count] for role, action, count in db.session.execute(query)]
+    return Sheet(
+        "01_access_by_role_and_action.csv",
+        "access statistics",
+        [ROLE, "动作 Action", "次数 Count"],
+        rows,
+        "全年审计记录按角色与动作统计的次数（角色为空表示无账号的操作，如登录失败、命令行）。",
+        "Audit rows of the year counted by role and action ((none): no account, e.g. a "
+        "failed login or a command).",
+    )
+
+
+def _break_glass(bounds: tuple[datetime, datetime]) -> Sheet:
+    rows = [
+        [local_time(r.at), r.username, r.role, _target(r), r.scope, r.purpose, r.request_id]
+        for r in _events("break_glass", bounds)
+    ]
+    return Sheet(
+        "02_break_glass_reads.csv",
+        "break-glass reads",
+        [TIME, USER, ROLE, TARGET, "范围 Scope", "目的 Purpose", REQUEST],
+        rows,
+        "紧急调阅（break-glass）：管理员或监测人员在职责范围外查看学生敏感记录，每次均注明目的。",
+        "Break-glass reads: an admin or monitor opened a student's sensitive record outside "
+        "their scope, each with the purpose they stated.",
+    )
+
+
+def _exports(bounds: tuple[datetime, datetime]) -> Sheet:
+    rows = [
+        [local_time(r.at), r.username, r.role, _target(r), r.detail, r.request_id]
+        for r in _events("export", bounds)
+    ]
+    return Sheet(
+        "03_exports.csv",
+        "exports",
+        [TIME, USER, ROLE, TARGET, DETAIL, REQUEST],
+        rows,
+        "导出记录：每次导出数据（含审计日志导出和合规材料包本身）及其筛选条件与行数。",
+        "Exports made: every export of data (including audit-log exports and compliance "
+        "packs) with its filter and row count.",
+    )
+
+
+def _consent(_bounds: tuple[datetime, datetime]) -> Sheet:
+    # Consent records arrive with screening campaigns. When that table exists, select
+    # here its grants and withdrawals recorded within the bounds, one row each, in the
+    # columns below; until then the sheet says why it is empty.
+    rows = [["", "", "", "", NO_CONSENT_TABLE, ""]]
+    return Sheet(
+        "04_consent_records.csv",
+        "consent",
+        [TIME, "学生 Student id", "监护人 Guardian", "活动 Campaign", "决定 Decision", USER],
+        rows,
+        "监护人同意与撤回同意的记录（同意记录随筛查活动功能提供，目前为空表）。",
+        "Guardians' consent records and withdrawals (they arrive with screening campaigns; "
+        "empty until then).",
+    )
+
+
+def _retention_runs(bounds: tuple[datetime, datetime]) -> Sheet:
+    rows = [[local_time(r.at), r.username, r.detail] for r in _events("retention_run", bounds)]
+    return Sheet(
+        "05_retention_runs.csv",
+        "retention runs",
+        [TIME, USER, "删除或匿名化条数 Counts"],
+        rows,
+        "保存期限执行记录：每次 `wellbeing retention run --apply` 按类别删除或匿名化的条数。",
+        "Retention runs: each `wellbeing retention run --apply`, with the rows purged or "
+        "anonymised per kind.",
+    )
+
+
+def _key_rotations(bounds: tuple[datetime, datetime]) -> Sheet:
+    rows = [
+        [local_time(r.at), r.username, _target(r), r.detail]
+        for r in _events("key_rotation", bounds)
+    ]
+    return Sheet(
+        "06_key_rotations.csv",
+        "key rotations",
+        [TIME, USER, TARGET, DETAIL],
+        rows,
+        "密钥轮换记录：主密钥（KEK）更换与数据密钥重新封装。",
+        "Key rotations: a new key-encryption key became primary and data keys were re-wrapped.",
+    )
+
+
+def _chain(verification: Verification, verified_at: datetime) -> Sheet:
+    failure = verification.failure
+    rows: list[list[Any]] = [
+        ["状态 Status", "完整 intact" if verification.intact else "已破坏 BROKEN"],
+        ["核验时间 Verified at", local_time(verified_at)],
+        ["核验行数 Rows checked", verification.rows],
+        ["首行 First row", verification.first_id or ""],
+        ["末行 Last row", verification.last_id or ""],
+        ["末行哈希 Last hash", verification.last_hash],
+        ["自创世行开始 From genesis", "是 yes" if verification.from_genesis else "否 no"],
+        ["断裂行 Broken at row", failure.row_id if failure and failure.row_id else ""],
+        ["问题 Problem", failure.problem if failure else ""],
+        ["说明 Message", " / ".join(verification.summary())],
+    ]
+    return Sheet(
+        "07_audit_chain_verification.csv",
+        "audit chain",
+        ["项目 Item", "结果 Value"],
+        rows,
+        "审计链核验结果：逐行重新计算哈希，检查删除、插入或篡改；记下末行编号与哈希，"
+        "明年可用 `wellbeing audit verify --expect 编号:哈希` 确认此前记录未被整体改写。",
+        "The audit-chain verification: every row's hash recomputed, to detect deleted, "
+        "inserted or edited rows. Keep the last row and hash: next year, "
+        "`wellbeing audit verify --expect ID:HASH` confirms the chain up to it was not "
+        "rewritten.",
+    )
+
+
+def pack_sheets(year: int, verification: Verification, now: datetime) -> list[Sheet]:
+    bounds = year_bounds(year)
+    return [
+        _access_statistics(bounds),
+        _break_glass(bounds),
+        _exports(bounds),
+        _consent(bounds),
+        _retention_runs(bounds),
+        _key_rotations(bounds),
+        _chain(verification, now),
+    ]
+
+
+# --- writing the folder --------------------------------------------------------------
+
+
+def _open_private(path: Path, mode: str) -> Any:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    if "b" in mode:
+        return os.fdopen(descriptor, mode)
+    return os.fdopen(descriptor, mode, encoding="utf-8-sig", newline="")
+
+
+def _write_csv(folder: Path, sheet: Sheet) -> None:
+    with _open_private(folder / sheet.filename, "w") as handle:
+        for chunk in csv_text(sheet.headers, sheet.rows):
+            handle.write(chunk)
+
+
+def _write_workbook(path: Path, sheets: list[Sheet], readme: str) -> None:
+    workbook = Workbook(write_only=True)
+    about = workbook.create_sheet("README 说明")
+    for line in readme.splitlines():
+        about.append([spreadsheet_safe(line)])
+    for sheet in sheets:
+        worksheet = workbook.create_sheet(sheet.title)
+        worksheet.append(sheet.headers)
+        for row in sheet.rows:
+            worksheet.append([spreadsheet_safe(cell) for cell in row])
+    with _open_private(path, "wb") as handle:
+        workbook.save(handle)
+
+
+def _readme(year: int, sheets: list[Sheet], workbook: str, verification: Verification) -> str:
+    state_zh = "完整" if verification.intact else "已破坏，详见 07 文件"
+    state_en = "intact" if verification.intact else "BROKEN, see file 07"
+    lines = [
+        f"{year} 年度未成年人个人信息处理合规审计材料",
+        f"Compliance pack {year}: the annual audit of how minors' personal information is "
+        "processed",
+        "",
+        f"统计区间：{year}-01-01 至 {year}-12-31（北京时间），数据均取自防篡改审计日志。",
+        f"Period: {year}-01-01 to {year}-12-31 (Asia/Shanghai), read from the tamper-evident "
+        "audit trail.",
+        f"审计链核验：{state_zh}。 Audit chain: {state_en}.",
+        "",
+        "文件 Files:",
+    ]
+    for sheet in sheets:
+        lines += [f"- {sheet.filename}", f"  {sheet.about_zh}", f"  {sheet.about_en}"]
+    lines += [
+        f"- {workbook}",
+        "  以上全部表格汇总为一个 Excel 工作簿，每个文件一张工作表。",
+        "  All of the above in one Excel workbook, one sheet per file.",
+        "",
+        "CSV 文件为带 BOM 的 UTF-8 编码，可直接用 Excel 打开；以 = + - @ 开头的内容前加了单引号，"
+        "以免被当作公式。",
+        "CSV files are UTF-8 with a BOM, so Excel opens them directly; a cell starting with "
+        "= + - @ has a leading apostrophe so it is never run as a formula.",
+        "本材料包含教职工账号与调阅目的，请按敏感信息保管。",
+        "The pack names staff accounts and states purposes: keep it as sensitive information.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Pack:
+    folder: Path
+    files: list[str]
+    verification: Verification
+
+
+def build_pack(year: int, folder: Path, *, actor: str | None = None) -> Pack:
+    """Write the year's pack into `folder` (created; files of an earlier run of the same
+    year are replaced) and audit it. The caller commits."""
+    now = utcnow()
+    verification = verify_chain()
+    sheets = pack_sheets(year, verification, now)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for sheet in sheets:
+        _write_csv(folder, sheet)
+    workbook = f"compliance-{year}.xlsx"
+    readme = _readme(year, sheets, workbook, verification)
+    _write_workbook(folder / workbook, sheets, readme)
+    with _open_private(folder / "README.txt", "w") as handle:
+        handle.write(readme)
+    files = [sheet.filename for sheet in sheets] + [workbook, "README.txt"]
+    record_event(
+        "export",
+        username=actor,
+        target=("compliance_pack", year),
+        detail={
+            "kind": "compliance_pack",
+            "year": year,
+            "files": files,
+            "chain_intact": verification.intact,
+            "rows": {sheet.filename: len(sheet.rows) for sheet in sheets},
+        },
+    )
+    return Pack(folder, files, verification)
+
+
+def default_folder(instance_path: str, year: int) -> Path:
+    return Path(instance_path) / "compliance" / str(year)
