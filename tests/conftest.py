@@ -125,3 +125,28 @@ def world(db_session: object, password_hash: str) -> SimpleNamespace:
 def login(client: FlaskClient, username: str, password: str = TEST_PASSWORD) -> None:
     response = client.post("/login", data={"username": username, "password": password})
     assert response.status_code == 302, f"login of {username} failed"
+    if response.headers["Location"] in ("/login/code", "/login/enrol"):
+        pass_second_factor(client, username)
+
+
+def pass_second_factor(client: FlaskClient, username: str) -> None:
+    """Admins and counselors need a second factor: give the user a confirmed one with a
+    fresh secret (no earlier step used) and enter its current code."""
+    import pyotp
+    from sqlalchemy import select
+
+    from wellbeing.clock import utcnow
+    from wellbeing.extensions import db
+    from wellbeing.roster.models import User
+    from wellbeing.security.models import SecondFactor
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    factor = db.session.scalar(select(SecondFactor).where(SecondFactor.user_id == user.id))
+    if factor is None:
+        factor = SecondFactor(user_id=user.id)
+        db.session.add(factor)
+    factor.secret = secret = pyotp.random_base32()
+    factor.enabled_at, factor.last_step = utcnow(), None
+    db.session.flush()
+    response = client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302, f"second factor of {username} failed"

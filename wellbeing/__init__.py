@@ -65,6 +65,9 @@ def _init_extensions(app: Flask) -> None:
     from wellbeing.extensions import babel, csrf, db, login_manager, migrate
     from wellbeing.roster.models import User
     from wellbeing.security.crypto import KeySource
+    from wellbeing.security.headers import init_security_headers
+    from wellbeing.security.limits import init_limiter
+    from wellbeing.security.services import load_session_user
 
     db.init_app(app)
     app.extensions["wellbeing_keys"] = KeySource(
@@ -80,10 +83,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+    init_limiter(app)
+    init_security_headers(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # Refuses a session revoked by logout or a password change, or older than 12 hours.
+        return load_session_user(user_id)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -125,6 +131,7 @@ def _register_request_hooks(app: Flask) -> None:
         # Requests can share one app context (tests, a CLI); reset what is per request.
         g.request_id = uuid.uuid4().hex[:12]
         g.request_ok = True
+        g.pop("_login_user", None)  # Flask-Login's user: loaded (and checked) per request
         refresh_babel()
 
     @app.before_request
@@ -143,11 +150,8 @@ def _register_request_hooks(app: Flask) -> None:
         return None
 
     @app.after_request
-    def add_headers(response: Any) -> Any:
+    def add_request_id(response: Any) -> Any:
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     @app.after_request

@@ -15,7 +15,16 @@ EVERYONE = set(ROLES)
 
 # endpoint -> (roles allowed, whether the route has a scoped target)
 # Public endpoints are open to anyone, logged in or not.
-PUBLIC = {"main.index", "auth.login", "auth.set_language", "static"}
+# The second-factor steps are public with their own guard (a pending login): see
+# tests/wellbeing/test_totp.py.
+PUBLIC = {
+    "main.index",
+    "auth.login",
+    "auth.second_factor",
+    "auth.enrol_second_factor",
+    "auth.set_language",
+    "static",
+}
 EXPECTED: dict[str, set[str]] = {
     "main.home": EVERYONE,
     "auth.logout": EVERYONE,

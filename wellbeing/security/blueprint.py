@@ -1,8 +1,7 @@
-"""Login, logout, password change and the language switch."""
+"""Login (password, then a second factor for the roles that need one), logout,
+password change and the language switch."""
 
 from __future__ import annotations
-
-import time
 
 from flask import (
     Blueprint,
@@ -15,11 +14,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from wellbeing.security import services
-from wellbeing.security.forms import LoginForm, PasswordChangeForm
+from wellbeing.roster.models import User
+from wellbeing.security import services, totp
+from wellbeing.security.forms import EnrolForm, LoginForm, PasswordChangeForm, SecondFactorForm
+from wellbeing.security.limits import login_limit
 from wellbeing.security.passwords import password_problems, verify_password
 from wellbeing.security.policy import public, requires
 
@@ -33,8 +34,13 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+def _locked_message() -> str:
+    return _("Too many failed logins for this name. Try again in 30 minutes.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@login_limit
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -44,25 +50,120 @@ def login() -> str | Response:
             form.username.data, form.password.data, request.remote_addr or "", current_app.config
         )
         if result.user is not None:
-            session.clear()
-            login_user(result.user)
-            session.permanent = True
-            session["last_seen"] = time.time()
-            return redirect(_safe_next(request.args.get("next")))
+            next_url = _safe_next(request.args.get("next"))
+            if services.second_factor_required(result.user, current_app.config):
+                services.begin_pending_login(result.user, next_url)
+                if totp.is_enrolled(result.user):
+                    return redirect(url_for("auth.second_factor"))
+                return redirect(url_for("auth.enrol_second_factor"))
+            services.complete_login(result.user, None)
+            return redirect(next_url)
         if result.outcome == "throttled":
             flash(_("Too many failed logins from this address. Try again later."), "error")
         elif result.outcome == "locked":
-            flash(_("Too many failed logins for this name. Try again in 30 minutes."), "error")
+            flash(_locked_message(), "error")
         else:
             flash(_("The user name or password is wrong."), "error")
+    # A failed login answers 200, so its attempt and audit rows are committed.
     return render_template("auth/login.html", form=form)
+
+
+def _back_to_login() -> Response:
+    """No pending login (none, or it expired): start again."""
+    if "pending_login" in session:
+        session.pop("pending_login")
+    return redirect(url_for("auth.login"))
+
+
+def _locked_out() -> Response:
+    session.pop("pending_login", None)
+    flash(_locked_message(), "error")
+    return redirect(url_for("auth.login"))
+
+
+def _code_refused(form: EnrolForm | SecondFactorForm, user: User, kind: str) -> Response | None:
+    """Count a wrong code toward the lockout; a response if the name is now locked."""
+    if services.record_code_failure(user, request.remote_addr or "", kind, current_app.config):
+        return _locked_out()
+    form.code.errors.append(_("The code is wrong or has already been used."))
+    return None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public  # reachable only with a pending login: guarded below
+@login_limit
+def second_factor() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    user = services.pending_user()
+    if user is None:
+        if "pending_login" in session or request.method == "POST":
+            flash(_("Your login has expired. Log in again."), "error")
+        return _back_to_login()
+    if not totp.is_enrolled(user):
+        return redirect(url_for("auth.enrol_second_factor"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        if services.is_locked(user.username):
+            return _locked_out()
+        method = totp.check_second_factor(user, form.code.data)
+        if method is not None:
+            return redirect(services.complete_login(user, method) or _safe_next(None))
+        refused = _code_refused(form, user, "second_factor")
+        if refused is not None:
+            return refused
+    return render_template("auth/second_factor.html", form=form)
+
+
+def _enrolment_secret(user: User) -> str:
+    """One fresh secret per pending login: reloading the page keeps it, a new login
+    replaces an unconfirmed one."""
+    secret = totp.pending_secret(user) if services.pending_value("enrolling") else None
+    if secret is None:
+        secret = totp.begin_enrolment(user)
+        services.set_pending_value("enrolling", True)
+    return secret
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public  # reachable only with a pending login and no confirmed factor: guarded below
+@login_limit
+def enrol_second_factor() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    user = services.pending_user()
+    if user is None:
+        if "pending_login" in session or request.method == "POST":
+            flash(_("Your login has expired. Log in again."), "error")
+        return _back_to_login()
+    if totp.is_enrolled(user):
+        # A confirmed factor is never replaced by someone who only knows the password.
+        return redirect(url_for("auth.second_factor"))
+    form = EnrolForm()
+    if form.validate_on_submit() and services.pending_value("enrolling"):
+        if services.is_locked(user.username):
+            return _locked_out()
+        codes = totp.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            next_url = services.complete_login(user, "totp") or _safe_next(None)
+            # Shown in this response only: the codes are never stored in plaintext.
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+        refused = _code_refused(form, user, "enrolment")
+        if refused is not None:
+            return refused
+    secret = _enrolment_secret(user)
+    uri = totp.provisioning_uri(secret, user.username, current_app.config["TOTP_ISSUER"])
+    return render_template(
+        "auth/enrol.html", form=form, secret=totp.group_secret(secret), qr=totp.qr_svg(uri)
+    )
 
 
 @bp.post("/logout")
 @requires("home")
 def logout() -> Response:
+    services.logout(current_user._get_current_object())
     logout_user()
-    session.clear()
+    services.fresh_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -82,7 +183,7 @@ def change_password() -> str | Response:
         elif problems:
             form.new_password.errors.extend(problems)
         else:
-            services.change_password(current_user, form.new_password.data)
+            services.change_password(current_user._get_current_object(), form.new_password.data)
             flash(_("Your password has been changed."), "info")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)

@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired()])
+    # Longer names cannot exist (user_account.username is 64 characters).
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
@@ -15,4 +16,16 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        _l("Six-digit code from the app"), validators=[DataRequired(), Length(max=12)]
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app, or a recovery code"), validators=[DataRequired(), Length(max=40)]
     )
