@@ -48,6 +48,12 @@ ACTION_LABELS = {
     "key_rotation": _l("Key rotation"),
     "break_glass": _l("Break-glass read"),
     "retention_run": _l("Retention run"),
+    "write_sensitive": _l("Wrote sensitive data"),
+    "password_change": _l("Password change"),
+    "totp_enrol": _l("Second factor enrolled"),
+    "totp_failed": _l("Wrong second-factor code"),
+    "recovery_code_used": _l("Recovery code used"),
+    "key_retire": _l("Key retired"),
 }
 
 
