@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/wellbeing db upgrade
+	$(BIN)/wellbeing keys generate --if-missing
 	$(BIN)/wellbeing demo --if-empty
 	$(BIN)/wellbeing run --host 127.0.0.1 --port 5000
 

@@ -9,12 +9,14 @@ from wellbeing.demo import demo_command
 from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.roster.cli import roster_group
 from wellbeing.security.audit_cli import audit_group, compliance_group, retention_group
+from wellbeing.security.keys_cli import keys_group
 
 cli = FlaskGroup(create_app=lambda: create_app(), help="Wellbeing: student wellbeing screening.")
 cli.add_command(demo_command)
 cli.add_command(roster_group)
 cli.add_command(score_command)
 cli.add_command(instruments_group)
+cli.add_command(keys_group)
 cli.add_command(audit_group)
 cli.add_command(retention_group)
 cli.add_command(compliance_group)

@@ -62,6 +62,7 @@ def year_of_events(world, monkeypatch):
     record_event("export", user=users["admin"], detail={"kind": "audit_csv", "rows": 12})
     record_event("retention_run", username="cli:ops", detail={"counts": {"login_attempts": 3}})
     record_event("key_rotation", username="cli:ops", detail={"from": "k1", "to": "k2"})
+    record_event("key_retire", username="cli:ops", target=("key", "k1"))
     # 17:00 UTC on 31 December 2025 is 2026 in Beijing: not in the pack.
     _at(datetime(2025, 12, 31, 17), monkeypatch)
     record_event("break_glass", user=users["monitor"], purpose="next year")
@@ -105,7 +106,9 @@ def test_the_pack_holds_the_year(app, world, year_of_events, tmp_path):
     consent = _read_csv(folder / FILES[3])
     assert len(consent) == 2 and "screening campaigns" in consent[1][4]
     assert "cli:ops" in _read_csv(folder / FILES[4])[1]
-    assert "k2" in _read_csv(folder / FILES[5])[1][3]
+    keys = _read_csv(folder / FILES[5])
+    assert "k2" in keys[1][4] and keys[1][2] == "key_rotation"
+    assert [row[2] for row in keys[1:]] == ["key_rotation", "key_retire"]
     chain = dict(_read_csv(folder / FILES[6])[1:])
     assert chain["状态 Status"] == "完整 intact"
 

@@ -117,8 +117,9 @@ def _target(row: Any) -> str:
     return f"{row.target_type}:{row.target_id}" if row.target_id else row.target_type
 
 
-def _events(action: str, bounds: tuple[datetime, datetime]) -> list[Any]:
-    query = select(AuditEvent.__table__).where(_in(bounds), AuditEvent.action == action)
+def _events(action: str | tuple[str, ...], bounds: tuple[datetime, datetime]) -> list[Any]:
+    actions = (action,) if isinstance(action, str) else action
+    query = select(AuditEvent.__table__).where(_in(bounds), AuditEvent.action.in_(actions))
     return db.session.execute(query.order_by(AuditEvent.id)).all()
 
 
@@ -204,16 +205,17 @@ def _retention_runs(bounds: tuple[datetime, datetime]) -> Sheet:
 
 def _key_rotations(bounds: tuple[datetime, datetime]) -> Sheet:
     rows = [
-        [local_time(r.at), r.username, _target(r), r.detail]
-        for r in _events("key_rotation", bounds)
+        [local_time(r.at), r.username, r.action, _target(r), r.detail]
+        for r in _events(("key_rotation", "key_retire"), bounds)
     ]
     return Sheet(
         "06_key_rotations.csv",
         "key rotations",
-        [TIME, USER, TARGET, DETAIL],
+        [TIME, USER, "操作 Action", TARGET, DETAIL],
         rows,
-        "密钥轮换记录：主密钥（KEK）更换与数据密钥重新封装。",
-        "Key rotations: a new key-encryption key became primary and data keys were re-wrapped.",
+        "密钥轮换与停用记录：主密钥（KEK）更换、数据密钥重新封装、旧密钥停用。",
+        "Key rotations and retirements: a new key-encryption key became primary and data keys "
+        "were re-wrapped; keys no longer used were retired.",
     )
 
 

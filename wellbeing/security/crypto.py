@@ -16,18 +16,20 @@ Rotation re-wraps only the data key: the body's associated data leaves out the k
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import secrets
-import stat
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
@@ -37,6 +39,8 @@ VERSION = 1
 NONCE = 12
 TAG = 16
 KEK_BYTES = 32
+# Byte offset of the key-id length in a sealed value: `key_id_marker` starts here.
+KEY_ID_OFFSET = 3
 
 
 class CryptoError(Exception):
@@ -59,29 +63,48 @@ class KeyringError(CryptoError):
     """Keys are missing or badly written in the settings or the key file."""
 
 
+class _SM4GCM:
+    """SM4-GCM with the interface of `AESGCM` (cryptography has no SM4 AEAD class)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        encryptor = Cipher(algorithms.SM4(self.key), modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(aad)
+        return encryptor.update(data) + encryptor.finalize() + encryptor.tag
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        decryptor = Cipher(algorithms.SM4(self.key), modes.GCM(nonce, data[-TAG:])).decryptor()
+        decryptor.authenticate_additional_data(aad)
+        return decryptor.update(data[:-TAG]) + decryptor.finalize()
+
+
+AEAD = AESGCM | _SM4GCM
+
+
 @dataclass(frozen=True)
 class Algorithm:
     code: int
     name: str
     key_bytes: int
 
-    def _cipher(self, key: bytes, nonce: bytes, tag: bytes | None = None) -> Cipher:
-        block = algorithms.AES(key) if self.code == 1 else algorithms.SM4(key)
-        return Cipher(block, modes.GCM(nonce, tag))
+    def aead(self, key: bytes) -> AEAD:
+        # AES: the one-shot AEAD interface is the fastest path.
+        return AESGCM(key) if self.code == 1 else _SM4GCM(key)
 
-    def encrypt(self, key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    def encrypt(self, key: bytes | AEAD, plaintext: bytes, aad: bytes) -> bytes:
+        """nonce | ciphertext | tag."""
+        cipher = self.aead(key) if isinstance(key, bytes) else key
         nonce = os.urandom(NONCE)
-        encryptor = self._cipher(key, nonce).encryptor()
-        encryptor.authenticate_additional_data(aad)
-        body = encryptor.update(plaintext) + encryptor.finalize()
-        return nonce + body + encryptor.tag
+        return nonce + cipher.encrypt(nonce, plaintext, aad)
 
-    def decrypt(self, key: bytes, sealed: bytes, aad: bytes) -> bytes:
-        nonce, body, tag = sealed[:NONCE], sealed[NONCE:-TAG], sealed[-TAG:]
-        decryptor = self._cipher(key, nonce, tag).decryptor()
-        decryptor.authenticate_additional_data(aad)
+    def decrypt(self, key: bytes | AEAD, sealed: bytes, aad: bytes) -> bytes:
+        if len(sealed) < NONCE + TAG:
+            raise MalformedCiphertext("sealed value is truncated")
+        cipher = self.aead(key) if isinstance(key, bytes) else key
         try:
-            return decryptor.update(body) + decryptor.finalize()
+            return cipher.decrypt(sealed[:NONCE], sealed[NONCE:], aad)
         except InvalidTag as exc:
             raise TamperedCiphertext("ciphertext failed authentication") from exc
 
@@ -103,6 +126,9 @@ class Context:
     def encode(self) -> bytes:
         return "\x1f".join((self.table, self.row, self.field)).encode()
 
+    def describe(self) -> str:
+        return f"{self.table}.{self.field} of row {self.row}"
+
 
 @dataclass(frozen=True)
 class Header:
@@ -116,12 +142,17 @@ class Header:
 
 def parse_header(sealed: bytes) -> tuple[Header, int]:
     """The header and the offset where the wrapped key starts."""
+    if not isinstance(sealed, bytes | bytearray | memoryview):
+        raise MalformedCiphertext(f"a sealed value is bytes, not {type(sealed).__name__}")
+    sealed = bytes(sealed)
     if len(sealed) < 4 or sealed[:1] != MAGIC or sealed[1] != VERSION:
         raise MalformedCiphertext("not a sealed value of a known version")
     algorithm = BY_CODE.get(sealed[2])
     if algorithm is None:
         raise MalformedCiphertext(f"unknown algorithm code {sealed[2]}")
     end = 4 + sealed[3]
+    if len(sealed) < end:
+        raise MalformedCiphertext("sealed value is truncated")
     try:
         key_id = sealed[4:end].decode()
     except UnicodeDecodeError as exc:
@@ -133,6 +164,13 @@ def key_id_of(sealed: bytes) -> str:
     return parse_header(sealed)[0].key_id
 
 
+def key_id_marker(key_id: str) -> bytes:
+    """The bytes at KEY_ID_OFFSET of every value wrapped by `key_id` (length, then id):
+    lets SQL find the rows under a key without reading whole values."""
+    kid = key_id.encode()
+    return bytes([len(kid)]) + kid
+
+
 @dataclass(frozen=True)
 class Keyring:
     """Key-encryption keys by id; new values are sealed under the primary one."""
@@ -140,6 +178,10 @@ class Keyring:
     keys: Mapping[str, bytes]
     primary: str
     algorithm: Algorithm = AES_256_GCM
+    # Wrapping ciphers by (key id, algorithm): HKDF once per key, not once per value.
+    _derived: dict[tuple[str, int], AEAD] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.primary not in self.keys:
@@ -148,17 +190,27 @@ class Keyring:
             if len(key) != KEK_BYTES or not key_id or len(key_id.encode()) > 255:
                 raise KeyringError(f"key {key_id!r} must be {KEK_BYTES} bytes with a short id")
 
-    def _wrapping_key(self, key_id: str, algorithm: Algorithm) -> bytes:
+    def _wrapping_key(self, key_id: str, algorithm: Algorithm) -> AEAD:
+        derived = self._derived.get((key_id, algorithm.code))
+        if derived is not None:
+            return derived
         kek = self.keys.get(key_id)
         if kek is None:
-            raise MissingKey(f"key {key_id!r} is not available: add it to the keyring")
+            raise MissingKey(
+                f"key {key_id!r} is not in the keyring: restore the key file from its backup "
+                "(or add the key to WELLBEING_KEYS)"
+            )
         # A KEK serves both algorithms; derive a separate wrapping key for each.
-        return HKDF(
-            algorithm=hashes.SHA256(),
-            length=algorithm.key_bytes,
-            salt=None,
-            info=b"wellbeing key wrap " + algorithm.name.encode(),
-        ).derive(kek)
+        derived = algorithm.aead(
+            HKDF(
+                algorithm=hashes.SHA256(),
+                length=algorithm.key_bytes,
+                salt=None,
+                info=b"wellbeing key wrap " + algorithm.name.encode(),
+            ).derive(kek)
+        )
+        self._derived[(key_id, algorithm.code)] = derived
+        return derived
 
     def _wrap(self, header: Header, data_key: bytes, context: Context) -> bytes:
         wrapping = self._wrapping_key(header.key_id, header.algorithm)
@@ -167,33 +219,49 @@ class Keyring:
     def _unwrap(self, sealed: bytes, context: Context) -> tuple[Header, bytes, int]:
         header, start = parse_header(sealed)
         wrapped_len = NONCE + header.algorithm.key_bytes + TAG
-        wrapped = sealed[start : start + wrapped_len]
         if len(sealed) < start + wrapped_len + NONCE + TAG:
-            raise MalformedCiphertext("sealed value is truncated")
+            raise MalformedCiphertext(f"sealed value of {context.describe()} is truncated")
+        wrapped = sealed[start : start + wrapped_len]
         wrapping = self._wrapping_key(header.key_id, header.algorithm)
         aad = header.encode() + context.encode()
-        data_key = header.algorithm.decrypt(wrapping, wrapped, aad)
+        try:
+            data_key = header.algorithm.decrypt(wrapping, wrapped, aad)
+        except TamperedCiphertext as exc:
+            raise TamperedCiphertext(
+                f"sealed value of {context.describe()} failed authentication: it was altered, "
+                "or copied from another row or field"
+            ) from exc
         return header, data_key, start + wrapped_len
+
+    @staticmethod
+    def _body_aad(algorithm: Algorithm, context: Context) -> bytes:
+        return b"body" + bytes([algorithm.code]) + context.encode()
 
     def seal(self, plaintext: bytes, context: Context) -> bytes:
         header = Header(self.algorithm, self.primary)
         data_key = secrets.token_bytes(self.algorithm.key_bytes)
-        body_aad = b"body" + bytes([self.algorithm.code]) + context.encode()
-        body = self.algorithm.encrypt(data_key, plaintext, body_aad)
+        body = self.algorithm.encrypt(data_key, plaintext, self._body_aad(self.algorithm, context))
         return header.encode() + self._wrap(header, data_key, context) + body
 
     def open(self, sealed: bytes, context: Context) -> bytes:
         header, data_key, body_start = self._unwrap(sealed, context)
-        body_aad = b"body" + bytes([header.algorithm.code]) + context.encode()
-        return header.algorithm.decrypt(data_key, sealed[body_start:], body_aad)
+        aad = self._body_aad(header.algorithm, context)
+        try:
+            return header.algorithm.decrypt(data_key, bytes(sealed[body_start:]), aad)
+        except TamperedCiphertext as exc:
+            raise TamperedCiphertext(
+                f"sealed value of {context.describe()} failed authentication: its content "
+                "was altered"
+            ) from exc
 
     def rewrap(self, sealed: bytes, context: Context) -> bytes:
         """The same value with its data key wrapped by the primary KEK (the body is kept)."""
         header, data_key, body_start = self._unwrap(sealed, context)
         if header.key_id == self.primary:
-            return sealed
+            return bytes(sealed)
         new_header = Header(header.algorithm, self.primary)
-        return new_header.encode() + self._wrap(new_header, data_key, context) + sealed[body_start:]
+        wrapped = self._wrap(new_header, data_key, context)
+        return new_header.encode() + wrapped + bytes(sealed[body_start:])
 
 
 def generate_key() -> bytes:
@@ -204,6 +272,11 @@ def new_key_id() -> str:
     return "k" + secrets.token_hex(4)
 
 
+def encode_key_setting(key_id: str, key: bytes) -> str:
+    """One `id:base64` entry of WELLBEING_KEYS."""
+    return f"{key_id}:{base64.b64encode(key).decode()}"
+
+
 def parse_keys_setting(value: str) -> tuple[dict[str, bytes], str]:
     """`id:base64;id:base64`: the first key is the primary one."""
     keys: dict[str, bytes] = {}
@@ -212,40 +285,54 @@ def parse_keys_setting(value: str) -> tuple[dict[str, bytes], str]:
         try:
             keys[key_id.strip()] = base64.b64decode(encoded.strip(), validate=True)
         except ValueError as exc:
-            raise KeyringError(f"WELLBEING_KEYS: key {key_id!r} is not base64") from exc
+            raise KeyringError(f"WELLBEING_KEYS: key {key_id.strip()!r} is not base64") from exc
     if not keys:
         raise KeyringError("WELLBEING_KEYS holds no key")
     return keys, next(iter(keys))
 
 
 def read_key_file(path: Path) -> tuple[dict[str, bytes], str]:
+    """The keys and the primary key id of a key file (see `write_key_file`)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        keys = {kid: base64.b64decode(value) for kid, value in document["keys"].items()}
+        keys = {
+            kid: base64.b64decode(value, validate=True) for kid, value in document["keys"].items()
+        }
         return keys, document["primary"]
     except FileNotFoundError as exc:
         raise KeyringError(
-            f"key file {path} does not exist: run `wellbeing keys generate`"
+            f"key file {path} does not exist: run `wellbeing keys generate` "
+            "(or restore it from its backup)"
         ) from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise KeyringError(f"key file {path} is not a valid key file") from exc
 
 
 def write_key_file(path: Path, keys: Mapping[str, bytes], primary: str) -> None:
-    """Write atomically, readable by the owner only."""
+    """Write atomically (a reader sees the old file or the new one, whole), durably, and
+    readable by the owner only: `{"primary": id, "keys": {id: base64, ...}}`."""
     document = {
         "primary": primary,
         "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, stat.S_IRUSR | stat.S_IWUSR)
-    os.replace(temporary, path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    # The rename itself must survive a crash: rows re-wrapped next depend on it.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class KeySource:
@@ -259,7 +346,12 @@ class KeySource:
         self.key_file = Path(key_file) if key_file else None
         self.algorithm = ALGORITHMS[algorithm]
         self._keyring: Keyring | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
+
+    @property
+    def from_environment(self) -> bool:
+        """Whether the keys come from WELLBEING_KEYS (then no key file is used)."""
+        return bool(self.keys_setting)
 
     def keyring(self) -> Keyring:
         if self.keys_setting:
@@ -273,13 +365,17 @@ class KeySource:
             info = self.key_file.stat()
         except FileNotFoundError as exc:
             raise KeyringError(
-                f"key file {self.key_file} does not exist: run `wellbeing keys generate`"
+                f"key file {self.key_file} does not exist: run `wellbeing keys generate` "
+                "(or restore it from its backup)"
             ) from exc
-        stamp = (info.st_mtime_ns, info.st_size)
-        if self._keyring is None or stamp != self._stamp:
+        # The file is replaced, never edited in place: a new inode, size or time is a change.
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+        keyring = self._keyring
+        if keyring is None or stamp != self._stamp:
             keys, primary = read_key_file(self.key_file)
-            self._keyring, self._stamp = Keyring(keys, primary, self.algorithm), stamp
-        return self._keyring
+            keyring = Keyring(keys, primary, self.algorithm)
+            self._keyring, self._stamp = keyring, stamp
+        return keyring
 
 
 class EncryptedText(TypeDecorator):
