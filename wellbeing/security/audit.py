@@ -8,6 +8,7 @@ its audit rows go with it, as do the acts they describe.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from collections.abc import Mapping
@@ -72,6 +73,15 @@ def _actor(user: Any) -> dict[str, Any]:
         return {"user_id": None, "username": None, "role": None}
     roles = sorted({assignment.role for assignment in user.roles})
     return {"user_id": user.id, "username": user.username, "role": ",".join(roles) or None}
+
+
+def command_actor() -> str:
+    """Who ran a command, for its audit row: the operating-system account."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        name = "unknown"
+    return f"cli:{name}"[:64]
 
 
 def record_event(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tqdm import tqdm
 
 from wellbeing.extensions import db
 from wellbeing.security import retention
+from wellbeing.security.audit import command_actor
 from wellbeing.security.audit_verify import BATCH_SIZE, verify_chain
 from wellbeing.security.compliance import build_pack, default_folder
 from wellbeing.security.models import AuditHead
@@ -25,15 +25,6 @@ PROGRESS_ROWS = 200_000
 audit_group = AppGroup("audit", help="The tamper-evident audit trail.")
 retention_group = AppGroup("retention", help="Purge or anonymise records past their period.")
 compliance_group = AppGroup("compliance", help="The yearly compliance pack.")
-
-
-def command_actor() -> str:
-    """Who ran a command, for its audit row: the operating-system account."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        name = "unknown"
-    return f"cli:{name}"[:64]
 
 
 def _parse_anchor(text: str) -> tuple[int, str]:

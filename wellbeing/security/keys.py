@@ -13,7 +13,6 @@ interrupted rotation resumes by running the passes again (rows already done are 
 from __future__ import annotations
 
 import fcntl
-import getpass
 import os
 import tempfile
 from collections import Counter
@@ -390,21 +389,11 @@ def rewrap_all(
     return result
 
 
-def _operator() -> str:
-    """Who ran the command, for the audit row: the operating-system account (written
-    like `wellbeing.security.audit_cli.command_actor`)."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        name = "unknown"
-    return f"cli:{name}"[:64]
-
-
 def _audit(session: Session, action: str, detail: dict[str, Any]) -> None:
     """One audit row in its own transaction: it stays even if what follows fails."""
-    from wellbeing.security.audit import record_event
+    from wellbeing.security.audit import command_actor, record_event
 
-    record_event(action, username=_operator(), detail=detail)
+    record_event(action, username=command_actor(), detail=detail)
     session.commit()
 
 
