@@ -89,10 +89,8 @@ def _code_refused(form: EnrolForm | SecondFactorForm, user: User, kind: str) -> 
     return None
 
 
-@bp.route("/login/code", methods=["GET", "POST"])
-@public  # reachable only with a pending login: guarded below
-@login_limit
-def second_factor() -> str | Response:
+def _pending_user() -> User | Response:
+    """The user half-way through logging in, or where to send a request that is not."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     user = services.pending_user()
@@ -100,6 +98,16 @@ def second_factor() -> str | Response:
         if "pending_login" in session or request.method == "POST":
             flash(_("Your login has expired. Log in again."), "error")
         return _back_to_login()
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public  # reachable only with a pending login: guarded below
+@login_limit
+def second_factor() -> str | Response:
+    user = _pending_user()
+    if not isinstance(user, User):
+        return user
     if not totp.is_enrolled(user):
         return redirect(url_for("auth.enrol_second_factor"))
     form = SecondFactorForm()
@@ -129,13 +137,9 @@ def _enrolment_secret(user: User) -> str:
 @public  # reachable only with a pending login and no confirmed factor: guarded below
 @login_limit
 def enrol_second_factor() -> str | Response:
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
-    user = services.pending_user()
-    if user is None:
-        if "pending_login" in session or request.method == "POST":
-            flash(_("Your login has expired. Log in again."), "error")
-        return _back_to_login()
+    user = _pending_user()
+    if not isinstance(user, User):
+        return user
     if totp.is_enrolled(user):
         # A confirmed factor is never replaced by someone who only knows the password.
         return redirect(url_for("auth.second_factor"))
