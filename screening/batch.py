@@ -24,7 +24,7 @@ import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -52,10 +52,30 @@ class ScoredBlock:
     scores: Scores
 
 
+class TextResult(Protocol):
+    """What write_csv and write_xlsx need from a result (`wellbeing score`, and the
+    vision and fitness commands): the header, the row count, the rows as contract text
+    block by block, and each cell as XLSX should type it."""
+
+    @property
+    def sheet(self) -> str: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    def text_rows(self) -> Iterator[list[tuple[str, ...]]]: ...
+
+    def typed(self, text: str, column: str) -> Any: ...
+
+
 @dataclass(frozen=True)
 class ScoredTable:
     instrument: Instrument
     blocks: tuple[ScoredBlock, ...]
+    sheet: ClassVar[str] = "scores"
 
     @property
     def rows(self) -> int:
@@ -64,6 +84,12 @@ class ScoredTable:
     @property
     def columns(self) -> list[str]:
         return output_columns(self.instrument)
+
+    def text_rows(self) -> Iterator[list[tuple[str, ...]]]:
+        return iter_text_rows(self)
+
+    def typed(self, text: str, column: str) -> Any:
+        return _typed(text, column)
 
 
 def _shown(value: float) -> str:
@@ -187,11 +213,11 @@ def iter_text_rows(result: ScoredTable) -> Iterator[list[tuple[str, ...]]]:
 
 
 def write_csv(
-    result: ScoredTable, handle: IO[str], progress: Callable[[int], Any] | None = None
+    result: TextResult, handle: IO[str], progress: Callable[[int], Any] | None = None
 ) -> None:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(result.columns)
-    for rows in iter_text_rows(result):
+    for rows in result.text_rows():
         writer.writerows(rows)
         if progress is not None:
             progress(len(rows))
@@ -208,7 +234,7 @@ def _typed(text: str, column: str) -> Any:
 
 
 def write_xlsx(
-    result: ScoredTable, path: Path, progress: Callable[[int], Any] | None = None
+    result: TextResult, path: Path, progress: Callable[[int], Any] | None = None
 ) -> None:
     from openpyxl import Workbook  # only XLSX output pays for the import
 
@@ -217,12 +243,12 @@ def write_xlsx(
             f"{result.rows} rows do not fit in an XLSX sheet ({XLSX_MAX_ROWS}): write CSV"
         )
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("scores")
+    sheet = book.create_sheet(result.sheet)
     columns = result.columns
     sheet.append(columns)
-    for rows in iter_text_rows(result):
+    for rows in result.text_rows():
         for row in rows:
-            sheet.append([_typed(text, column) for text, column in zip(row, columns, strict=True)])
+            sheet.append([result.typed(text, c) for text, c in zip(row, columns, strict=True)])
         if progress is not None:
             progress(len(rows))
     book.save(path)

@@ -100,3 +100,26 @@ class InputError(ScreeningError):
             parts.append(f"column {self.column}")
         prefix = ", ".join(parts)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class InvalidMeasurement(InputError):
+    """A vision or fitness value the rules cannot accept: not a number, outside the
+    plausible range of its column (VA 6.1, sphere -40, 50 m in 2 s), or an unknown code.
+
+    Same row and column conventions as InputError (row 1 = first data row)."""
+
+    def __init__(self, row: int | None, column: str | None, message: str) -> None:
+        super().__init__(message, row, column)
+
+
+class MissingTable(InputError):
+    """A grade, sex and item whose scoring table is absent or marked missing/partial in
+    coverage.csv: refused rather than guessed."""
+
+    def __init__(self, row: int | None, column: str | None, message: str) -> None:
+        super().__init__(message, row, column)
+
+
+class TableError(ScreeningError):
+    """A reference table file that cannot be used (a missing column, a bad number, a
+    threshold sequence that is not monotone)."""

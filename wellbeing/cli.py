@@ -6,6 +6,7 @@ from flask.cli import FlaskGroup
 
 from wellbeing import create_app
 from wellbeing.demo import demo_command
+from wellbeing.health_cli import fitness_group, vision_group
 from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.roster.cli import roster_group
 from wellbeing.security.audit_cli import audit_group, compliance_group, retention_group
@@ -16,6 +17,8 @@ cli.add_command(demo_command)
 cli.add_command(roster_group)
 cli.add_command(score_command)
 cli.add_command(instruments_group)
+cli.add_command(vision_group)
+cli.add_command(fitness_group)
 cli.add_command(keys_group)
 cli.add_command(audit_group)
 cli.add_command(retention_group)

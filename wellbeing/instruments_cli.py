@@ -21,7 +21,7 @@ import click
 from tqdm import tqdm
 
 from screening import redcap
-from screening.batch import ScoredTable, score_table, write_csv, write_xlsx
+from screening.batch import ScoredTable, TextResult, score_table, write_csv, write_xlsx
 from screening.errors import InputError, InstrumentError, UnknownInstrument
 from screening.instruments import Catalog, Instrument, load_catalog, resolve
 from screening.tables import open_table
@@ -36,7 +36,8 @@ def instrument_dirs(extra: Sequence[Path] = ()) -> list[Path]:
     return [*from_env, *extra]
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
+    """Report bad input on standard error and exit with status 2."""
     click.echo(f"error: {message}", err=True)
     sys.exit(BAD_INPUT)
 
@@ -79,16 +80,11 @@ def score_command(
     try:
         chosen = resolve(instrument, instrument_dirs(dirs))
     except (UnknownInstrument, InstrumentError) as error:
-        _fail(str(error))
+        fail(str(error))
     if output is not None and output.suffix.lower() not in (".csv", ".xlsx"):
-        _fail(f"{output}: the output must end in .csv or .xlsx")
+        fail(f"{output}: the output must end in .csv or .xlsx")
     result = _score(chosen, input_path)
-    try:
-        _write(result, output)
-    except InputError as error:
-        _fail(error.render(str(output)))
-    except OSError as error:  # e.g. the output's directory does not exist
-        _fail(f"{output}: cannot write: {error.strerror or error}")
+    write_or_fail(result, output)
     if output is not None:
         click.echo(
             f"{result.rows} rows scored with {chosen.ref} ({chosen.content_hash}) -> {output}",
@@ -96,7 +92,8 @@ def score_command(
         )
 
 
-def _bar(total: int, description: str) -> tqdm:
+def progress_bar(total: int, description: str) -> tqdm:
+    """A bar on standard error, only when it is a terminal and there are enough rows."""
     show = _stderr_is_terminal() and total > PROGRESS_ROWS
     return tqdm(total=total, desc=description, unit="row", file=sys.stderr, disable=not show)
 
@@ -104,14 +101,26 @@ def _bar(total: int, description: str) -> tqdm:
 def _score(instrument: Instrument, input_path: Path) -> ScoredTable:
     try:
         table = open_table(input_path)
-        with _bar(table.estimated_rows, "score") as bar:
+        with progress_bar(table.estimated_rows, "score") as bar:
             return score_table(instrument, table, bar.update)
     except InputError as error:
-        _fail(error.render(input_path.name))
+        fail(error.render(input_path.name))
 
 
-def _write(result: ScoredTable, output: Path | None) -> None:
-    with _bar(result.rows if result.rows > PROGRESS_ROWS else 0, "write") as bar:
+def write_or_fail(result: TextResult, output: Path | None) -> None:
+    """write_output, turning a failure (too many rows for XLSX, a missing directory)
+    into a message and exit status 2."""
+    try:
+        write_output(result, output)
+    except InputError as error:
+        fail(error.render(str(output)))
+    except OSError as error:  # e.g. the output's directory does not exist
+        fail(f"{output}: cannot write: {error.strerror or error}")
+
+
+def write_output(result: TextResult, output: Path | None) -> None:
+    """Standard output (CSV) or OUTPUT (.csv or .xlsx), never half-written."""
+    with progress_bar(result.rows if result.rows > PROGRESS_ROWS else 0, "write") as bar:
         if output is None:
             _stdout(result, bar.update)
         elif output.suffix.lower() == ".xlsx":
@@ -120,7 +129,7 @@ def _write(result: ScoredTable, output: Path | None) -> None:
             _atomically(output, lambda path: _csv_file(result, path, bar.update))
 
 
-def _stdout(result: ScoredTable, progress: Callable[[int], Any]) -> None:
+def _stdout(result: TextResult, progress: Callable[[int], Any]) -> None:
     """UTF-8 whatever the locale: wrap the byte stream under standard output."""
     binary = getattr(sys.stdout, "buffer", None)
     if binary is None:  # a text-only stream (embedding): it takes str as it is
@@ -133,7 +142,7 @@ def _stdout(result: ScoredTable, progress: Callable[[int], Any]) -> None:
     stream.detach()  # leave standard output open
 
 
-def _csv_file(result: ScoredTable, path: Path, progress: Callable[[int], Any]) -> None:
+def _csv_file(result: TextResult, path: Path, progress: Callable[[int], Any]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         write_csv(result, handle, progress)
 
@@ -247,7 +256,7 @@ def import_redcap_command(
             source_name=dictionary.name,
         )
     except redcap.RedcapError as error:
-        _fail(f"{dictionary.name}: {error}")
+        fail(f"{dictionary.name}: {error}")
     for note in converted.notes:
         click.echo(f"note: {note}", err=True)
     text = redcap.to_yaml(converted.document)
@@ -255,7 +264,7 @@ def import_redcap_command(
         click.echo(text, nl=False)
     else:
         if output.exists():
-            _fail(f"{output} exists; choose a new file name")
+            fail(f"{output} exists; choose a new file name")
         _atomically(output, lambda path: path.write_text(text, encoding="utf-8"))
         click.echo(
             f"written to {output}; check it with `wellbeing instruments check {output}`", err=True
