@@ -79,6 +79,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    from wellbeing.security.policy import can
+
+    app.jinja_env.globals["can"] = can
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -95,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from wellbeing.district.blueprint import bp as district_bp
     from wellbeing.followups.blueprint import bp as inbox_bp
+    from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.roster.blueprint import bp as roster_bp
@@ -113,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         inbox_bp,
         break_glass_bp,
         audit_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -44,12 +44,31 @@ EXPECTED: dict[str, set[str]] = {
     "inbox.inbox": EVERYONE,
     "break_glass.find": {"admin", "monitor"},
     "break_glass.confirm": {"admin", "monitor"},
+    "health.school": {"admin", "doctor"},
+    "health.vision_grid": {"admin", "doctor"},
+    "health.save_vision": {"admin", "doctor"},
+    "health.fitness_grid": {"admin", "doctor"},
+    "health.save_fitness": {"admin", "doctor"},
+    "health.import_file": {"admin", "doctor"},
+    "health.student": {"admin", "counselor", "doctor", "head_teacher"},
+    "health.school_class": {"admin", "counselor", "doctor", "head_teacher"},
+    "health.vision_letters": {"admin", "doctor", "head_teacher"},
+    "health.fitness_letters": {"admin", "doctor", "head_teacher"},
+    "health.school_summary": {"admin", "doctor"},
+    "health.export_check": {"admin", "doctor"},
+    "health.export_file": {"admin", "doctor"},
 }
 
 # URL arguments that name a target, and the model each one loads.
 TARGET_ARGS = {"school_id": "schools", "class_id": "classes", "student_id": "students"}
 # URL arguments that are not targets: a fixed valid value.
-PLAIN_ARGS = {"code": "en", "kind": "students", "filename": "wellbeing.css"}
+PLAIN_ARGS = {
+    "code": "en",
+    "kind": "students",
+    "filename": "wellbeing.css",
+    "vision_round": "2026-autumn",
+    "school_year": 2026,
+}
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.
 INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0"}

@@ -185,10 +185,16 @@ def test_https_deployments_get_strict_transport_security(app, client, world, mon
     assert client.get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
+# The one way a template may load script: a file of this site, served from static/.
+OWN_SCRIPT = re.compile(
+    r"""<script src="\{\{ url_for\('static', filename='[\w-]+\.js'\) \}\}" defer></script>"""
+)
+
+
 def test_no_template_has_inline_script_or_style():
     offending = []
     for template in TEMPLATES.rglob("*.html"):
-        text = template.read_text(encoding="utf-8")
+        text = OWN_SCRIPT.sub("", template.read_text(encoding="utf-8"))
         if re.search(r"<script|<style|\sstyle=|\son[a-z]+=|javascript:", text, re.I):
             offending.append(str(template))
     assert offending == []

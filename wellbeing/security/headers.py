@@ -1,7 +1,7 @@
 """Security headers on every response: a strict Content-Security-Policy (no inline
-script or style anywhere: templates use wellbeing.css and no JavaScript), framing and
-sniffing off, no caching of pages that may show personal data, and HSTS when served
-over HTTPS (SESSION_COOKIE_SECURE)."""
+script or style anywhere: templates load stylesheets and script files of this site only),
+framing and sniffing off, no caching of pages that may show personal data, and HSTS when
+served over HTTPS (SESSION_COOKIE_SECURE)."""
 
 from __future__ import annotations
 

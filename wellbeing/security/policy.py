@@ -55,6 +55,28 @@ POLICY: dict[str, Rule] = {
     "student.break_glass": _rule(
         "Open one student's record outside one's scope, stating a purpose", R.admin, R.monitor
     ),
+    "health.enter": _rule(
+        "Enter and import a class's vision and fitness records", R.admin, R.doctor
+    ),
+    "health.view_student": _rule(
+        "A student's vision and fitness history",
+        R.admin,
+        R.counselor,
+        R.doctor,
+        R.head_teacher,
+    ),
+    "health.view_class": _rule(
+        "A class's vision and fitness results and rates",
+        R.admin,
+        R.counselor,
+        R.doctor,
+        R.head_teacher,
+    ),
+    "health.letters": _rule(
+        "Print a class's parent letters (logged)", R.admin, R.doctor, R.head_teacher
+    ),
+    "health.school_summary": _rule("A school's health rates by grade and sex", R.admin, R.doctor),
+    "health.export": _rule("A school's national fitness upload file", R.admin, R.doctor),
 }
 
 

@@ -1,0 +1,268 @@
+"""A student's health page (audited), a class's results, parent letters (logged), the
+national upload file with its pre-flight check (audited), school summaries and the
+server-drawn charts."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.conftest import login
+from wellbeing.clock import utcnow
+from wellbeing.extensions import db
+from wellbeing.health import export, summaries
+from wellbeing.health.charts import Series, bar_chart, line_chart
+from wellbeing.health.models import FitnessRecord, LetterLog, VisionRecord
+from wellbeing.health.rounds import school_year_for, vision_round_for
+from wellbeing.security.models import AuditEvent
+
+pytestmark = pytest.mark.app
+
+
+def _vision(student, vision_round, **values) -> VisionRecord:
+    fields = {
+        "status": "measured",
+        "measured_on": utcnow().date(),
+        "age": 13.0,
+        "ucva_right": 5.0,
+        "ucva_left": 5.0,
+        "sph_right": 0.0,
+        "cyl_right": 0.0,
+        "axis_right": 0,
+        "sph_left": 0.0,
+        "cyl_left": 0.0,
+        "axis_left": 0,
+        "se_right": 0.0,
+        "se_left": 0.0,
+        "myopia": False,
+        "myopia_degree": "none",
+        "va_grade": "normal",
+    } | values
+    record = VisionRecord(student=student, year=vision_round.year, season=vision_round.season)
+    for name, value in fields.items():
+        setattr(record, name, value)
+    db.session.add(record)
+    return record
+
+
+def _fitness(student, school_year, **values) -> FitnessRecord:
+    fields = {
+        "status": "measured",
+        "measured_on": utcnow().date(),
+        "grade": 7,
+        "sex": student.sex,
+        "height_cm": 160.0,
+        "weight_kg": 50.0,
+        "bmi": 19.5,
+        "bmi_class": "normal",
+        "standard": 75.0,
+        "bonus": 0.0,
+        "total": 75.0,
+        "rating": "pass",
+        "item_scores": {"score_bmi": 100},
+    } | values
+    record = FitnessRecord(student=student, school_year=school_year, **fields)
+    db.session.add(record)
+    return record
+
+
+@pytest.fixture
+def rounds():
+    today = utcnow().date()
+    return vision_round_for(today), school_year_for(today)
+
+
+@pytest.fixture
+def records(world, rounds):
+    """A1-0 myopic now and before; A1-1 poor vision, fitness fail; A1-2 normal, obese."""
+    now, year = rounds
+    s = world.students
+    _vision(s["A1-0"], now, ucva_right=4.6, sph_right=-2.0, se_right=-2.0, myopia=True,
+            myopia_right=True, myopia_degree="low", va_grade="moderate")  # fmt: skip
+    _vision(s["A1-0"], now.previous(), ucva_right=4.8, sph_right=-1.0, se_right=-1.0,
+            myopia=True, myopia_degree="low", va_grade="moderate")  # fmt: skip
+    _vision(s["A1-1"], now, ucva_left=4.9, va_grade="mild")
+    _vision(s["A1-2"], now)
+    _fitness(s["A1-1"], year, total=52.0, standard=52.0, rating="fail")
+    _fitness(s["A1-2"], year, bmi=29.0, bmi_class="obese")
+    _fitness(s["A1-2"], year - 1, total=65.0)
+    db.session.flush()
+
+
+def _audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_the_student_page_draws_the_history_and_is_audited(client, world, records):
+    student = world.students["A1-0"]
+    login(client, "counselor")
+    page = client.get(f"/health/students/{student.id}").get_data(as_text=True)
+    assert page.count('<svg class="chart"') == 2  # UCVA and SE (no fitness record)
+    assert "<polyline" in page and "-2.00" in page
+    event = _audit("view_student")[-1]
+    assert event.target_id == str(student.id) and json.loads(event.detail) == {"page": "health"}
+
+
+def test_the_student_page_is_refused_outside_scope_and_to_the_monitor(client, world, records):
+    login(client, "teacher")
+    assert client.get(f"/health/students/{world.students['A2-0'].id}").status_code == 403
+    assert client.get(f"/health/students/{world.students['A1-2'].id}").status_code == 200
+    client.post("/logout")
+    login(client, "monitor")
+    assert client.get(f"/health/students/{world.students['A1-0'].id}").status_code == 403
+
+
+def test_the_class_page_shows_results_and_rates(client, world, records, rounds):
+    login(client, "teacher")
+    page = client.get(f"/health/classes/{world.classes['A1'].id}").get_data(as_text=True)
+    assert world.students["A1-0"].name in page
+    summary = page.split('id="class-vision-summary"')[1].split("</table>")[0]
+    all_row = summary.split('data-grade="all" data-sex="all"')[1].split("</tr>")[0]
+    assert '<td class="num" data-rate="myopia">33.3%</td>' in all_row
+    assert '<td class="num" data-rate="poor_vision">66.7%</td>' in all_row
+
+
+def test_vision_letters_are_listed_printed_and_logged(client, world, records, rounds):
+    now, _ = rounds
+    login(client, "doctor")
+    url = f"/health/classes/{world.classes['A1'].id}/letters/vision/{now.key}"
+    page = client.get(url).get_data(as_text=True)
+    assert world.students["A1-0"].name in page and world.students["A1-1"].name in page
+    assert world.students["A1-2"].name not in page
+    printed = client.post(url, data={"student": [str(world.students["A1-0"].id)]})
+    text = printed.get_data(as_text=True)
+    assert printed.status_code == 200
+    assert text.count('<article class="letter"') == 1
+    assert "睫状肌麻痹验光" in text and "回　执" in text and world.students["A1-0"].name in text
+    logs = list(db.session.scalars(select(LetterLog)))
+    assert [(log.student_id, log.kind, log.round_key, log.reason) for log in logs] == [
+        (world.students["A1-0"].id, "vision", now.key, "myopia")
+    ]
+    assert logs[0].printed_by_id == world.users["doctor"].id
+    assert json.loads(_audit("export")[-1].detail)["kind"] == "parent_letters_vision"
+    again = client.get(url).get_data(as_text=True)
+    assert utcnow().strftime("%Y-%m-%d") in again  # "printed before"
+
+
+def test_fitness_letters_go_to_a_fail(client, world, records, rounds):
+    _, year = rounds
+    login(client, "teacher")
+    url = f"/health/classes/{world.classes['A1'].id}/letters/fitness/{year}"
+    text = client.post(url).get_data(as_text=True)
+    assert text.count('<article class="letter"') == 1
+    assert world.students["A1-1"].name in text and "不及格" in text and "52" in text
+    assert db.session.scalar(select(LetterLog.reason)) == "fitness_fail"
+
+
+def test_the_export_lists_every_problem_and_downloads_audited(client, world, records, rounds):
+    _, year = rounds
+    school = world.schools["A"]
+    _vision(world.students["A2-0"], vision_round_for(date(year, 10, 1)), ucva_right=6.0,
+            axis_left=None)  # fmt: skip
+    db.session.flush()
+    national = export.build(school, year)
+    assert national.students == 6 and len(national.rows) == 6
+    messages = [(p.student and p.student.id, p.column) for p in national.problems]
+    assert (None, "民族代码") in messages
+    a20 = world.students["A2-0"].id
+    assert (a20, "右眼裸眼视力") in messages and (a20, "左眼屈光") in messages
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    assert 'id="preflight-problems"' in page and "民族代码" in page
+    assert not _audit("export")
+    response = client.get(f"/health/schools/{school.id}/export/{year}.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == list(export.COLUMNS)
+    by_number = {row[3]: row for row in rows[1:]}
+    boy_row = by_number[world.students["A1-0"].student_number]
+    assert boy_row[0] == 21 and boy_row[6] == 1  # 初一; male
+    detail = json.loads(_audit("export")[-1].detail)
+    assert detail["kind"] == "national_fitness" and detail["rows"] == 6
+
+
+def test_minutes_seconds():
+    assert export.minutes_seconds(225) == "3'45"
+    assert export.minutes_seconds(59.6) == "1'00"
+
+
+def test_the_school_summary(client, world, records, rounds):
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{world.schools['A'].id}/summary").get_data(as_text=True)
+    assert page.count('<svg class="chart"') == 4
+    fitness_table = page.split('id="fitness-summary"')[1].split("</table>")[0]
+    girls = fitness_table.split('data-grade="7" data-sex="F"')[1].split("</tr>")[0]
+    assert '<td class="num" data-rate="pass">0.0%</td>' in girls  # A1-1 failed
+    assert world.students["A1-0"].name not in page  # rates only
+
+
+def test_summaries_compare_the_same_students(world, records, rounds):
+    now, year = rounds
+    students = [world.students[k] for k in ("A1-0", "A1-1", "A1-2")]
+    vision = summaries.vision_summary(students, now)
+    total = vision.cell(None, None)
+    assert (total.now["myopia"].count, total.now["myopia"].of) == (1, 3)
+    assert (total.before["myopia"].count, total.before["myopia"].of) == (1, 1)
+    assert total.change("myopia") == round(100 / 3 - 100, 1)
+    boys = vision.cell(7, "M")
+    assert boys.now["myopia"].of == 2  # A1-0 and A1-2
+    fitness = summaries.fitness_summary(students, year)
+    assert fitness.cell(None, None).now["obese"].percent == 50.0
+    assert fitness.cell(None, None).now["pass"].percent == 50.0
+
+
+def test_charts_are_well_formed_svg():
+    chart = line_chart(
+        "视力 <test>",
+        ["2025 春", "2025 秋", "2026 春"],
+        [Series("右眼", "series-a", [5.0, None, 4.6]), Series("左眼", "series-b", [4.9, 4.8, 4.7])],
+        y_min=3.0,
+        y_max=5.3,
+        ticks=(3.0, 4.0, 5.0),
+        reference=5.0,
+    )
+    root = ET.fromstring(str(chart))
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and "<test>" in root.find(f"{ns}title").text
+    assert len(root.findall(f".//{ns}polyline")) == 3  # the gap splits the right eye
+    assert "style" not in str(chart)
+    bars = ET.fromstring(str(bar_chart("率", ["7", "8"], [Series("now", "series-a", [10, None])])))
+    assert len(bars.findall(f".//{ns}rect[@class='bar']")) == 1
+
+
+def test_ortho_k_wearers_and_absent_students_get_no_vision_letter(client, world, rounds):
+    now, _ = rounds
+    s = world.students
+    _vision(s["A1-0"], now, ucva_right=4.6, se_right=-2.0, myopia=True, ortho_k=True)
+    _vision(s["A1-1"], now, status="absent", reason="病假", va_grade=None, myopia=None)
+    db.session.flush()
+    login(client, "doctor")
+    url = f"/health/classes/{world.classes['A1'].id}/letters/vision/{now.key}"
+    assert 'id="no-letters"' in client.get(url).get_data(as_text=True)
+
+
+def test_export_checks_items_statuses_and_acuity(world, rounds):
+    _, year = rounds
+    autumn = vision_round_for(date(year, 10, 1))
+    s = world.students
+    _fitness(s["A1-0"], year, run1000m_s=None, vital_capacity_ml=3000.0)
+    _fitness(s["A1-1"], year, status="exempt", reason="心脏病", total=None, rating=None)
+    _vision(s["A1-0"], autumn, ucva_left=0.0)  # below 3.0: the national 0
+    _vision(s["A1-1"], autumn, status="absent", reason="病假")
+    db.session.flush()
+    national = export.build(world.schools["A"], year)
+    found = {(p.student.id if p.student else None, p.column) for p in national.problems}
+    assert (s["A1-0"].id, "1000米跑") in found and (s["A1-0"].id, "引体向上") in found
+    assert (s["A1-0"].id, "肺活量") not in found
+    assert (s["A1-0"].id, "左眼裸眼视力") not in found
+    messages = [p.message for p in national.problems if p.student is s["A1-1"]]
+    assert any("心脏病" in m for m in messages) and any("病假" in m for m in messages)
+    row = next(r for r in national.rows if r[3] == s["A1-0"].student_number)
+    assert row[export.COLUMNS.index("左眼裸眼视力")] == 0
