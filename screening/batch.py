@@ -32,7 +32,7 @@ from screening import rules
 from screening.errors import InputError
 from screening.instruments import SECONDS_SUFFIX, Instrument
 from screening.scoring import Scores, first_invalid_answer, first_invalid_time, score_matrix
-from screening.tables import Block, Table
+from screening.spreadsheets import Block, Table
 
 ID_COLUMN = "respondent_id"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header

@@ -28,7 +28,7 @@ import yaml
 
 from screening.errors import InstrumentError, ScreeningError
 from screening.instruments import instrument_from_document
-from screening.tables import decode_text
+from screening.spreadsheets import decode_text
 
 CHOICE_FIELDS = ("radio", "dropdown")
 BINARY_LABELS = {

@@ -1,6 +1,6 @@
 """`wellbeing vision classify` and `wellbeing fitness score` (shared/contracts/batch-cli.md).
 
-Plain click commands without the app or a database. Reading is screening.tables
+Plain click commands without the app or a database. Reading is screening.spreadsheets
 (CSV in UTF-8, UTF-8 with BOM or GBK, or XLSX; blank rows skipped, row numbers kept),
 the rules are screening.vision and screening.fitness, and writing, the progress bar and
 the exit status are those of `wellbeing score` (wellbeing.instruments_cli).
@@ -27,7 +27,7 @@ import pandas as pd
 
 from screening import fitness, vision
 from screening.errors import InputError, InvalidMeasurement, MissingTable
-from screening.tables import Block, Table, open_table
+from screening.spreadsheets import Block, Table, open_table
 from wellbeing.instruments_cli import fail, progress_bar, write_or_fail
 
 

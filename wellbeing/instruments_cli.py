@@ -24,7 +24,7 @@ from screening import redcap
 from screening.batch import ScoredTable, TextResult, score_table, write_csv, write_xlsx
 from screening.errors import InputError, InstrumentError, UnknownInstrument
 from screening.instruments import Catalog, Instrument, load_catalog, resolve
-from screening.tables import open_table
+from screening.spreadsheets import open_table
 
 DIRS_ENV = "WELLBEING_INSTRUMENT_DIRS"
 PROGRESS_ROWS = 10_000  # the contract: a bar only for inputs of more rows than this

@@ -16,7 +16,7 @@ from screening.batch import score_table
 from screening.errors import InputError, InstrumentError
 from screening.instruments import instrument_from_document, parse_instrument, resolve
 from screening.scoring import answers_matrix, score_matrix, score_response
-from screening.tables import CsvTable, decode_text
+from screening.spreadsheets import CsvTable, decode_text
 from tests.screening.conftest import GOOD
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -110,7 +110,7 @@ def test_bad_value_exit_2_names_row_and_column(tmp_path: Path, rows: list, where
 
 
 def test_first_bad_value_is_found_in_a_later_block(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("screening.tables.CHUNK_ROWS", 10)
+    monkeypatch.setattr("screening.spreadsheets.CHUNK_ROWS", 10)
     rows = [[f"s{i}", *[1] * 9] for i in range(55)]
     rows[42][5] = "？"
     rows[47][2] = 7

@@ -1,6 +1,6 @@
 """Importing a round from CSV or XLSX in the batch contract's columns (student_id is the
 学籍号). Every row is checked first, every problem listed with its row and column; if
-any row is wrong nothing is stored (all or nothing). Reading reuses screening.tables."""
+any row is wrong nothing is stored (all or nothing). Reading reuses screening.spreadsheets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from screening.errors import InputError, ScreeningError
-from screening.tables import OLE_MAGIC, ZIP_MAGIC, CsvTable, Table, XlsxTable, decode_text
+from screening.spreadsheets import OLE_MAGIC, ZIP_MAGIC, CsvTable, Table, XlsxTable, decode_text
 from wellbeing.extensions import db
 from wellbeing.health import core, entry
 from wellbeing.health.core import FieldError
@@ -81,7 +81,7 @@ class _Row:
 
 
 def open_upload(data: bytes, filename: str) -> Table:
-    """An uploaded file as a screening.tables Table (told apart by content)."""
+    """An uploaded file as a screening.spreadsheets Table (told apart by content)."""
     if data.startswith(ZIP_MAGIC):
         return XlsxTable(filename, data)
     if data.startswith(OLE_MAGIC):

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from screening.errors import InputError
-from screening.tables import CsvTable, decode_text, open_table
+from screening.spreadsheets import CsvTable, decode_text, open_table
 
 
 def _blocks(table, numbers: list[str]) -> list:
