@@ -20,6 +20,7 @@ import csv
 import io
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -101,7 +102,7 @@ def _numbers(cells: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.where(empty | bad, np.nan, values), bad
 
 
-class Table:
+class Table(ABC):
     """An opened input file: its header and a way to read blocks of chosen columns."""
 
     def __init__(self, name: str, header: list[str], estimated_rows: int) -> None:
@@ -124,10 +125,12 @@ class Table:
             raise InputError(f"the required column is missing{also}", 0, missing[0])
         return [column for column in optional if column in self.header]
 
+    @abstractmethod
     def blocks(
         self, text: Sequence[str], numbers: Sequence[str], chunk_rows: int = CHUNK_ROWS
     ) -> Iterator[Block]:
-        raise NotImplementedError
+        """The chosen columns in blocks of rows: text columns as strings, number columns
+        as one float matrix (NaN for empty)."""
 
     def _finish(
         self, rows: np.ndarray, text: dict[str, np.ndarray], numbers: np.ndarray, errors: list
