@@ -38,7 +38,7 @@ test: lint
 
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o wellbeing/translations/messages.pot .
-	$(BIN)/pybabel update -i wellbeing/translations/messages.pot -d wellbeing/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i wellbeing/translations/messages.pot -d wellbeing/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d wellbeing/translations
 
 benchmarks: install

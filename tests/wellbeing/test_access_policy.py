@@ -9,6 +9,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
+from wellbeing.extensions import db
 
 ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
 EVERYONE = set(ROLES)
@@ -173,6 +174,15 @@ def test_guardians_shown_only_to_roles_that_may_see_them(client, world):
         page = client.get(f"/students/{student.id}").get_data(as_text=True)
         assert ("13800000000" in page) is shown, role
         client.post("/logout")
+
+
+def test_the_student_page_names_a_known_ethnicity(client, world):
+    student = world.students["A1-0"]
+    login(client, "counselor")
+    assert "苗族" not in client.get(f"/students/{student.id}").get_data(as_text=True)
+    student.ethnicity = "06"
+    db.session.flush()
+    assert "苗族" in client.get(f"/students/{student.id}").get_data(as_text=True)
 
 
 def test_monitor_overview_has_aggregates_and_no_student(client, world):

@@ -26,6 +26,7 @@ from wellbeing.roster.models import (
     User,
 )
 from wellbeing.roster.synthetic import DEMO_PASSWORD, FIXED_LOGINS, generate_district
+from wellbeing.roster.vocabulary import ETHNICITIES
 
 SEED = 11
 SIZE = 1_500
@@ -121,6 +122,13 @@ def test_guardians_boarding_and_left_behind_are_plausible():
     assert sum(boarding[True]) / len(boarding[True]) > 2 * sum(boarding[False]) / len(
         boarding[False]
     )
+
+
+def test_ethnicities_are_national_codes_mostly_han():
+    students = generate_district(YEAR).tables["student"]
+    codes = Counter(s["ethnicity"] for s in students)
+    assert set(codes) <= set(ETHNICITIES) and len(codes) > 1
+    assert 0.94 <= codes["01"] / len(students) <= 0.99
 
 
 # --- in the database -----------------------------------------------------------------

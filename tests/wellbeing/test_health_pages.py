@@ -165,11 +165,15 @@ def test_the_export_lists_every_problem_and_downloads_audited(client, world, rec
     school = world.schools["A"]
     _vision(world.students["A2-0"], vision_round_for(date(year, 10, 1)), ucva_right=6.0,
             axis_left=None)  # fmt: skip
+    known = [s for label, s in world.students.items() if label.startswith("A") and label != "A1-1"]
+    for student in known:
+        student.ethnicity = "01"
     db.session.flush()
     national = export.build(school, year)
     assert national.students == 6 and len(national.rows) == 6
     messages = [(p.student and p.student.id, p.column) for p in national.problems]
-    assert (None, "民族代码") in messages
+    # Every student without an ethnicity is listed; none of the others.
+    assert [m for m in messages if m[1] == "民族代码"] == [(world.students["A1-1"].id, "民族代码")]
     a20 = world.students["A2-0"].id
     assert (a20, "右眼裸眼视力") in messages and (a20, "左眼屈光") in messages
     login(client, "doctor")
@@ -184,6 +188,8 @@ def test_the_export_lists_every_problem_and_downloads_audited(client, world, rec
     by_number = {row[3]: row for row in rows[1:]}
     boy_row = by_number[world.students["A1-0"].student_number]
     assert boy_row[0] == 21 and boy_row[6] == 1  # 初一; male
+    assert boy_row[4] == "01"  # 民族代码
+    assert by_number[world.students["A1-1"].student_number][4] is None
     detail = json.loads(_audit("export")[-1].detail)
     assert detail["kind"] == "national_fitness" and detail["rows"] == 6
 

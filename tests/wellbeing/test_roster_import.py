@@ -310,6 +310,25 @@ def test_student_moved_to_another_class(world: SimpleNamespace) -> None:
     assert student(moving.student_number).guardians[0].name == "家长甲"
 
 
+def test_ethnicity_is_stored_kept_when_absent_and_checked(world: SimpleNamespace) -> None:
+    header = [*STUDENTS_EN, "民族代码"]
+    rows = [
+        [sn(1), "甲", "M", "2013-05-01", "SA", 7, "1", "1"],
+        [sn(2), "乙", "F", "2013-05-02", "SA", 7, "1", "彝族"],
+    ]
+    assert run(csv_bytes(header, rows)).ok
+    assert (student(sn(1)).ethnicity, student(sn(2)).ethnicity) == ("01", "07")
+    # Without the column the stored codes stay, even when the row changes.
+    renamed = [[*row[:1], row[1] + "二", *row[2:7]] for row in rows]
+    result = run(csv_bytes(STUDENTS_EN, renamed))
+    assert result.ok and result.counts["students"].updated == 2
+    assert (student(sn(1)).ethnicity, student(sn(2)).ethnicity) == ("01", "07")
+    bad = run(csv_bytes(header, [[*rows[0][:7], "01"], [*rows[1][:7], "99"]]))
+    assert where(bad) == [("students", 2, "民族代码")]
+    assert "Unknown ethnicity" in bad.errors[0].render()
+    assert student(sn(2)).ethnicity == "07"
+
+
 def test_students_missing_from_a_new_file_are_reported_and_untouched(
     world: SimpleNamespace,
 ) -> None:

@@ -19,6 +19,7 @@ from wellbeing.roster.importer import (
     normalize_student_number,
     parse_bool,
     parse_dates,
+    parse_ethnicity,
     parse_grade,
     parse_sex,
     read_roster,
@@ -150,6 +151,42 @@ def test_sex_bool_and_grade_words() -> None:
         9,
         pd.NA,
     ]
+
+
+def test_ethnicity_codes_and_names() -> None:
+    values = series(
+        "01", "1", "１", "06", "汉族", "汉", "土家族", "土", "97", "", "57", "00", "汉人"
+    )  # fmt: skip
+    assert parse_ethnicity(values).tolist() == [
+        "01",
+        "01",
+        "01",
+        "06",
+        "01",
+        "01",
+        "15",
+        "30",
+        "97",
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_a_bad_ethnicity_is_refused_with_its_row_and_column() -> None:
+    data = csv_bytes(
+        STUDENT_HEADER + ",民族",
+        "G510502201301000029,甲,M,2013-05-01,SA,7,1,01",
+        "G510502201301000037,乙,M,2013-05-01,SA,7,1,苗族",
+        "G510502201301000045,丙,M,2013-05-01,SA,7,1,",
+        "G510502201301000052,丁,M,2013-05-01,SA,7,1,火星族",
+    )
+    result = validate(read_roster(data), KNOWN, today=TODAY)
+    (error,) = result.errors
+    assert (error.sheet, error.row, error.column) == ("students", 4, "民族")
+    assert error.render().startswith("students row 4 [民族]: Unknown ethnicity")
+    assert result.frames["students"]["ethnicity"].tolist()[:3] == ["01", "06", None]
 
 
 def test_excel_serial_dates_and_impossible_dates() -> None:

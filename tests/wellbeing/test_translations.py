@@ -15,7 +15,7 @@ METHODS = [("wellbeing/**.py", "python"), ("wellbeing/**/templates/**.html", "ji
 
 
 def _source_messages() -> set[str]:
-    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "N_": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, keywords=keywords

@@ -141,7 +141,7 @@ def _identity(student: Student) -> list[Any]:
         _class_code(student),
         f"{GRADE_NAMES.get(grade, grade)}{student.school_class.name}班",
         student.student_number,
-        None,  # 民族代码: the roster has no ethnicity (see the file-level problem)
+        student.ethnicity,  # 民族代码 (GB/T 3304); empty when unknown, a pre-flight problem
         student.name,
         SEX_CODES.get(student.sex),
         student.birth_date.isoformat(),
@@ -172,6 +172,8 @@ def _identity_problems(student: Student) -> list[Problem]:
         problems.append(Problem(student, "年级编号", _("No national code for this grade.")))
     if student.sex not in SEX_CODES:
         problems.append(Problem(student, "性别", _("No national code for this sex.")))
+    if student.ethnicity is None:
+        problems.append(Problem(student, "民族代码", _("No ethnicity in the roster.")))
     if not _class_code(student):
         message = _("The class name is not a number, so the class code is left empty.")
         problems.append(Problem(student, "班级编号", message))
@@ -244,11 +246,6 @@ def build(school: School, school_year: int) -> NationalFile:
     fitness = queries.fitness_by_student(ids, school_year)
     vision = queries.vision_by_student(ids, vision_round)
     result.students = len(students)
-    result.problems.append(
-        Problem(
-            None, "民族代码", _("The roster has no ethnicity: 民族代码 is empty for every student.")
-        )
-    )
     for student in students:
         f_record, v_record = fitness.get(student.id), vision.get(student.id)
         result.rows.append(

@@ -8,6 +8,7 @@ from flask_login import current_user
 from wellbeing.notes.services import read_notes
 from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
+from wellbeing.roster.vocabulary import ETHNICITIES
 from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires
 
@@ -51,6 +52,7 @@ def student(student: Student) -> str:
     return render_template(
         "roster/student.html",
         student=student,
+        ethnicity=ETHNICITIES.get(student.ethnicity, student.ethnicity),
         show_guardians=show_guardians,
         notes=notes,
         can_write_notes=can(current_user, "notes.write", student),

@@ -15,6 +15,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -23,7 +24,13 @@ from typing import Any
 import pandas as pd
 
 # Enums only; nothing here opens a session.
-from wellbeing.roster.vocabulary import GRADES_BY_KIND, Role, SchoolKind, StudentStatus
+from wellbeing.roster.vocabulary import (
+    ETHNICITIES,
+    GRADES_BY_KIND,
+    Role,
+    SchoolKind,
+    StudentStatus,
+)
 
 KINDS: tuple[str, ...] = ("schools", "classes", "students", "guardians", "staff")
 ClassKey = tuple[str, int, str]  # (school code, grade, class name)
@@ -124,6 +131,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _col("status", False, "学籍状态", "状态", "在籍状态"),
         _col("boarding", False, "住校", "是否住校", "寄宿", "是否寄宿", "住宿", "是否住宿"),
         _col("left_behind", False, "留守儿童", "是否留守儿童", "留守"),
+        _col("ethnicity", False, "民族", "民族代码"),
     ),
     "guardians": (
         _col("student_number", True, *STUDENT_NO),
@@ -192,6 +200,7 @@ CHINESE_HEADERS: dict[str, str] = {
     "status": "学籍状态",
     "boarding": "住校",
     "left_behind": "留守儿童",
+    "ethnicity": "民族",
     "guardian_name": "监护人姓名",
     "relation": "关系",
     "phone": "联系电话",
@@ -250,6 +259,21 @@ ROLE_WORDS = {
     "班主任": "head_teacher",
     "心理委员": "committee",
 }
+
+
+def _ethnicity_words() -> dict[str, str]:
+    """GB/T 3304 code from the code, a one-digit code, the name, or the name without 族."""
+    words = {code: code for code in ETHNICITIES}
+    words |= {code.lstrip("0"): code for code in ETHNICITIES if code.startswith("0")}
+    words |= {name: code for code, name in ETHNICITIES.items()}
+    short = [(name.removesuffix("族"), code) for code, name in ETHNICITIES.items()]
+    counts = Counter(word for word, _code in short)
+    # Without 族 only where no other name (or code) reads the same.
+    words |= {word: code for word, code in short if counts[word] == 1 and word not in words}
+    return words
+
+
+ETHNICITY_WORDS = _ethnicity_words()
 GRADE_WORDS = {
     **{f"{n}年级": i for i, n in enumerate("一二三四五六七八九", start=1)},
     "十年级": 10,
@@ -297,6 +321,13 @@ def parse_sex(values: pd.Series) -> pd.Series:
 def parse_bool(values: pd.Series) -> pd.Series:
     """True/False from true/false/1/0/是/否/yes/no, empty is False; None otherwise."""
     return _words(values, BOOL_WORDS)
+
+
+def parse_ethnicity(values: pd.Series) -> pd.Series:
+    """GB/T 3304 two-digit code from a code ('01', '1', '1.0') or a name ('汉族', '汉');
+    None otherwise (an empty cell included: unknown)."""
+    text = _nfkc(values).str.replace(r"\.0+$", "", regex=True)
+    return _words(text, ETHNICITY_WORDS)
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -861,6 +892,14 @@ def _students(
                 N_("Yes or no expected: true/false, 1/0, 是/否 or empty."),
                 required=False,
             )
+    if "ethnicity" in sheet.frame:
+        frame["ethnicity"] = c.parsed_value(
+            sheet,
+            "ethnicity",
+            parse_ethnicity(sheet.frame["ethnicity"]),
+            N_("Unknown ethnicity: use a GB/T 3304 code (01 to 56, 97, 98) or a name like 汉族."),
+            required=False,
+        )
     return frame
 
 
@@ -1119,6 +1158,7 @@ EXAMPLE_ROWS: dict[str, dict[str, str]] = {
         "status": "enrolled",
         "boarding": "否",
         "left_behind": "否",
+        "ethnicity": "01",
     },
     "guardians": {
         "student_number": "G000000201301010001",

@@ -90,6 +90,7 @@ class Student(db.Model):
     __table_args__ = (
         CheckConstraint("sex IN ('M', 'F')", name="sex"),
         CheckConstraint(f"status IN ({_in(StudentStatus)})", name="status"),
+        CheckConstraint("ethnicity IS NULL OR length(ethnicity) = 2", name="ethnicity"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # 学籍号: the national student number, the key for every import.
@@ -102,6 +103,8 @@ class Student(db.Model):
     boarding: Mapped[bool] = mapped_column(Boolean, default=False)
     # 留守儿童: both parents work away from home.
     left_behind: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 民族: the two-digit GB/T 3304 code (vocabulary.ETHNICITIES); None when unknown.
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="students")
     guardians: Mapped[list[Guardian]] = relationship(

@@ -253,6 +253,7 @@ _STUDENT_COLUMNS = [
     "status",
     "boarding",
     "left_behind",
+    "ethnicity",
     "school_code",
     "grade",
     "class_name",
@@ -271,6 +272,7 @@ def _load_students() -> pd.DataFrame:
             Student.status,
             Student.boarding,
             Student.left_behind,
+            Student.ethnicity,
             School.code,
             SchoolClass.grade,
             SchoolClass.name,
@@ -406,7 +408,7 @@ class _Writer:
 
     def students(self, frame: pd.DataFrame, columns: frozenset[str]) -> None:
         # Optional columns absent from the file leave stored values alone on update.
-        optional = [c for c in ("status", "boarding", "left_behind") if c in columns]
+        optional = [c for c in ("status", "boarding", "left_behind", "ethnicity") if c in columns]
         data = frame[["student_number", "name", "sex", "birth_date"]].assign(
             class_id=frame["key"].map(self._class_ids()).astype("int64")
         )

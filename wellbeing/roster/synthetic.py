@@ -27,6 +27,9 @@ MAX_STUDENTS = 1_000_000
 DEMO_PASSWORD = "wellbeing-demo"
 DISTRICT_CODE = "510502"  # 江阳区, 泸州市, 四川省
 DISTRICT_NAME = "江阳区"
+# 民族 (GB/T 3304 codes): 汉族 nearly everywhere; the minorities of 泸州 (苗族 above all).
+HAN_SHARE = 0.97
+MINORITY_SHARE = {"06": 0.5, "07": 0.2, "15": 0.15, "03": 0.15}  # 苗, 彝, 土家, 回
 
 # Schools of each kind at the default size; scaled with --students, at least one each.
 BASE_SCHOOLS: dict[SchoolKind, int] = {
@@ -185,8 +188,8 @@ def generate_district(
         raise ValueError(f"students must be between {MIN_STUDENTS} and {MAX_STUDENTS}")
     # One independent stream per stage: a change in how guardians or staff are drawn
     # leaves the schools and students of a seed as they were.
-    schools_rng, classes_rng, students_rng, staff_rng, guardians_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5)
+    schools_rng, classes_rng, students_rng, staff_rng, guardians_rng, ethnicity_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(6)
     )
     schools = _draw_schools(schools_rng, students)
     classes = _draw_classes(classes_rng, schools, students)
@@ -197,7 +200,7 @@ def generate_district(
         "district": [{"id": 1, "code": DISTRICT_CODE, "name": DISTRICT_NAME}],
         "school": [_school_row(school) for school in schools],
         "school_class": [_class_row(item, school_year) for item in classes],
-        "student": _student_rows(pupils, classes),
+        "student": _student_rows(pupils, classes, _ethnicities(ethnicity_rng, len(pupils.names))),
         "guardian": _guardian_rows(guardians_rng, pupils),
         "user_account": users,
         "role_assignment": roles,
@@ -425,7 +428,16 @@ def id_check_characters(body: np.ndarray) -> list[str]:
     return [ID_CHECK[r] for r in remainder.tolist()]
 
 
-def _student_rows(pupils: _Students, classes: list[_Class]) -> list[dict[str, Any]]:
+def _ethnicities(rng: np.random.Generator, count: int) -> list[str]:
+    """GB/T 3304 codes: mostly 汉族, the rest from minorities living around 泸州."""
+    codes = np.array(list(MINORITY_SHARE))
+    minority = rng.choice(codes, size=count, p=list(MINORITY_SHARE.values()))
+    return np.where(rng.random(count) < HAN_SHARE, "01", minority).tolist()
+
+
+def _student_rows(
+    pupils: _Students, classes: list[_Class], ethnicities: list[str]
+) -> list[dict[str, Any]]:
     class_ids = np.array([c.id for c in classes])[pupils.class_index].tolist()
     births = [date.fromordinal(o) for o in pupils.birth_ordinal.tolist()]
     enrolled = StudentStatus.enrolled.value
@@ -437,6 +449,7 @@ def _student_rows(pupils: _Students, classes: list[_Class]) -> list[dict[str, An
         class_ids,
         pupils.boarding.tolist(),
         pupils.left_behind.tolist(),
+        ethnicities,
         strict=True,
     )
     return [
@@ -450,10 +463,18 @@ def _student_rows(pupils: _Students, classes: list[_Class]) -> list[dict[str, An
             "status": enrolled,
             "boarding": boarding,
             "left_behind": left_behind,
+            "ethnicity": ethnicity,
         }
-        for index, (number, name, male, birth, class_id, boarding, left_behind) in enumerate(
-            columns, start=1
-        )
+        for index, (
+            number,
+            name,
+            male,
+            birth,
+            class_id,
+            boarding,
+            left_behind,
+            ethnicity,
+        ) in enumerate(columns, start=1)
     ]
 
 
