@@ -31,6 +31,11 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         _ensure_parent_dir(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
 
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)

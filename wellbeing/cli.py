@@ -11,6 +11,7 @@ from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.roster.cli import roster_group
 from wellbeing.security.audit_cli import audit_group, compliance_group, retention_group
 from wellbeing.security.keys_cli import keys_group
+from wellbeing.security.users_cli import users_group
 
 cli = FlaskGroup(create_app=lambda: create_app(), help="Wellbeing: student wellbeing screening.")
 cli.add_command(demo_command)
@@ -20,6 +21,7 @@ cli.add_command(instruments_group)
 cli.add_command(vision_group)
 cli.add_command(fitness_group)
 cli.add_command(keys_group)
+cli.add_command(users_group)
 cli.add_command(audit_group)
 cli.add_command(retention_group)
 cli.add_command(compliance_group)

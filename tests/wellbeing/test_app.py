@@ -74,3 +74,23 @@ def test_home_page_lists_what_each_role_can_do(client, world):
     page = client.get("/home").get_data(as_text=True)
     assert f"/classes/{world.classes['A1'].id}" in page
     assert "/district/" not in page
+
+
+def test_behind_a_proxy_the_client_address_is_used(tmp_path):
+    from flask import request
+
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite", "ENVIRONMENT": "test", "PROXY_COUNT": 1}
+    )
+
+    @app.get("/address")
+    @public
+    def address():
+        return request.remote_addr or ""
+
+    response = app.test_client().get(
+        "/address",
+        headers={"X-Forwarded-For": "10.1.2.3"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert response.get_data(as_text=True) == "10.1.2.3"

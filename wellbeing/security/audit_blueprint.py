@@ -54,6 +54,8 @@ ACTION_LABELS = {
     "totp_failed": _l("Wrong second-factor code"),
     "recovery_code_used": _l("Recovery code used"),
     "key_retire": _l("Key retired"),
+    "totp_reset": _l("Second factor reset"),
+    "password_reset": _l("Password reset"),
 }
 
 
