@@ -35,6 +35,8 @@ def _parse_env(key: str, raw: str, default: Any) -> Any:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if isinstance(default, dict):
         return json.loads(raw)
+    if default is None and raw.lower() in {"true", "false"}:
+        return raw.lower() == "true"  # a Flask flag with no default here (e.g. TESTING)
     return raw
 
 
@@ -49,7 +51,7 @@ def load_settings(
     for name, raw in environ.items():
         if name.startswith(ENV_PREFIX) and name != f"{ENV_PREFIX}CONFIG":
             key = name[len(ENV_PREFIX) :]
-            settings[key] = _parse_env(key, raw, settings.get(key, ""))
+            settings[key] = _parse_env(key, raw, settings.get(key))
     settings.update(override or {})
     return settings
 

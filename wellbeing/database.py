@@ -9,7 +9,10 @@ from sqlalchemy import Engine, event
 
 def configure_sqlite(engine: Engine) -> None:
     """Enforce foreign keys, and let SQLAlchemy own transactions: the sqlite3 driver's
-    own BEGIN handling otherwise breaks SAVEPOINT (nested transactions)."""
+    own BEGIN handling otherwise breaks SAVEPOINT (nested transactions). Transactions
+    begin IMMEDIATE: a request that reads and then writes (a login attempt, an audit row)
+    would otherwise fail at once when another holds the write lock, instead of waiting
+    busy_timeout for it. WAL lets reads go on beside the one writer."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -19,8 +22,10 @@ def configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -94,3 +94,8 @@ def test_behind_a_proxy_the_client_address_is_used(tmp_path):
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     assert response.get_data(as_text=True) == "10.1.2.3"
+
+
+def test_flags_without_a_default_parse_as_booleans():
+    assert load_settings(environ={"WELLBEING_TESTING": "false"})["TESTING"] is False
+    assert load_settings(environ={"WELLBEING_SOMETHING": "text"})["SOMETHING"] == "text"

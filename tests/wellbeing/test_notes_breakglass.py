@@ -140,3 +140,43 @@ def test_roster_import_is_audited(client, world):
     assert import_roster(data, "schools.csv").ok
     event = _audit("import")[-1]
     assert '"schools": {"created": 1' in event.detail
+
+
+def test_reads_under_break_glass_carry_the_purpose(client, world):
+    student = world.students["A1-0"]
+    login(client, "counselor")
+    _add_note(client, student)
+    client.post("/logout")
+    login(client, "admin")
+    purpose = "依法配合公安机关调查，需要查阅访谈记录"
+    client.post(f"/students/{student.id}/break-glass", data={"purpose": purpose})
+    client.get(f"/students/{student.id}")
+    read = _audit("view_sensitive")[-1]
+    viewed = _audit("view_student")[-1]
+    assert read.purpose == purpose and viewed.purpose == purpose
+    assert '"break_glass_grant"' in read.detail
+
+
+def test_break_glass_purpose_has_an_upper_bound(client, world):
+    login(client, "monitor")
+    student = world.students["A1-0"]
+    client.post(f"/students/{student.id}/break-glass", data={"purpose": "理由" * 250})
+    assert db.session.scalar(select(BreakGlassGrant.id)) is None
+
+
+def test_a_user_with_several_roles_is_audited(client, world, password_hash):
+    """The audit row names every role; on PostgreSQL a short column once refused this."""
+    from tests.factories import make_user
+    from wellbeing.security.audit import record_event
+
+    user = make_user(
+        "many-hats",
+        password_hash,
+        ("counselor", world.schools["A"]),
+        ("head_teacher", world.classes["A1"]),
+        ("doctor", world.schools["A"]),
+    )
+    db.session.flush()
+    event = record_event("view_student", target=world.students["A1-0"], user=user)
+    db.session.flush()
+    assert event.role == "counselor,doctor,head_teacher"

@@ -23,11 +23,14 @@ class SchoolStaffing:
 
 def school_staffing(district_id: int) -> list[SchoolStaffing]:
     """Per school: enrolled students, classes, 心理委员 coverage (grade 4 up), counselors."""
+    in_district = SchoolClass.school_id.in_(
+        select(School.id).where(School.district_id == district_id)
+    )
     enrolled = dict(
         db.session.execute(
             select(SchoolClass.school_id, func.count(Student.id))
             .join(Student, Student.class_id == SchoolClass.id)
-            .where(Student.status == "enrolled")
+            .where(Student.status == "enrolled", in_district)
             .group_by(SchoolClass.school_id)
         ).all()
     )
@@ -40,16 +43,22 @@ def school_staffing(district_id: int) -> list[SchoolStaffing]:
     )
     classes_by_school = defaultdict(list)
     for row in db.session.execute(
-        select(SchoolClass.school_id, SchoolClass.grade, committee_per_class.c.members).outerjoin(
-            committee_per_class, committee_per_class.c.class_id == SchoolClass.id
-        )
+        select(SchoolClass.school_id, SchoolClass.grade, committee_per_class.c.members)
+        .outerjoin(committee_per_class, committee_per_class.c.class_id == SchoolClass.id)
+        .where(in_district)
     ):
         classes_by_school[row.school_id].append(row)
     counselors = dict(
         db.session.execute(
             select(RoleAssignment.school_id, func.count())
             .join(User, User.id == RoleAssignment.user_id)
-            .where(RoleAssignment.role == "counselor", User.active.is_(True))
+            .where(
+                RoleAssignment.role == "counselor",
+                User.active.is_(True),
+                RoleAssignment.school_id.in_(
+                    select(School.id).where(School.district_id == district_id)
+                ),
+            )
             .group_by(RoleAssignment.school_id)
         ).all()
     )

@@ -16,5 +16,5 @@ bp = Blueprint("inbox", __name__)
 def inbox() -> str:
     notifications = services.inbox(current_user.id)
     unread = {n.id for n in notifications if n.read_at is None}
-    services.mark_all_read(current_user.id)
+    services.mark_read(current_user.id, sorted(unread))
     return render_template("followups/inbox.html", notifications=notifications, unread=unread)

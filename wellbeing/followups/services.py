@@ -9,8 +9,12 @@ from wellbeing.extensions import db
 from wellbeing.followups.models import Notification
 from wellbeing.roster.models import RoleAssignment, User
 
+MESSAGE_LENGTH = 500  # the column's width
+
 
 def notify(user_id: int, kind: str, message: str, link: str | None = None) -> Notification:
+    if len(message) > MESSAGE_LENGTH:
+        message = message[: MESSAGE_LENGTH - 1] + "…"
     notification = Notification(user_id=user_id, kind=kind, message=message, link=link)
     db.session.add(notification)
     db.session.flush()
@@ -50,9 +54,14 @@ def inbox(user_id: int, limit: int = 200) -> list[Notification]:
     )
 
 
-def mark_all_read(user_id: int) -> None:
+def mark_read(user_id: int, notification_ids: list[int]) -> None:
+    """Mark the notifications shown as read (not older ones beyond the page)."""
     db.session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(
+            Notification.user_id == user_id,
+            Notification.id.in_(notification_ids),
+            Notification.read_at.is_(None),
+        )
         .values(read_at=utcnow())
     )

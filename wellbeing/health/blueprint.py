@@ -7,7 +7,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, make_response, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    send_file,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -239,14 +249,16 @@ def _letters_page(
 ) -> str:
     """GET: who would get a letter and what was printed before. POST (the print action):
     the letters themselves, logged as printed."""
+    template = "health/letters.html"
     if request.method == "POST":
         chosen = set(request.form.getlist("student"))
         if chosen:
             batch = [letter for letter in batch if str(letter.student.id) in chosen]
-        letters.log_printed(batch, kind, round_key, school_class, current_user)
-        template = "health/letters_print.html"
-    else:
-        template = "health/letters.html"
+        if batch:
+            letters.log_printed(batch, kind, round_key, school_class, current_user)
+            template = "health/letters_print.html"
+        else:  # a stale selection: print nothing, log nothing
+            flash(_("None of the chosen students needs a letter now."), "error")
     return render_template(
         template,
         school_class=school_class,

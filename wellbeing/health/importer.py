@@ -4,6 +4,7 @@ any row is wrong nothing is stored (all or nothing). Reading reuses screening.sp
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -120,7 +121,8 @@ def _match_students(
     seen: dict[str, int] = {}
     matched = []
     for number, cells in rows:
-        key = cells["student_id"].strip().upper()
+        # The same folding as the roster import: full-width letters and digits match too.
+        key = unicodedata.normalize("NFKC", cells["student_id"]).strip().upper()
         student = students.get(key)
         if not key:
             message = _("The student number (学籍号) is empty.")

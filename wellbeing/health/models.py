@@ -128,7 +128,19 @@ class VisionRecord(db.Model):
 
     @property
     def poor_vision(self) -> bool:
-        return self.va_grade is not None and self.va_grade != "normal"
+        """Any measured eye below 5.0 from age 6: settled even when the other eye was not
+        measured (its grade then stays open, but the family should still hear)."""
+        if self.age is None or self.age < 6:
+            return False
+        return any(va is not None and va < 5.0 for va in (self.ucva_right, self.ucva_left))
+
+    @property
+    def both_eyes_measured(self) -> bool:
+        return None not in (self.ucva_right, self.ucva_left)
+
+    @property
+    def both_eyes_refracted(self) -> bool:
+        return self.both_eyes_measured and None not in (self.se_right, self.se_left)
 
 
 class FitnessRecord(db.Model):

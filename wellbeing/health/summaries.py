@@ -19,10 +19,17 @@ from wellbeing.health.rounds import VisionRound
 from wellbeing.roster.models import Student
 
 Test = Callable[[Any], bool]
-# name -> (who counts in the denominator, who counts in the numerator)
+# name -> (who counts in the denominator, who counts in the numerator). Vision rates count
+# students with both eyes measured, so a half-measured student biases neither way.
 VISION_RATES: dict[str, tuple[Test, Test]] = {
-    "myopia": (lambda r: r.myopia is not None, lambda r: bool(r.myopia)),
-    "poor_vision": (lambda r: r.va_grade is not None, lambda r: r.va_grade != "normal"),
+    "myopia": (
+        lambda r: r.myopia is not None and (r.ortho_k or r.both_eyes_refracted),
+        lambda r: bool(r.myopia),
+    ),
+    "poor_vision": (
+        lambda r: r.va_grade is not None and r.both_eyes_measured,
+        lambda r: r.va_grade != "normal",
+    ),
 }
 PASSED = ("pass", "good", "excellent")
 FITNESS_RATES: dict[str, tuple[Test, Test]] = {

@@ -30,8 +30,11 @@ def add_note(student: Student, author: User, body: str) -> StudentNote:
     return note
 
 
-def read_notes(student: Student, purpose: str | None = None) -> list[tuple[StudentNote, str]]:
-    """The student's notes, newest first, opened; the read is audited."""
+def read_notes(
+    student: Student, purpose: str | None = None, grant_id: int | None = None
+) -> list[tuple[StudentNote, str]]:
+    """The student's notes, newest first, opened; the read is audited (with the purpose
+    and the grant when it happens under break-glass)."""
     notes = list(
         db.session.scalars(
             select(StudentNote)
@@ -43,6 +46,10 @@ def read_notes(student: Student, purpose: str | None = None) -> list[tuple[Stude
         "view_sensitive",
         target=student,
         purpose=purpose,
-        detail={"field": "student_note.body", "notes": len(notes)},
+        detail={
+            "field": "student_note.body",
+            "notes": len(notes),
+            **({"break_glass_grant": grant_id} if grant_id else {}),
+        },
     )
     return [(note, note.body) for note in notes]

@@ -10,7 +10,7 @@ from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import ETHNICITIES
 from wellbeing.security.audit import record_event
-from wellbeing.security.policy import can, requires
+from wellbeing.security.policy import active_break_glass_grant, can, requires
 
 bp = Blueprint("roster", __name__)
 
@@ -46,9 +46,18 @@ def class_names(school_class: SchoolClass) -> str:
 @bp.get("/students/<int:student_id>")
 @requires("roster.view_student", Student)
 def student(student: Student) -> str:
-    record_event("view_student", target=student)
+    # A read under break-glass carries the grant's purpose into every audit row it makes.
+    grant = active_break_glass_grant(current_user, student)
+    purpose = grant.purpose if grant else None
+    detail = {"break_glass_grant": grant.id} if grant else None
+    record_event("view_student", target=student, purpose=purpose, detail=detail)
     show_guardians = can(current_user, "roster.view_guardians", student)
-    notes = read_notes(student) if can(current_user, "notes.read", student) else None
+    readable = can(current_user, "notes.read", student)
+    notes = (
+        read_notes(student, purpose=purpose, grant_id=grant.id if grant else None)
+        if readable
+        else None
+    )
     return render_template(
         "roster/student.html",
         student=student,

@@ -250,7 +250,8 @@ def _spool(chunks: Iterator[str]) -> IO[bytes]:
 def export() -> Response:
     form = _filter_form()
     if not form.validate():  # the page shows what is wrong with the filter
-        return redirect(url_for("audit.browse", **request.args))
+        kept = {name: request.args[name] for name in FILTER_FIELDS if name in request.args}
+        return redirect(url_for("audit.browse", **kept))
     filters = _filters(form)
     # Rows up to the present head only: the count in the audit row is exactly what the
     # file holds, though writers keep appending (this export's own row among them).

@@ -3,6 +3,8 @@ password change and the language switch."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -28,10 +30,15 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never bounce a user to another site after login.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.home")
+    """Only a path on this site: never bounce a user to another site after login.
+    Control characters and backslashes are refused outright: browsers and Werkzeug drop
+    or turn them into slashes, making `/\t/evil.example` into `//evil.example`."""
+    if not target or any(ch == "\\" or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return url_for("main.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return url_for("main.home")
+    return target
 
 
 def _locked_message() -> str:
@@ -174,6 +181,7 @@ def logout() -> Response:
 
 @bp.route("/password", methods=["GET", "POST"])
 @requires("home")
+@login_limit  # wrong current passwords are guesses too
 def change_password() -> str | Response:
     form = PasswordChangeForm()
     if form.validate_on_submit():

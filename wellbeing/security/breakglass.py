@@ -23,6 +23,7 @@ from wellbeing.security.policy import requires
 bp = Blueprint("break_glass", __name__)
 
 MIN_PURPOSE_LENGTH = 10
+MAX_PURPOSE_LENGTH = 400  # leaves room in the counselors' notice for the names
 
 
 def open_record(user: User, student: Student, purpose: str) -> BreakGlassGrant:
@@ -69,8 +70,8 @@ def find() -> str | Response:
 def confirm(student: Student) -> str | Response:
     purpose = request.form.get("purpose", "").strip()
     if request.method == "POST":
-        if len(purpose) < MIN_PURPOSE_LENGTH:
-            flash(_("State the purpose in at least 10 characters."), "error")
+        if not MIN_PURPOSE_LENGTH <= len(purpose) <= MAX_PURPOSE_LENGTH:
+            flash(_("State the purpose in 10 to 400 characters."), "error")
         else:
             open_record(current_user, student, purpose)
             return redirect(url_for("roster.student", student_id=student.id))

@@ -44,7 +44,7 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     username: Mapped[str | None] = mapped_column(String(64))
-    role: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(120))  # every role the user holds
     action: Mapped[str] = mapped_column(String(40), index=True)
     target_type: Mapped[str | None] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(64))

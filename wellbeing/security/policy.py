@@ -139,21 +139,24 @@ def can(user: Any, action: str, target: Target = None) -> bool:
     )
 
 
-def has_break_glass_grant(user: Any, student: Student) -> bool:
+def active_break_glass_grant(user: Any, student: Student) -> Any:
+    """The user's newest unexpired break-glass grant for the student, if any."""
     from wellbeing.security.models import BreakGlassGrant
 
-    return (
-        db.session.scalar(
-            select(BreakGlassGrant.id)
-            .where(
-                BreakGlassGrant.user_id == user.id,
-                BreakGlassGrant.student_id == student.id,
-                BreakGlassGrant.expires_at > utcnow(),
-            )
-            .limit(1)
+    return db.session.scalar(
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.user_id == user.id,
+            BreakGlassGrant.student_id == student.id,
+            BreakGlassGrant.expires_at > utcnow(),
         )
-        is not None
+        .order_by(BreakGlassGrant.granted_at.desc())
+        .limit(1)
     )
+
+
+def has_break_glass_grant(user: Any, student: Student) -> bool:
+    return active_break_glass_grant(user, student) is not None
 
 
 def scopes_for(user: Any, action: str) -> list[RoleAssignment]:

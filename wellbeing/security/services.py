@@ -8,6 +8,7 @@ user loader. A session also ends SESSION_LIFETIME_HOURS after login, however act
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +28,13 @@ from wellbeing.security.models import AccountLock, LoginAttempt
 from wellbeing.security.passwords import hash_password, verify_password
 
 log = logging.getLogger(__name__)
+
+
+def name_tag(username: str) -> str:
+    """A short tag for a typed user name in logs: the name itself may be a password typed
+    in the wrong box. The audit trail, not the log, keeps the name."""
+    return hashlib.sha256(username.encode("utf-8")).hexdigest()[:10]
+
 
 # Failures that count toward the lockout and the address throttle: wrong passwords and
 # wrong second-factor codes alike.
@@ -64,7 +72,9 @@ def _record(username: str, address: str, success: bool, reason: str) -> None:
         )
     )
     if not success:
-        log.warning("login failed: user=%r address=%s reason=%s", username, address, reason)
+        log.warning(
+            "login failed: name #%s address=%s reason=%s", name_tag(username), address, reason
+        )
 
 
 def _audit_failure(username: str, reason: str) -> None:
@@ -89,7 +99,7 @@ def _lock_if_needed(username: str, config: Any) -> bool:
         db.session.add(AccountLock(username=username, locked_until=until))
     else:
         lock.locked_until = until
-    log.warning("account name locked until %s: %r", until.isoformat(), username)
+    log.warning("account name #%s locked until %s", name_tag(username), until.isoformat())
     return True
 
 
@@ -171,6 +181,9 @@ def set_pending_value(key: str, value: Any) -> None:
 def complete_login(user: User, second_factor: str | None) -> str | None:
     """Log the user in; returns where a pending login was going, if anywhere."""
     next_url = pending_value("next")
+    # The audit row first: if it cannot be written, the request fails before the
+    # session says the user is logged in.
+    record_event("login", user=user, detail={"second_factor": second_factor})
     fresh_session()
     login_user(user)
     session.permanent = True
@@ -178,7 +191,6 @@ def complete_login(user: User, second_factor: str | None) -> str | None:
     session["login_at"] = now
     session["last_seen"] = now
     session["session_version"] = user.session_version
-    record_event("login", user=user, detail={"second_factor": second_factor})
     return next_url
 
 
