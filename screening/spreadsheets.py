@@ -175,8 +175,8 @@ class _Careful:
         for slot, name in enumerate(self.numbers):
             values, bad = self._column(columns[len(self.text) + slot])
             matrix[:, slot] = values
-            if bad.any():
-                row = int(bad.argmax())
+            # Every bad cell: a caller may ignore some (a fitness item the row does not use).
+            for row in np.flatnonzero(bad):
                 shown = _cell_text(columns[len(self.text) + slot][row])
                 errors.append(CellError(int(rows[row]), name, shown, "is not a number"))
         return self.table._finish(rows, text, matrix, errors)

@@ -7,8 +7,9 @@ the exit status are those of `wellbeing score` (wellbeing.instruments_cli).
 
 Every row is read and checked before anything is written: the first bad value (smallest
 row, then leftmost column) ends the command with status 2, its row and column on
-standard error, and no output file. Text in a number column is refused wherever it is,
-even in a fitness column the row's grade does not use: it is never a measurement.
+standard error, and no output file. Text in a number column is refused, except in a
+fitness column the row's grade and sex do not use: the contract ignores those cells, and
+mixed sheets carry markers such as 免考 or / in the other sex's items.
 
 Output numbers use a dot and fixed decimals: SE 2, BMI, standard and total 1; scores
 and bonus are whole numbers. Booleans are true/false; empty means not measured.
@@ -27,7 +28,7 @@ import pandas as pd
 
 from screening import fitness, vision
 from screening.errors import InputError, InvalidMeasurement, MissingTable
-from screening.spreadsheets import Block, Table, open_table
+from screening.spreadsheets import Block, CellError, Table, open_table
 from wellbeing.instruments_cli import fail, progress_bar, write_or_fail
 
 
@@ -44,6 +45,9 @@ class Command:
     integers: frozenset[str]  # whole-number columns
     run: Callable[[pd.DataFrame], pd.DataFrame]
     sheet: str
+    # Whether a cell that is not a number matters for its row (fitness: only the items
+    # the row's grade and sex use).
+    matters: Callable[[Block, list[str], CellError], bool] = lambda *_: True
 
 
 VISION = Command(
@@ -57,6 +61,19 @@ VISION = Command(
     run=vision.classify_vision,
     sheet="vision",
 )
+
+
+def _fitness_cell_matters(block: Block, numbers: list[str], cell: CellError) -> bool:
+    if cell.column not in fitness.MEASUREMENT_COLUMNS:
+        return True
+    index = int(np.flatnonzero(block.rows == cell.row)[0])
+    try:
+        grade = int(block.numbers[index, numbers.index("grade")])
+        return cell.column in fitness.required_items(grade, block.text["sex"][index])
+    except (InvalidMeasurement, ValueError, OverflowError):  # the row is wrong itself
+        return True
+
+
 FITNESS = Command(
     verb="score",
     required=(fitness.ID_COLUMN, "grade", "sex"),
@@ -67,6 +84,7 @@ FITNESS = Command(
     integers=frozenset({*fitness.SCORE_COLUMNS, "bonus"}),
     run=fitness.score_fitness,
     sheet="fitness",
+    matters=_fitness_cell_matters,
 )
 
 
@@ -151,6 +169,7 @@ def _run_block(
     found = [
         InvalidMeasurement(cell.row, cell.column, f"{cell.text!r} {cell.reason}")
         for cell in block.errors
+        if command.matters(block, numbers, cell)
     ]
     result = None
     try:

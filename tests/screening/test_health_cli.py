@@ -260,6 +260,23 @@ def test_fitness_items_of_other_grades_may_be_absent_or_odd(tmp_path: Path) -> N
     assert code == 2 and "row 1, column long_jump_cm: the column is missing" in err
 
 
+def test_fitness_markers_in_items_the_row_does_not_use_are_ignored(tmp_path: Path) -> None:
+    """Mixed sheets mark the other sex's items (免考, /, -): the contract ignores them."""
+    header = ["student_id", "grade", "sex", "height_cm", "weight_kg", "vital_capacity_ml",
+              "run50m_s", "sit_reach_cm", "long_jump_cm", "pullups", "situps_1min",
+              "run1000m_s", "run800m_s"]  # fmt: skip
+    boy = ["b", "7", "男", "160", "50", "3000", "8.0", "10", "200", "5", "免考", "250", "/"]
+    girl = ["g", "7", "女", "155", "45", "2500", "9.0", "12", "170", "/", "30", "-", "240"]
+    code, out, err = _fitness(_write(tmp_path, [boy, girl], header))
+    assert code == 0, err
+    rows = _parse(out)
+    assert rows[0]["score_situps_1min"] == "" and rows[0]["rating"] != ""
+    assert rows[1]["score_pullups"] == "" and rows[1]["rating"] != ""
+    girl[10] = "免考"  # now in an item the girl's grade uses
+    code, out, err = _fitness(_write(tmp_path, [boy, girl], header))
+    assert code == 2 and out == "" and "row 2, column situps_1min: '免考'" in err
+
+
 # ----------------------------------------------------------------------------- files
 
 

@@ -52,7 +52,10 @@ def test_xlsx_cells(tmp_path: Path) -> None:
     assert table.header == ["id", "a"]
     (block,) = _blocks(table, ["a"])
     assert block.text["id"].tolist() == ["12", "y", "z"] and block.rows.tolist() == [1, 2, 4]
-    assert [(e.row, e.column, e.text) for e in block.errors] == [(2, "a", "true")]
+    assert [(e.row, e.column, e.text) for e in block.errors] == [
+        (2, "a", "true"),
+        (4, "a", "2026-01-01T00:00:00"),
+    ]  # every bad cell, not only the first
 
 
 def test_old_xls_and_missing_files(tmp_path: Path) -> None:
