@@ -113,6 +113,8 @@
   }
 
   function save(row) {
+    // One save per row at a time, in order: an older answer must never land last.
+    if (row.dataset.state === "saving") { row.dataset.queued = "1"; return; }
     row.dataset.dirty = "";
     setState(row, "saving", text.msgSaving);
     fetch(text.saveUrl, {
@@ -128,9 +130,13 @@
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();  // a lapsed session answers with the login page: not JSON
     }).then(function (answer) {
-      if (row.dataset.dirty) { return; }  // edited again meanwhile: that save will follow
       if (answer.ok) { showSaved(row, answer); } else { showErrors(row, answer.errors); }
+      if (row.dataset.queued) {  // edited again while this save was on its way
+        row.dataset.queued = "";
+        save(row);
+      }
     }).catch(function () {
+      row.dataset.queued = "";
       row.dataset.dirty = "1";
       setState(row, "failed", text.msgFailed);
     });
@@ -211,7 +217,8 @@
 
   window.addEventListener("beforeunload", function (event) {
     var pending = rows().some(function (row) {
-      return row.dataset.dirty || row.dataset.state === "saving";
+      // Unsaved edits, a save on its way, or a row the server refused: all would be lost.
+      return row.dataset.dirty || row.dataset.state === "saving" || row.dataset.state === "error";
     });
     if (pending) {
       event.preventDefault();
