@@ -142,6 +142,7 @@ def _register_request_hooks(app: Flask) -> None:
         g.request_id = uuid.uuid4().hex[:12]
         g.request_ok = True
         g.pop("_login_user", None)  # Flask-Login's user: loaded (and checked) per request
+        g.pop("pending_audit", None)
         refresh_babel()
 
     @app.before_request
@@ -167,12 +168,21 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response: Any) -> Any:
         from wellbeing.extensions import db
+        from wellbeing.security import audit
 
         # One commit per request, before the response leaves: a request that failed
         # leaves nothing half-written, and a failed commit becomes a 500, not a lie.
         if response.status_code < 400 and g.get("request_ok", True):
-            db.session.commit()
+            try:
+                audit.append_pending()
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                # Nothing of this request was kept: neither is a login it began.
+                session.clear()
+                raise
         else:
+            audit.discard_pending()
             db.session.rollback()
         return response
 

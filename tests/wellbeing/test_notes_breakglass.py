@@ -180,3 +180,20 @@ def test_a_user_with_several_roles_is_audited(client, world, password_hash):
     event = record_event("view_student", target=world.students["A1-0"], user=user)
     db.session.flush()
     assert event.role == "counselor,doctor,head_teacher"
+
+
+def test_a_requests_events_are_chained_at_commit_in_order(client, world):
+    from wellbeing.security.audit_verify import verify_chain
+
+    login(client, "counselor")
+    client.get(f"/students/{world.students['A1-0'].id}")
+    viewed, read = _audit("view_student")[-1], _audit("view_sensitive")[-1]
+    assert read.id == viewed.id + 1 and read.prev_hash == viewed.hash
+    assert verify_chain().intact
+
+
+def test_a_failed_request_leaves_no_audit_row(client, world):
+    login(client, "counselor")
+    before = len(_audit("view_student"))
+    assert client.get("/students/999999").status_code == 404
+    assert len(_audit("view_student")) == before

@@ -2,8 +2,10 @@
 
 Each row's hash is sha256 over its own fields and the previous row's hash; the head row
 (audit_head) is updated first in the same transaction, which serialises writers, so the
-chain cannot fork. A row is written in the request's transaction: if the request fails,
-its audit rows go with it, as do the acts they describe.
+chain cannot fork. A request's rows are appended just before it commits, so the head's
+lock is held for an instant rather than for the whole request; if the request fails, its
+audit rows go with it, as do the acts they describe. Outside a request (commands, jobs)
+a row is appended at once.
 """
 
 from __future__ import annotations
@@ -97,15 +99,8 @@ def record_event(
     """Append one audit row. `target` is a model instance or a (kind, id) pair; `user`
     defaults to the logged-in user; `username` names an actor with no account (a failed
     login). Detail must hold no secrets or personal data beyond ids."""
-    head = db.session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_id=AuditHead.last_id + 1)
-        .returning(AuditHead.last_id, AuditHead.last_hash)
-    ).one()
     target_type, target_id = _target(target)
     fields: dict[str, Any] = {
-        "id": head.last_id,
         "at": utcnow(),
         **_actor(user),
         "action": action,
@@ -119,9 +114,37 @@ def record_event(
     }
     if username is not None and fields["username"] is None:
         fields["username"] = username
-    digest = row_hash(fields, head.last_hash)
-    event = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
-    db.session.add(event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
-    db.session.flush()
+    event = AuditEvent(**fields)
+    if has_request_context():
+        g.setdefault("pending_audit", []).append(event)
+    else:
+        _append(event)
+        db.session.flush()
     return event
+
+
+def _append(event: AuditEvent) -> None:
+    """Give the event the next id and chain it to the head (locking the head row)."""
+    head = db.session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_id=AuditHead.last_id + 1)
+        .returning(AuditHead.last_id, AuditHead.last_hash)
+    ).one()
+    event.id = head.last_id
+    event.prev_hash = head.last_hash
+    event.hash = row_hash({name: getattr(event, name) for name in HASHED_FIELDS}, head.last_hash)
+    db.session.add(event)
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+
+
+def append_pending() -> None:
+    """Append the request's events, in the order they were recorded (before its commit)."""
+    for event in g.pop("pending_audit", []):
+        _append(event)
+    db.session.flush()
+
+
+def discard_pending() -> None:
+    """The request failed: its events go, like the acts they describe."""
+    g.pop("pending_audit", None)
