@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -14,7 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
@@ -150,3 +152,32 @@ def pass_second_factor(client: FlaskClient, username: str) -> None:
     db.session.flush()
     response = client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302, f"second factor of {username} failed"
+
+
+@pytest.fixture
+def scratch_url(database_url: str, tmp_path) -> Iterator[str]:
+    """An empty database of the same kind as the one under test."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    name = "wellbeing_test_scratch"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    _drop_database(admin, name)
+    admin.dispose()
+
+
+def _drop_database(admin, name: str) -> None:
+    # An autovacuum worker (a superuser's process) may still be inside the scratch database
+    # for a moment; FORCE cannot end it for us, so wait for it instead.
+    for _ in range(20):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            return
+        except OperationalError:
+            time.sleep(0.5)
+    raise RuntimeError(f"could not drop the scratch database {name}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app, session
 from flask_login import login_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
@@ -82,7 +82,20 @@ def _audit_failure(username: str, reason: str) -> None:
     record_event("login_failed", username=username, detail={"reason": reason})
 
 
+def hold_name(username: str) -> None:
+    """Serialise the attempts on one account name until this transaction ends, so that
+    parallel guesses are counted one after another and cannot all slip under the limit.
+    SQLite needs nothing more: its transactions begin IMMEDIATE (one writer at a time)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": username}
+        )
+
+
 def is_locked(username: str) -> bool:
+    """Whether the name is locked; also holds the name for the rest of the attempt (a
+    second-factor code is checked and counted under the same hold)."""
+    hold_name(username)
     lock = db.session.get(AccountLock, username)
     return lock is not None and lock.locked_until > utcnow()
 
@@ -107,6 +120,7 @@ def authenticate(username: str, password: str, address: str, config: Any) -> Log
     """Check a login. Unknown names are treated exactly like wrong passwords,
     and are locked the same way, so no answer reveals whether an account exists."""
     username = username.strip()[:_NAME_LENGTH]
+    hold_name(username)
     if (
         _failures_since(LoginAttempt.address, address, config["ADDRESS_WINDOW_MINUTES"])
         >= (config["ADDRESS_FAILURES"])
