@@ -13,20 +13,12 @@ import pandas as pd
 from screening import fitness, vision
 from screening.errors import MissingTable, ScreeningError
 
-VISION_DERIVED = (
-    "se_right",
-    "se_left",
-    "myopia_right",
-    "myopia_left",
-    "myopia",
-    "myopia_degree",
-    "va_grade",
-    "low_hyperopia_reserve",
-)
+# The core's contract output (less the id), stored beside the advisory flag.
+VISION_DERIVED = (*vision.OUTPUT_COLUMNS[1:], "low_hyperopia_reserve")
 # Our column name -> the core's output column, where they differ.
 VISION_SOURCE = {"low_hyperopia_reserve": "low_hyperopia_reserve_advisory"}
 # What the core reads from a vision row (besides age and ortho_k): axis is ours alone.
-VISION_INPUTS = ("ucva_right", "ucva_left", "sph_right", "cyl_right", "sph_left", "cyl_left")
+VISION_INPUTS = tuple(name for name in vision.NUMBER_COLUMNS if name != "age")
 FITNESS_DERIVED = ("bmi", "bmi_class", "standard", "bonus", "total", "rating")
 
 
