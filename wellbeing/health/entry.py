@@ -292,24 +292,24 @@ def check_fitness_row(
 def store_vision(
     student: Student, vision_round: VisionRound, fields: Mapping[str, Any], user: Any
 ) -> VisionRecord:
-    record = vision_record_for(student, vision_round)
-    if record is None:
-        record = VisionRecord(student=student, year=vision_round.year, season=vision_round.season)
-        db.session.add(record)
-    for name, value in fields.items():
-        setattr(record, name, value)
-    record.measured_by_id = getattr(user, "id", None)
-    db.session.flush()
-    return record
+    record = vision_record_for(student, vision_round) or VisionRecord(
+        student=student, year=vision_round.year, season=vision_round.season
+    )
+    return _write(record, fields, user)
 
 
 def store_fitness(
     student: Student, school_year: int, fields: Mapping[str, Any], user: Any
 ) -> FitnessRecord:
-    record = fitness_record_for(student, school_year)
-    if record is None:
-        record = FitnessRecord(student=student, school_year=school_year)
-        db.session.add(record)
+    record = fitness_record_for(student, school_year) or FitnessRecord(
+        student=student, school_year=school_year
+    )
+    return _write(record, fields, user)
+
+
+def _write(record: Any, fields: Mapping[str, Any], user: Any) -> Any:
+    """Create or update a record with checked fields, noting who measured."""
+    db.session.add(record)
     for name, value in fields.items():
         setattr(record, name, value)
     record.measured_by_id = getattr(user, "id", None)
