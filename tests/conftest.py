@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ POSTGRES_ENV = "WELLBEING_TEST_POSTGRES_URL"
 # The role and database that .ci/run creates on loopback.
 POSTGRES_DEFAULT = "postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test"
 TEST_PASSWORD = "correct-horse-battery"
+EXTRA_INSTRUMENTS = Path(__file__).parent / "screening" / "fixtures" / "good"
 # A fixed key-encryption key for tests (never used outside them).
 TEST_KEYS = "ktest:" + base64.b64encode(bytes(range(32))).decode()
 
@@ -67,6 +69,8 @@ def app(database_url: str) -> Iterator[Flask]:
             "KEYS": TEST_KEYS,
             "WTF_CSRF_ENABLED": False,
             "TESTING": True,
+            # A school's own instruments beside the shipped ones (validity rules, 100 items).
+            "INSTRUMENT_DIRS": str(EXTRA_INSTRUMENTS),
         }
     )
     with app.app_context():

@@ -92,3 +92,32 @@ def build_world(password_hash: str) -> SimpleNamespace:
         students=students,
         users=users,
     )
+
+
+def add_campaigns(world: SimpleNamespace) -> SimpleNamespace:
+    """Open campaigns "A" (school A's), "B" (school B's) and "C" (the other district's),
+    each a PHQ-9 + GAD-7 battery over its school's grade, open for two weeks."""
+    from datetime import timedelta
+
+    from wellbeing.campaigns.services import CampaignPlan, open_campaign
+    from wellbeing.clock import utcnow
+
+    now = utcnow()
+    world.campaigns = {}
+    for key, district in (("A", world.district), ("B", world.district), ("C", world.other_district)):
+        school = world.schools[key]
+        plan = CampaignPlan(
+            name=f"测试筛查{key}",
+            instrument_refs=["phq9", "gad7"],
+            school_ids=[school.id],
+            grades=[7 if key != "C" else 10],
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=14),
+            consent_mode="opt_out",
+            legal_basis="statutory_duty",
+            notice_version="2026-秋-1",
+            languages=["zh", "en"],
+        )
+        world.campaigns[key] = open_campaign(district, school, plan, None)
+    db.session.flush()
+    return world

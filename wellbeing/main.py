@@ -23,3 +23,10 @@ def index() -> Response:
 @requires("home")
 def home() -> str:
     return render_template("home.html", assignments=current_user.roles)
+
+
+@bp.get("/ping")
+@public
+def ping() -> Response:
+    """A bare endpoint: load balancers' liveness check and the load tests' baseline."""
+    return Response("ok", mimetype="text/plain")

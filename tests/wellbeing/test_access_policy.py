@@ -9,6 +9,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
+from tests.wellbeing.campaigns import ACCESS_MODULES
 from wellbeing.extensions import db
 
 ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
@@ -24,6 +25,7 @@ PUBLIC = {
     "auth.second_factor",
     "auth.enrol_second_factor",
     "auth.set_language",
+    "main.ping",
     "static",
 }
 EXPECTED: dict[str, set[str]] = {
@@ -59,9 +61,18 @@ EXPECTED: dict[str, set[str]] = {
     "health.export_check": {"admin", "doctor"},
     "health.export_file": {"admin", "doctor"},
 }
+# Each campaign area keeps its expectations beside its tests.
+for _module in ACCESS_MODULES:
+    EXPECTED.update(_module.EXPECTED)
+    PUBLIC |= _module.PUBLIC
 
 # URL arguments that name a target, and the model each one loads.
-TARGET_ARGS = {"school_id": "schools", "class_id": "classes", "student_id": "students"}
+TARGET_ARGS = {
+    "school_id": "schools",
+    "class_id": "classes",
+    "student_id": "students",
+    "campaign_id": "campaigns",
+}
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
     "code": "en",
@@ -72,10 +83,11 @@ PLAIN_ARGS = {
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.
-INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0"}
-OUTSIDE_CLASS = {"schools": "B", "classes": "A2", "students": "A2-0"}
-OUTSIDE_SCHOOL = {"schools": "B", "classes": "B1", "students": "B1-0"}
-OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0"}
+# Campaigns: "A" is school A's, "B" school B's, "C" the other district's.
+INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0", "campaigns": "A"}
+OUTSIDE_CLASS = {"schools": "B", "classes": "A2", "students": "A2-0", "campaigns": "B"}
+OUTSIDE_SCHOOL = {"schools": "B", "classes": "B1", "students": "B1-0", "campaigns": "B"}
+OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0", "campaigns": "C"}
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
@@ -85,6 +97,13 @@ OUTSIDE = {
     "committee": OUTSIDE_CLASS,
     "student": OUTSIDE_CLASS,
 }
+
+
+@pytest.fixture
+def world(world):
+    from tests.factories import add_campaigns
+
+    return add_campaigns(world)
 
 
 def _rules(app) -> list[Rule]:

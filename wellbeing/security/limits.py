@@ -1,5 +1,5 @@
-"""Rate limits per client address (Flask-Limiter): on the login steps, and one ready for
-the access-code entry page. Counters live in memory by default (one process); set
+"""Rate limits per client address (Flask-Limiter): on the login steps and on the
+access-code entry page. Counters live in memory by default (one process); set
 RATELIMIT_STORAGE_URI (e.g. redis://host:6379/0) to share them between workers.
 
     from wellbeing.security.limits import access_code_limit
@@ -35,11 +35,14 @@ login_limit = limiter.shared_limit(
     methods=["POST"],
     exempt_when=_exempt,
 )
+# Only refused codes count: a computer room of students behind one address entering
+# their (valid) codes within a minute is the normal case, not an attack.
 access_code_limit = limiter.shared_limit(
     lambda: current_app.config["ACCESS_CODE_RATE_LIMIT"],
     scope="access_code",
     methods=["POST"],
     exempt_when=_exempt,
+    deduct_when=lambda response: response.status_code >= 400,
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -17,7 +17,10 @@ from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, Role, RoleAssignment, School, SchoolClass, Student
 
-Target = District | School | SchoolClass | Student | None
+if TYPE_CHECKING:
+    from wellbeing.campaigns.models import Campaign
+
+Target = "District | School | SchoolClass | Student | Campaign | None"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,70 @@ POLICY: dict[str, Rule] = {
     ),
     "health.school_summary": _rule("A school's health rates by grade and sex", R.admin, R.doctor),
     "health.export": _rule("A school's national fitness upload file", R.admin, R.doctor),
+    # Screening campaigns. A campaign is in a scope when one of its schools is (a class:
+    # its school is covered and its grade is one of the campaign's).
+    "campaign.list": _rule(
+        "The campaigns covering one's scope", R.admin, R.monitor, R.counselor, R.head_teacher
+    ),
+    "campaign.open": _rule(
+        "Open a campaign: a counselor for the school, an administrator for the district",
+        R.admin,
+        R.counselor,
+    ),
+    "campaign.view": _rule(
+        "A campaign's battery, window, consent basis and coverage figures",
+        R.admin,
+        R.monitor,
+        R.counselor,
+        R.head_teacher,
+    ),
+    "campaign.edit": _rule(
+        "Change a campaign's window or population (its owner only: the school or district)",
+        R.admin,
+        R.counselor,
+    ),
+    "campaign.codes": _rule(
+        "Print a class's access-code slips and guardian notices; reissue a lost code",
+        R.admin,
+        R.counselor,
+        R.head_teacher,
+    ),
+    "coverage.view_district": _rule(
+        "A campaign's coverage by school (counts and rates only)", R.admin, R.monitor
+    ),
+    "coverage.view_school": _rule(
+        "A school's coverage ledger, its missing students and why", R.admin, R.counselor
+    ),
+    "coverage.view_class": _rule(
+        "A class's coverage ledger with names", R.admin, R.counselor, R.head_teacher
+    ),
+    "coverage.mark": _rule(
+        "Mark a student absent, transferred or exempt; issue a retest", R.admin, R.counselor
+    ),
+    "coverage.equity": _rule(
+        "Participation by school, grade, sex, boarding and left-behind status",
+        R.admin,
+        R.monitor,
+        R.counselor,
+    ),
+    "consent.record": _rule(
+        "Record a guardian's consent, opt-out or withdrawal",
+        R.admin,
+        R.counselor,
+        R.head_teacher,
+    ),
+    "alerts.view": _rule(
+        "A school's crisis alerts; acknowledge them", R.counselor
+    ),
+    "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
+    "paper.enter": _rule(
+        "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor
+    ),
 }
+
+# Actions on a campaign that only its owner takes: the owning school's staff for a
+# school campaign, the district's for a district campaign.
+CAMPAIGN_OWNER_ACTIONS = frozenset({"campaign.edit"})
 
 
 def _school_id(target: Target) -> int | None:
@@ -107,10 +173,26 @@ def _district_id(target: Target) -> int | None:
     return db.session.get(School, school_id).district_id
 
 
-def scope_contains(assignment: RoleAssignment, target: Target) -> bool:
+def _campaign_contains(assignment: RoleAssignment, campaign: Campaign, owner: bool) -> bool:
+    if assignment.district_id is not None:
+        return campaign.district_id == assignment.district_id
+    if owner:
+        return assignment.school_id is not None and campaign.owner_school_id == assignment.school_id
+    school_ids = {school.id for school in campaign.schools}
+    if assignment.school_id is not None:
+        return assignment.school_id in school_ids
+    school_class = db.session.get(SchoolClass, assignment.class_id)
+    return school_class.school_id in school_ids and school_class.grade in campaign.grades
+
+
+def scope_contains(assignment: RoleAssignment, target: Target, action: str = "") -> bool:
     """Whether the assignment's scope node is the target or one of its ancestors."""
     if target is None:
         return True
+    from wellbeing.campaigns.models import Campaign
+
+    if isinstance(target, Campaign):
+        return _campaign_contains(assignment, target, action in CAMPAIGN_OWNER_ACTIONS)
     if assignment.class_id is not None:
         return _class_id(target) == assignment.class_id
     if assignment.school_id is not None:
@@ -128,7 +210,7 @@ def can(user: Any, action: str, target: Target = None) -> bool:
     if rule is None or not getattr(user, "is_authenticated", False):
         return False
     if any(
-        assignment.role in rule.roles and scope_contains(assignment, target)
+        assignment.role in rule.roles and scope_contains(assignment, target, action)
         for assignment in user.roles
     ):
         return True
