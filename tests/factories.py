@@ -104,7 +104,8 @@ def add_campaigns(world: SimpleNamespace) -> SimpleNamespace:
 
     now = utcnow()
     world.campaigns = {}
-    for key, district in (("A", world.district), ("B", world.district), ("C", world.other_district)):
+    districts = {"A": world.district, "B": world.district, "C": world.other_district}
+    for key, district in districts.items():
         school = world.schools[key]
         plan = CampaignPlan(
             name=f"测试筛查{key}",

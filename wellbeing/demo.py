@@ -14,6 +14,7 @@ from sqlalchemy import delete, exists, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wellbeing.campaigns.demo import DemoCampaign, build_demo_campaign
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.extensions import db
@@ -56,10 +57,25 @@ def roster_is_empty(session: Session) -> bool:
     )
 
 
+# The demo's screening records, deleted (children first) before the roster on --replace.
+CAMPAIGN_TABLES = (
+    "crisis_alert",
+    "paper_entry",
+    "draft_answer",
+    "screening_response",
+    "consent_record",
+    "campaign_target",
+    "campaign_school",
+    "campaign_instrument",
+    "campaign",
+)
+
+
 def delete_roster(session: Session) -> None:
-    """Delete every roster row (for --replace). Fails with IntegrityError when other
-    records (campaigns, responses...) still refer to students or users."""
-    for name in reversed(ROSTER_TABLES):
+    """Delete every roster row and the demo's campaigns (for --replace). Fails with
+    IntegrityError when other records (notes, health records...) still refer to
+    students or users."""
+    for name in (*CAMPAIGN_TABLES, "notification", *reversed(ROSTER_TABLES)):
         session.execute(delete(db.metadata.tables[name]))
 
 
@@ -194,11 +210,28 @@ def demo_command(
     try:
         district = build_demo(db.session, seed=seed, students=students, school_year=school_year)
         db.session.commit()
+        screening = build_demo_campaign(seed)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    click.echo(_summary(district, time.perf_counter() - started) + "\n")
+    click.echo(_summary(district, time.perf_counter() - started))
+    click.echo(_campaign_summary(screening) + "\n")
     click.echo(logins_table(district.login_places))
+    if screening.trial_code:
+        click.echo(
+            "\nTry the students' questionnaire at http://127.0.0.1:5000/s/ "
+            f"with the code {screening.trial_code} (one use)."
+        )
+
+
+def _campaign_summary(screening: DemoCampaign) -> str:
+    campaign = screening.campaign
+    played = ", ".join(f"{count} {outcome}" for outcome, count in screening.counts.items())
+    return (
+        f"  campaign 「{campaign.name}」: grades 7 and 10 of {len(campaign.schools)} schools, "
+        f"{sum(screening.counts.values()) + bool(screening.trial_code)} students ({played})"
+    )
 
 
 def _delete_for_replace() -> None:

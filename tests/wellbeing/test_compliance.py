@@ -67,6 +67,28 @@ def year_of_events(world, monkeypatch):
     _at(datetime(2025, 12, 31, 17), monkeypatch)
     record_event("break_glass", user=users["monitor"], purpose="next year")
     monkeypatch.undo()
+    _consent_records(world)
+
+
+def _consent_records(world) -> None:
+    """An opt-out recorded in March 2025 (in the pack) and a consent of 2026 (not)."""
+    from sqlalchemy import select
+
+    from tests.factories import add_campaigns
+    from wellbeing.campaigns import services
+    from wellbeing.campaigns.models import CampaignTarget
+
+    add_campaigns(world)
+    targets = db.session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == world.campaigns["A"].id)
+    ).all()
+    for target, decision, recorded in (
+        (targets[0], "opt_out", datetime(2025, 3, 2, 2)),
+        (targets[1], "consent", datetime(2025, 12, 31, 17)),
+    ):
+        choice = services.ConsentDecision(decision, "paper", "=家长甲（母亲）", recorded)
+        services.record_consent(target, choice, world.users["counselor"]).recorded_at = recorded
+    db.session.flush()
 
 
 def _read_csv(path: Path) -> list[list[str]]:
@@ -104,7 +126,9 @@ def test_the_pack_holds_the_year(app, world, year_of_events, tmp_path):
     exports = _read_csv(folder / FILES[2])
     assert len(exports) == 2 and json.loads(exports[1][4])["kind"] == "audit_csv"
     consent = _read_csv(folder / FILES[3])
-    assert len(consent) == 2 and "screening campaigns" in consent[1][4]
+    assert len(consent) == 2  # the header and the one decision recorded in 2025
+    assert consent[1][0] == "2025-03-02 10:00:00" and consent[1][2] == "'=家长甲（母亲）"
+    assert consent[1][4:8] == ["statutory_duty / opt_out", "opt_out", "paper", "2026-秋-1"]
     assert "cli:ops" in _read_csv(folder / FILES[4])[1]
     keys = _read_csv(folder / FILES[5])
     assert "k2" in keys[1][4] and keys[1][2] == "key_rotation"

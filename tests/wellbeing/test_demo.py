@@ -11,6 +11,10 @@ from datetime import date
 import pytest
 from sqlalchemy import event, func, select
 
+from wellbeing.campaigns.demo import build_demo_campaign
+from wellbeing.campaigns.models import CampaignTarget, CrisisAlert
+from wellbeing.campaigns.services import target_for_code
+from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
@@ -279,3 +283,31 @@ def test_command_replaces_the_roster_and_prints_the_logins(app, world):
     assert db.session.scalar(select(func.count()).where(School.name.like("测试学校%"))) == 0
     for login in FIXED_LOGINS:
         assert result.output.count(login.username) >= 2
+    code = re.search(r"with the code (\w{5}-\w{5})", result.output).group(1)
+    target = target_for_code(code, utcnow())
+    assert target.state == "not_started" and target.campaign.grades == [7, 10]
+
+
+def test_demo_campaign_plays_a_plausible_first_week(demo):
+    screening = build_demo_campaign(SEED)
+    campaign = screening.campaign
+    states = dict(
+        db.session.execute(
+            select(CampaignTarget.state, func.count())
+            .where(CampaignTarget.campaign_id == campaign.id)
+            .group_by(CampaignTarget.state)
+        ).all()
+    )
+    enrolled_first_years = db.session.scalar(
+        select(func.count())
+        .select_from(Student)
+        .join(SchoolClass)
+        .where(SchoolClass.grade.in_([7, 10]), Student.status == "enrolled")
+    )
+    assert sum(states.values()) == enrolled_first_years
+    assert {"screened_valid", "in_progress", "not_started", "absent", "exempt"} <= set(states)
+    assert {"consent_withheld", "retest_pending"} <= set(states)
+    assert 0.6 < states["screened_valid"] / enrolled_first_years < 0.9
+    alerts = db.session.scalar(select(func.count()).select_from(CrisisAlert))
+    assert 0 < alerts < states["screened_valid"] * 0.2
+    assert target_for_code(screening.trial_code, utcnow()).state == "not_started"

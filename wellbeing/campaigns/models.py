@@ -266,4 +266,3 @@ class PaperEntry(db.Model):
     answers = Encrypted("answers_sealed")
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-

@@ -562,9 +562,7 @@ def mark(target: CampaignTarget, state: str, reason: str, user: User) -> None:
     target.reason = reason
     target.approved_by_id = user.id if state == v.EXEMPT else None
     target.state_changed_at = utcnow()
-    record_event(
-        "coverage_mark", target=target.student, user=user, detail={"state": state}
-    )
+    record_event("coverage_mark", target=target.student, user=user, detail={"state": state})
     db.session.flush()
 
 
@@ -643,9 +641,7 @@ class ConsentDecision:
     note: str = ""
 
 
-def record_consent(
-    target: CampaignTarget, decision: ConsentDecision, user: User
-) -> ConsentRecord:
+def record_consent(target: CampaignTarget, decision: ConsentDecision, user: User) -> ConsentRecord:
     """Record a guardian's decision and apply it: consent lets the student answer; an
     opt-out or a withdrawal stops it, erases answers not yet submitted and, for a
     withdrawal, the raw answers already submitted (their scores and any crisis alert
@@ -717,4 +713,3 @@ def current_consent(campaign_id: int, student_id: int) -> ConsentRecord | None:
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
         .limit(1)
     )
-

@@ -125,17 +125,24 @@ def record_event(
 
 def _append(event: AuditEvent) -> None:
     """Give the event the next id and chain it to the head (locking the head row)."""
+    # The head is never loaded as an object, so there is nothing in the session to
+    # synchronise; the default ("evaluate") would scan every object the session holds.
+    unsynchronised = {"synchronize_session": False}
     head = db.session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
         .values(last_id=AuditHead.last_id + 1)
-        .returning(AuditHead.last_id, AuditHead.last_hash)
+        .returning(AuditHead.last_id, AuditHead.last_hash),
+        execution_options=unsynchronised,
     ).one()
     event.id = head.last_id
     event.prev_hash = head.last_hash
     event.hash = row_hash({name: getattr(event, name) for name in HASHED_FIELDS}, head.last_hash)
     db.session.add(event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+    db.session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash),
+        execution_options=unsynchronised,
+    )
 
 
 def append_pending() -> None:

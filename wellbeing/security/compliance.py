@@ -101,10 +101,6 @@ ROLE = "角色 Role"
 TARGET = "对象 Target"
 DETAIL = "详情 Detail"
 REQUEST = "请求编号 Request id"
-NO_CONSENT_TABLE = (
-    "暂无同意记录：同意与撤回记录随筛查活动（campaigns）功能提供。"
-    " No consent records yet: consent and withdrawals arrive with screening campaigns."
-)
 
 
 def _in(bounds: tuple[datetime, datetime]) -> Any:
@@ -174,19 +170,52 @@ def _exports(bounds: tuple[datetime, datetime]) -> Sheet:
     )
 
 
-def _consent(_bounds: tuple[datetime, datetime]) -> Sheet:
-    # Consent records arrive with screening campaigns. When that table exists, select
-    # here its grants and withdrawals recorded within the bounds, one row each, in the
-    # columns below; until then the sheet says why it is empty.
-    rows = [["", "", "", "", NO_CONSENT_TABLE, ""]]
+def _consent(bounds: tuple[datetime, datetime]) -> Sheet:
+    from wellbeing.campaigns.models import Campaign, ConsentRecord
+    from wellbeing.roster.models import User
+
+    query = (
+        select(ConsentRecord, Campaign, User.username)
+        .join(Campaign, Campaign.id == ConsentRecord.campaign_id)
+        .join(User, User.id == ConsentRecord.recorded_by_id)
+        .where(ConsentRecord.recorded_at >= bounds[0], ConsentRecord.recorded_at < bounds[1])
+        .order_by(ConsentRecord.id)
+    )
+    rows = [
+        [
+            local_time(record.recorded_at),
+            record.student_id,
+            record.guardian,
+            f"{campaign.id} {campaign.name}",
+            f"{campaign.legal_basis} / {campaign.consent_mode}",
+            record.decision,
+            record.method,
+            record.notice_version,
+            local_time(record.decided_on),
+            username,
+        ]
+        for record, campaign, username in db.session.execute(query)
+    ]
     return Sheet(
         "04_consent_records.csv",
         "consent",
-        [TIME, "学生 Student id", "监护人 Guardian", "活动 Campaign", "决定 Decision", USER],
+        [
+            TIME,
+            "学生 Student id",
+            "监护人 Guardian",
+            "活动 Campaign",
+            "法律依据/方式 Legal basis / mode",
+            "决定 Decision",
+            "方式 Method",
+            "告知书版本 Notice version",
+            "决定时间 Decided",
+            USER,
+        ],
         rows,
-        "监护人同意与撤回同意的记录（同意记录随筛查活动功能提供，目前为空表）。",
-        "Guardians' consent records and withdrawals (they arrive with screening campaigns; "
-        "empty until then).",
+        "监护人同意、拒绝（退出）与撤回同意的记录：谁、何时、以何种方式（纸质、口头、线上），"
+        "以及所依据的告知书版本和活动的法律依据。",
+        "Guardians' consents, opt-outs and withdrawals: who, when, how (paper, verbal, "
+        "online), the notice version they received and the campaign's legal basis.",
     )
 
 

@@ -132,9 +132,7 @@ POLICY: dict[str, Rule] = {
         R.counselor,
         R.head_teacher,
     ),
-    "alerts.view": _rule(
-        "A school's crisis alerts; acknowledge them", R.counselor
-    ),
+    "alerts.view": _rule("A school's crisis alerts; acknowledge them", R.counselor),
     "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
     "paper.enter": _rule(
         "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor

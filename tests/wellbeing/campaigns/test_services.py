@@ -47,7 +47,8 @@ def test_codes_are_long_unambiguous_and_sealed(world, campaign):
 
 
 @pytest.mark.parametrize(
-    ("typed", "reason"), [("", "malformed"), ("ABCDE-FGHJ0", "malformed"), ("ABCDE-FGHJK", "unknown")]
+    ("typed", "reason"),
+    [("", "malformed"), ("ABCDE-FGHJ0", "malformed"), ("ABCDE-FGHJK", "unknown")],
 )
 def test_bad_codes_are_refused_with_a_reason(world, campaign, typed, reason):
     with pytest.raises(services.CodeRefused) as refused:
@@ -126,7 +127,8 @@ def test_a_critical_item_raises_an_alert_the_counselors_see_at_once(world, campa
     alert = db.session.scalar(select(CrisisAlert))
     assert alert.student_id == world.students["A1-0"].id
     assert alert.detail == "phq9@1.0: phq9_9"
-    notes = list(db.session.scalars(select(Notification).where(Notification.kind == "crisis_alert")))
+    kind = Notification.kind == "crisis_alert"
+    notes = list(db.session.scalars(select(Notification).where(kind)))
     assert [n.user_id for n in notes] == [world.users["counselor"].id]
 
 
