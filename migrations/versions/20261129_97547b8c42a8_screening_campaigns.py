@@ -1,5 +1,6 @@
 """Screening campaigns: battery, population, targets with access codes, consent records,
 autosaved and submitted answers (sealed), crisis alerts, paper first entries.
+
 Revision ID: 97547b8c42a8
 Revises: c373321eca5f
 Create Date: 2026-11-29 16:58:05.445322
