@@ -67,7 +67,7 @@ def upgrade():
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("instrument_id", sa.String(length=60), nullable=False),
         sa.Column("version", sa.String(length=20), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaign.id"],
@@ -250,7 +250,7 @@ def upgrade():
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("instrument_id", sa.String(length=60), nullable=False),
         sa.Column("version", sa.String(length=20), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.Column("source", sa.String(length=6), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=True),
         sa.Column("total", sa.Float(), nullable=True),

@@ -72,6 +72,7 @@ TARGET_ARGS = {
     "class_id": "classes",
     "student_id": "students",
     "campaign_id": "campaigns",
+    "district_id": "districts",
 }
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
@@ -84,10 +85,13 @@ PLAIN_ARGS = {
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.
 # Campaigns: "A" is school A's, "B" school B's, "C" the other district's.
-INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0", "campaigns": "A"}
+# Districts: "A" holds schools A and B, "C" is the neighbouring one.
+INSIDE = {"schools": "A", "classes": "A1", "students": "A1-0", "campaigns": "A", "districts": "A"}
 OUTSIDE_CLASS = {"schools": "B", "classes": "A2", "students": "A2-0", "campaigns": "B"}
 OUTSIDE_SCHOOL = {"schools": "B", "classes": "B1", "students": "B1-0", "campaigns": "B"}
 OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0", "campaigns": "C"}
+for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
+    _outside["districts"] = "C"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
@@ -103,6 +107,7 @@ OUTSIDE = {
 def world(world):
     from tests.factories import add_campaigns
 
+    world.districts = {"A": world.district, "C": world.other_district}
     return add_campaigns(world)
 
 

@@ -95,7 +95,7 @@ class CampaignInstrument(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     instrument_id: Mapped[str] = mapped_column(String(60))
     version: Mapped[str] = mapped_column(String(20))
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(80))
 
     @property
     def ref(self) -> str:
@@ -210,7 +210,7 @@ class ScreeningResponse(db.Model):
     attempt: Mapped[int] = mapped_column(Integer)
     instrument_id: Mapped[str] = mapped_column(String(60))
     version: Mapped[str] = mapped_column(String(20))
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(80))
     source: Mapped[str] = mapped_column(String(6))
     # {"answers": {item: value}, "seconds": {item: seconds}}; None once consent is
     # withdrawn (the raw answers are erased, the fact of the response stays).
