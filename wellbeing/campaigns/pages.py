@@ -1,0 +1,480 @@
+"""Reads behind the campaign pages: the campaigns in a user's scope, coverage counts by
+state (one grouped query, limited to what the viewer may see), the battery as shown,
+the students a class's slips and notices go to, a school's crisis alerts; China time
+for the window; and the one write these pages own, a campaign's edit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from screening.errors import ScreeningError
+from wellbeing.campaigns import vocabulary as v
+from wellbeing.campaigns.battery import catalog
+from wellbeing.campaigns.models import (
+    Campaign,
+    CampaignSchool,
+    CampaignTarget,
+    CrisisAlert,
+)
+from wellbeing.clock import utcnow
+from wellbeing.extensions import db
+from wellbeing.roster.models import School, SchoolClass, Student, User
+from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind
+from wellbeing.security.audit import record_event
+from wellbeing.security.policy import can, scopes_for
+
+# ----------------------------------------------------------------------------- China time
+
+# The district works in China Standard Time, UTC+8 all year: China has kept no daylight
+# saving time since 1991, so a fixed offset is exact (and needs no time-zone database).
+# Times are stored as naive UTC; people read and type them in China time.
+CHINA_OFFSET = timedelta(hours=8)
+CHINA_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def to_china(at: datetime) -> datetime:
+    """A stored (naive UTC) time as naive China wall-clock time."""
+    return at + CHINA_OFFSET
+
+
+def from_china(local: datetime) -> datetime:
+    """A naive China wall-clock time (as typed) as a stored naive UTC time."""
+    return local - CHINA_OFFSET
+
+
+def china_text(at: datetime | None) -> str:
+    return "" if at is None else to_china(at).strftime(CHINA_FORMAT)
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+def campaign_state(campaign: Campaign, now: datetime | None = None) -> str:
+    """upcoming, open or closed."""
+    now = now or utcnow()
+    if now < campaign.opens_at:
+        return "upcoming"
+    return "open" if campaign.is_open(now) else "closed"
+
+
+def campaigns_in_scope(user: Any) -> list[Campaign]:
+    """The campaigns covering the user's scope, newest first: the district's for a
+    district role, those including the school for a counselor, those covering the class
+    (its school and grade) for a head teacher."""
+    conditions: list[ColumnElement[bool]] = []
+    for assignment in scopes_for(user, "campaign.list"):
+        if assignment.district_id is not None:
+            conditions.append(Campaign.district_id == assignment.district_id)
+            continue
+        if assignment.school_id is not None:
+            school_id = assignment.school_id
+        else:
+            school_id = db.session.get(SchoolClass, assignment.class_id).school_id
+        conditions.append(
+            Campaign.id.in_(
+                select(CampaignSchool.campaign_id).where(CampaignSchool.school_id == school_id)
+            )
+        )
+    if not conditions:
+        return []
+    candidates = db.session.scalars(
+        select(Campaign)
+        .where(or_(*conditions))
+        .options(selectinload(Campaign.schools), selectinload(Campaign.owner_school))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    # A class's grade must be one of the campaign's (a JSON list): the policy decides.
+    return [campaign for campaign in candidates if can(user, "campaign.view", campaign)]
+
+
+def _target_scope(user: Any, action: str) -> ColumnElement[bool]:
+    """Which ledger rows the user may count, as a condition over CampaignTarget joined
+    to its (draw-time) class and its campaign."""
+    conditions: list[ColumnElement[bool]] = []
+    for assignment in scopes_for(user, action):
+        if assignment.district_id is not None:
+            conditions.append(Campaign.district_id == assignment.district_id)
+        elif assignment.school_id is not None:
+            conditions.append(SchoolClass.school_id == assignment.school_id)
+        elif assignment.class_id is not None:
+            conditions.append(CampaignTarget.class_id == assignment.class_id)
+    return or_(*conditions) if conditions else false()
+
+
+@dataclass
+class Coverage:
+    """Counts by ledger state; the headline is screened_valid over the targets that did
+    not leave (transferred ones are not enrolled any more)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def expected(self) -> int:
+        return self.total - self.counts.get(v.TRANSFERRED, 0)
+
+    @property
+    def screened(self) -> int:
+        return self.counts.get(v.SCREENED_VALID, 0)
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.screened / self.expected if self.expected else None
+
+    def count(self, state: str) -> int:
+        return self.counts.get(state, 0)
+
+
+def coverage_by_campaign(
+    user: Any, campaign_ids: Sequence[int], action: str = "campaign.list"
+) -> dict[int, Coverage]:
+    """Coverage of each campaign within the user's scope, in one grouped query."""
+    result = {campaign_id: Coverage() for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
+    rows = db.session.execute(
+        select(CampaignTarget.campaign_id, CampaignTarget.state, func.count())
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(CampaignTarget.campaign_id.in_(campaign_ids), _target_scope(user, action))
+        .group_by(CampaignTarget.campaign_id, CampaignTarget.state)
+    )
+    for campaign_id, state, count in rows:
+        result[campaign_id].counts[state] = count
+    return result
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    school_class: SchoolClass
+    coverage: Coverage
+
+
+def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") -> list[ClassRow]:
+    """The campaign's classes (as drawn) within the user's scope for the action, with
+    their coverage: one grouped query."""
+    rows = db.session.execute(
+        select(CampaignTarget.class_id, CampaignTarget.state, func.count())
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(CampaignTarget.campaign_id == campaign.id, _target_scope(user, action))
+        .group_by(CampaignTarget.class_id, CampaignTarget.state)
+    ).all()
+    by_class: dict[int, Coverage] = {}
+    for class_id, state, count in rows:
+        by_class.setdefault(class_id, Coverage()).counts[state] = count
+    if not by_class:
+        return []
+    classes = db.session.scalars(
+        select(SchoolClass)
+        .where(SchoolClass.id.in_(by_class))
+        .options(selectinload(SchoolClass.school))
+    )
+    ordered = sorted(classes, key=lambda c: (c.school.code, c.grade, c.name))
+    return [ClassRow(c, by_class[c.id]) for c in ordered]
+
+
+def covers_class(campaign: Campaign, school_class: SchoolClass) -> bool:
+    """Whether the class is in the campaign's population (its school and grade)."""
+    return (
+        any(school.id == school_class.school_id for school in campaign.schools)
+        and school_class.grade in campaign.grades
+    )
+
+
+# ----------------------------------------------------------------------------- the battery
+
+
+@dataclass(frozen=True)
+class BatteryRow:
+    instrument_id: str
+    title: str
+    version: str
+    short_hash: str
+    items: int | None
+    title_zh: str
+
+
+def _title(instrument: Any, language: str) -> str:
+    title = instrument.title
+    return title.get(language) or title.get("zh") or next(iter(title.values()), instrument.id)
+
+
+def battery_rows(campaign: Campaign, language: str) -> list[BatteryRow]:
+    """The campaign's instruments as pinned, described from the catalogue where the file
+    is still there (a title, an item count); the pinned hash either way."""
+    rows = []
+    for entry in campaign.instruments:
+        try:
+            instrument = catalog().get(entry.ref)
+        except ScreeningError:
+            instrument = None
+        rows.append(
+            BatteryRow(
+                instrument_id=entry.instrument_id,
+                title=_title(instrument, language) if instrument else entry.instrument_id,
+                version=entry.version,
+                short_hash=short_hash(entry.content_hash),
+                items=len(instrument.items) if instrument else None,
+                title_zh=_title(instrument, "zh") if instrument else entry.instrument_id,
+            )
+        )
+    return rows
+
+
+def short_hash(content_hash: str) -> str:
+    """The first twelve hex digits, without the "sha256:" prefix."""
+    return content_hash.rpartition(":")[2][:12]
+
+
+def estimated_minutes(rows: Iterable[BatteryRow]) -> int:
+    """A generous estimate for a guardian notice: ten seconds an item, in steps of five
+    minutes, at least five."""
+    items = sum(row.items or 0 for row in rows)
+    return max(5, 5 * math.ceil(items * 10 / 300))
+
+
+@dataclass(frozen=True)
+class InstrumentChoice:
+    ref: str
+    label: str
+
+
+def instrument_choices(language: str) -> list[InstrumentChoice]:
+    """The newest version of each catalogued instrument: title, version, items, licence."""
+    choices = []
+    for instrument in catalog().latest():
+        licence = (instrument.document.get("licence") or {}).get("kind", "")
+        label = _(
+            "%(title)s (version %(version)s, %(items)d items, licence: %(licence)s)",
+            title=_title(instrument, language),
+            version=instrument.version,
+            items=len(instrument.items),
+            licence=licence_label(licence),
+        )
+        choices.append(InstrumentChoice(instrument.ref, label))
+    return choices
+
+
+def licence_label(kind: str) -> str:
+    return {
+        "public_domain": _("public domain"),
+        "free": _("free to use"),
+        "licensed": _("licensed by the school"),
+    }.get(kind, kind)
+
+
+# ----------------------------------------------------------------------------- opening
+
+
+@dataclass(frozen=True)
+class Opener:
+    """Where a user opens a campaign: a school (a counselor: owned by the school) or the
+    district (an administrator: owner None, many schools)."""
+
+    key: str
+    district_id: int
+    school: School | None
+    label: str
+
+
+def openers(user: Any) -> list[Opener]:
+    found: dict[str, Opener] = {}
+    for assignment in scopes_for(user, "campaign.open"):
+        if assignment.district_id is not None:
+            key = f"district-{assignment.district_id}"
+            found[key] = Opener(key, assignment.district_id, None, assignment.district.name)
+        elif assignment.school_id is not None:
+            school = assignment.school
+            key = f"school-{school.id}"
+            found[key] = Opener(key, school.district_id, school, school.name)
+    return sorted(found.values(), key=lambda o: (o.school is not None, o.key))
+
+
+def district_schools(district_id: int) -> list[School]:
+    return list(
+        db.session.scalars(
+            select(School).where(School.district_id == district_id).order_by(School.code)
+        )
+    )
+
+
+def default_grades(school: School | None) -> list[int]:
+    """The district plan's new first-years (7 and 10); for a school, those it teaches,
+    or every grade it teaches when it has neither."""
+    if school is None:
+        return list(v.NEW_FIRST_YEAR_GRADES)
+    taught = list(GRADES_BY_KIND.get(SchoolKind(school.kind), range(1, 13)))
+    first_years = [g for g in v.NEW_FIRST_YEAR_GRADES if g in taught]
+    return first_years or taught
+
+
+def grades_offered(school: School | None) -> list[int]:
+    if school is None:
+        return list(range(1, 13))
+    return list(GRADES_BY_KIND.get(SchoolKind(school.kind), range(1, 13)))
+
+
+def target_count(campaign: Campaign) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CampaignTarget)
+        .where(CampaignTarget.campaign_id == campaign.id)
+    )
+
+
+# ----------------------------------------------------------------------------- editing
+
+
+@dataclass(frozen=True)
+class CampaignEdit:
+    name: str
+    opens_at: datetime
+    closes_at: datetime
+    notice_version: str
+
+
+def edit_campaign(campaign: Campaign, edit: CampaignEdit, user: User) -> list[str]:
+    """Change the name, the window or the notice version; audited with what changed.
+    Returns the problems (nothing changed) or [] (changed and flushed)."""
+    problems = []
+    name, notice = edit.name.strip(), edit.notice_version.strip()
+    if not name or len(name) > 100:
+        problems.append(_("A campaign needs a name of at most 100 characters."))
+    if edit.closes_at <= edit.opens_at:
+        problems.append(_("The window must close after it opens."))
+    if not notice or len(notice) > 40:
+        problems.append(_("Give the version of the notice guardians receive."))
+    if problems:
+        return problems
+    wanted = {
+        "name": name,
+        "opens_at": edit.opens_at,
+        "closes_at": edit.closes_at,
+        "notice_version": notice,
+    }
+    changed = {}
+    for attribute, value in wanted.items():
+        old = getattr(campaign, attribute)
+        if old != value:
+            changed[attribute] = [_plain(old), _plain(value)]
+            setattr(campaign, attribute, value)
+    if changed:
+        record_event(
+            "campaign_edit",
+            target=campaign,
+            user=user,
+            detail={"campaign": campaign.id, "changed": changed},
+        )
+        db.session.flush()
+    return []
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat(timespec="minutes") if isinstance(value, datetime) else value
+
+
+# ----------------------------------------------------------------------------- slips, notices
+
+
+ANSWERABLE_STATES = (*v.ANSWERABLE, v.ABSENT)
+
+
+def class_targets(
+    campaign: Campaign, school_class: SchoolClass, states: Sequence[str] | None = None
+) -> list[CampaignTarget]:
+    """The class's targets (by the class they were drawn in), in name order."""
+    query = (
+        select(CampaignTarget)
+        .join(Student, Student.id == CampaignTarget.student_id)
+        .where(
+            CampaignTarget.campaign_id == campaign.id,
+            CampaignTarget.class_id == school_class.id,
+        )
+        .options(selectinload(CampaignTarget.student))
+        .order_by(Student.name, Student.student_number)
+    )
+    if states is not None:
+        query = query.where(CampaignTarget.state.in_(states))
+    return list(db.session.scalars(query))
+
+
+def target_of(campaign: Campaign, student: Student) -> CampaignTarget | None:
+    return db.session.scalar(
+        select(CampaignTarget).where(
+            CampaignTarget.campaign_id == campaign.id, CampaignTarget.student_id == student.id
+        )
+    )
+
+
+def runner_url(host_url: str) -> str:
+    return host_url.rstrip("/") + "/s/"
+
+
+# ----------------------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: CrisisAlert
+    student: Student
+    school_class: SchoolClass
+    campaign_name: str | None
+
+
+def school_alerts(school: School) -> list[AlertRow]:
+    """The school's crisis alerts, unacknowledged first, newest first within each."""
+    alerts = db.session.scalars(
+        select(CrisisAlert)
+        .where(CrisisAlert.school_id == school.id)
+        .options(
+            selectinload(CrisisAlert.student).selectinload(Student.school_class),
+            selectinload(CrisisAlert.acknowledged_by),
+        )
+        .order_by(
+            CrisisAlert.acknowledged_at.is_not(None),
+            CrisisAlert.raised_at.desc(),
+            CrisisAlert.id.desc(),
+        )
+    ).all()
+    campaign_ids = {a.campaign_id for a in alerts if a.campaign_id is not None}
+    names = dict(
+        db.session.execute(
+            select(Campaign.id, Campaign.name).where(Campaign.id.in_(campaign_ids))
+        ).all()
+        if campaign_ids
+        else []
+    )
+    return [
+        AlertRow(a, a.student, a.student.school_class, names.get(a.campaign_id)) for a in alerts
+    ]
+
+
+def has_endpoint(name: str) -> bool:
+    """Whether another area's page is registered (the coverage and paper pages)."""
+    return name in current_app.view_functions
+
+
+def open_alert_counts(school_ids: Sequence[int]) -> dict[int, int]:
+    """Unacknowledged crisis alerts per school (the counselor's home page badge)."""
+    if not school_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(CrisisAlert.school_id, func.count())
+            .where(CrisisAlert.school_id.in_(school_ids), CrisisAlert.acknowledged_at.is_(None))
+            .group_by(CrisisAlert.school_id)
+        ).all()
+    )
