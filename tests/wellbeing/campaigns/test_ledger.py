@@ -1,0 +1,270 @@
+"""The coverage ledger's reads: counts by state and rates at class, school and district
+level, who is missing and why, the retest queue, consent equity and small-cell
+suppression. Every state is reached through the services, as in production."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import make_student
+from tests.wellbeing.campaigns.conftest import answer_all, target_of
+from wellbeing.campaigns import ledger, services
+from wellbeing.campaigns import vocabulary as v
+from wellbeing.campaigns.models import CampaignTarget
+from wellbeing.clock import utcnow
+from wellbeing.extensions import db
+
+pytestmark = pytest.mark.app
+
+WELLBEING_ITEMS = ["w1", "w2", "w3", "w4", "w5"]
+
+
+def sit_wellbeing(target, seconds: float) -> None:
+    """Answer the school_wellbeing battery and submit: slowly (valid) or too fast (its
+    too_fast rule fails, so the student is queued for a retest)."""
+    for item, value in zip(WELLBEING_ITEMS, [4, 2, 4, 2, 4], strict=True):
+        services.autosave(target, "school_wellbeing", item, value, seconds)
+    services.submit(target, utcnow())
+
+
+def decide(target, decision: str, user) -> None:
+    services.record_consent(
+        target, services.ConsentDecision(decision, "paper", "家长（母亲）", utcnow()), user
+    )
+
+
+@pytest.fixture
+def district_campaign(world, campaign_plan):
+    return open_district_campaign(world, campaign_plan)
+
+
+def open_district_campaign(world, campaign_plan):
+    """A district campaign over schools A and B (grade 7, twelve targets), the
+    school_wellbeing battery, every state reached:
+
+    A1: screened, screened, retest_pending    A2: in_progress, transferred, exempt
+    B1: screened, absent, opted out            B2: not_started, withdrawn, screened
+    """
+    plan = campaign_plan(
+        world,
+        instrument_refs=["school_wellbeing"],
+        school_ids=[world.schools["A"].id, world.schools["B"].id],
+    )
+    admin, counselor = world.users["admin"], world.users["counselor"]
+    campaign = services.open_campaign(world.district, None, plan, admin)
+
+    def target(label):
+        return target_of(campaign, world.students[label])
+
+    sit_wellbeing(target("A1-0"), 5)
+    sit_wellbeing(target("A1-1"), 5)
+    sit_wellbeing(target("A1-2"), 0.4)
+    services.autosave(target("A2-0"), "school_wellbeing", "w1", 3, 4)
+    services.mark(target("A2-1"), v.TRANSFERRED, "转学至外省", counselor)
+    services.mark(target("A2-2"), v.EXEMPT, "在外地就医", counselor)
+    sit_wellbeing(target("B1-0"), 5)
+    services.mark(target("B1-1"), v.ABSENT, "病假", admin)
+    decide(target("B1-2"), v.OPT_OUT_DECISION, admin)
+    sit_wellbeing(target("B2-1"), 5)
+    decide(target("B2-1"), v.WITHDRAWAL, admin)
+    sit_wellbeing(target("B2-2"), 5)
+    db.session.flush()
+    return campaign
+
+
+def test_every_state_reached_and_each_target_counted_once(world, district_campaign):
+    level = ledger.district_level(district_campaign)
+    whole = level.total
+    targets = db.session.scalar(
+        select(func.count())
+        .select_from(CampaignTarget)
+        .where(CampaignTarget.campaign_id == district_campaign.id)
+    )
+    assert whole.targets == targets == 12
+    assert sum(whole.counts.values()) == targets
+    assert all(whole.counts[state] >= 1 for state in v.STATES)
+    assert whole.counts == {
+        v.NOT_STARTED: 1,
+        v.IN_PROGRESS: 1,
+        v.SCREENED_VALID: 4,
+        v.RETEST_PENDING: 1,
+        v.ABSENT: 1,
+        v.TRANSFERRED: 1,
+        v.EXEMPT: 1,
+        v.CONSENT_WITHHELD: 2,
+    }
+
+
+def test_district_rates_leave_the_transferred_out_of_the_denominator(world, district_campaign):
+    level = ledger.district_level(district_campaign)
+    rows = {school.code: tally for school, tally in level.rows}
+    assert list(rows) == ["SA", "SB"]
+    assert (rows["SA"].targets, rows["SA"].enrolled, rows["SA"].screened) == (6, 5, 2)
+    assert rows["SA"].rate == pytest.approx(2 / 5)
+    assert (rows["SB"].targets, rows["SB"].enrolled, rows["SB"].screened) == (6, 6, 2)
+    assert rows["SB"].rate == pytest.approx(2 / 6)
+    assert level.total.enrolled == 11
+    assert level.total.rate == pytest.approx(4 / 11)
+
+
+def test_school_and_class_levels(world, district_campaign):
+    level = ledger.school_level(district_campaign, world.schools["A"])
+    by_class = {c.name: tally for c, tally in level.rows}
+    assert list(by_class) == ["1", "2"]
+    assert by_class["1"].counts[v.SCREENED_VALID] == 2
+    assert by_class["1"].counts[v.RETEST_PENDING] == 1
+    assert by_class["1"].rate == pytest.approx(2 / 3)
+    assert by_class["2"].counts[v.TRANSFERRED] == 1
+    assert (by_class["2"].enrolled, by_class["2"].rate) == (2, 0.0)
+    assert level.total.targets == 6 and level.total.rate == pytest.approx(2 / 5)
+    single = ledger.class_tally(district_campaign, world.classes["B2"])
+    assert (single.counts[v.NOT_STARTED], single.counts[v.CONSENT_WITHHELD]) == (1, 1)
+    assert single.rate == pytest.approx(1 / 3)
+
+
+def test_a_class_with_no_target_yet_has_no_rate(world, district_campaign):
+    tally = ledger.class_tally(district_campaign, world.classes["C1"])
+    assert (tally.targets, tally.enrolled, tally.rate) == (0, 0, None)
+
+
+def test_the_missing_list_gives_every_unscreened_target_with_its_reason(world, district_campaign):
+    missing = ledger.ledger_rows(district_campaign, school=world.schools["A"], missing_only=True)
+    assert [(row.class_name, row.name, row.state) for row in missing] == [
+        ("1", "学生A1-2", v.RETEST_PENDING),
+        ("2", "学生A2-0", v.IN_PROGRESS),
+        ("2", "学生A2-1", v.TRANSFERRED),
+        ("2", "学生A2-2", v.EXEMPT),
+    ]
+    reasons = {row.name: (row.reason, row.approver) for row in missing}
+    assert reasons["学生A1-2"] == ("school_wellbeing:too_fast", None)
+    assert reasons["学生A2-1"] == ("转学至外省", None)
+    assert reasons["学生A2-2"] == ("在外地就医", world.users["counselor"].display_name)
+    assert all(row.state_changed_at is not None for row in missing)
+    school_b = ledger.ledger_rows(district_campaign, school=world.schools["B"], missing_only=True)
+    assert {row.name: row.reason for row in school_b} == {
+        "学生B1-1": "病假",
+        "学生B1-2": v.REASON_OPTED_OUT,
+        "学生B2-0": None,
+        "学生B2-1": v.REASON_WITHDRAWN,
+    }
+    assert [row.name for row in ledger.retest_queue(missing)] == ["学生A1-2"]
+
+
+def test_the_missing_list_is_ordered_by_class_then_name(world, campaign):
+    make_student(world.classes["A1"], "丁一")  # 丁 (U+4E01) sorts before 学 (U+5B66)
+    services.refresh_population(campaign)
+    names = [row.name for row in ledger.ledger_rows(campaign, missing_only=True)]
+    assert names == ["丁一", "学生A1-0", "学生A1-1", "学生A1-2", "学生A2-0", "学生A2-1", "学生A2-2"]
+
+
+def test_ledger_rows_carry_the_latest_consent_decision(world, campaign):
+    target = target_of(campaign, world.students["A1-0"])
+    decide(target, v.OPT_OUT_DECISION, world.users["counselor"])
+    decide(target, v.CONSENT, world.users["counselor"])
+    rows = {
+        row.name: row
+        for row in ledger.ledger_rows(campaign, school_class=world.classes["A1"], with_consent=True)
+    }
+    assert len(rows) == 3
+    assert rows["学生A1-0"].consent.decision == v.CONSENT
+    assert rows["学生A1-0"].state == v.NOT_STARTED
+    assert rows["学生A1-1"].consent is None
+
+
+def test_equity_shows_a_subgroup_falling_away(world, campaign):
+    """Six left-behind students join class A1: two screened, two opted out, one
+    withdrawn after submitting, one not started; everyone else is screened."""
+    counselor = world.users["counselor"]
+    for index in range(6):
+        student = make_student(world.classes["A1"], f"留守{index}", "MF"[index % 2])
+        student.left_behind = True
+    db.session.flush()
+    services.refresh_population(campaign)
+    for label in ("A1-0", "A1-1", "A1-2", "A2-0", "A2-1", "A2-2"):
+        target = target_of(campaign, world.students[label])
+        answer_all(target, 0)
+        services.submit(target, utcnow())
+    left = {
+        row.name: row.target_id
+        for row in ledger.ledger_rows(campaign)
+        if row.name.startswith("留守")
+    }
+    targets = {name: db.session.get(CampaignTarget, tid) for name, tid in left.items()}
+    for name in ("留守0", "留守1", "留守2"):
+        answer_all(targets[name], 0)
+        services.submit(targets[name], utcnow())
+    decide(targets["留守2"], v.WITHDRAWAL, counselor)
+    decide(targets["留守3"], v.OPT_OUT_DECISION, counselor)
+    decide(targets["留守4"], v.OPT_OUT_DECISION, counselor)
+
+    found = ledger.equity(campaign)
+    assert (found.overall.targets, found.overall.screened) == (12, 8)
+    by_left = dict(found.dimensions["left_behind"])
+    assert (by_left[True].targets, by_left[True].screened) == (6, 2)
+    assert by_left[True].withheld == {
+        v.REASON_AWAITING_CONSENT: 0,
+        v.REASON_OPTED_OUT: 2,
+        v.REASON_WITHDRAWN: 1,
+    }
+    assert by_left[False].rate == 1.0
+    reference = found.overall.rate
+    assert reference == pytest.approx(8 / 12)
+    assert ledger.figures(by_left[True], False, reference).below is True
+    assert ledger.figures(by_left[False], False, reference).below is False
+    # Nobody boards: that group has no rate and is not flagged.
+    by_boarding = dict(found.dimensions["boarding"])
+    assert by_boarding[True].targets == 0
+    assert ledger.figures(by_boarding[True], False, reference).below is False
+    assert [grade for grade, _ in found.dimensions["grade"]] == [7]
+    assert [school.code for school, _ in found.dimensions["school"]] == ["SA"]
+    sexes = dict(found.dimensions["sex"])
+    assert sexes["M"].targets + sexes["F"].targets == 12
+    # Scoped to a school: the same figures (the campaign has one school).
+    assert ledger.equity(campaign, world.schools["A"]).overall.counts == found.overall.counts
+
+
+def test_opt_in_targets_count_as_awaiting_consent(world, campaign_plan):
+    plan = campaign_plan(world, consent_mode="opt_in", legal_basis="guardian_consent")
+    campaign = services.open_campaign(world.district, world.schools["A"], plan, None)
+    found = ledger.equity(campaign)
+    assert found.overall.withheld[v.REASON_AWAITING_CONSENT] == 6
+    assert ledger.figures(found.overall, False).cells["withheld_awaiting_consent"] == 6
+    assert found.overall.rate == 0.0
+
+
+def test_exactly_ten_points_below_is_not_flagged():
+    tally = ledger.Tally()
+    tally.add(v.SCREENED_VALID, 5)
+    tally.add(v.NOT_STARTED, 5)
+    assert ledger.figures(tally, False, reference=0.6).below is False
+    assert ledger.figures(tally, False, reference=0.61).below is True
+
+
+def test_small_cells_are_suppressed_for_monitors_only():
+    tally = ledger.Tally()
+    tally.add(v.SCREENED_VALID, 3)
+    tally.add(v.NOT_STARTED, 40)
+    shown = ledger.figures(tally, suppress=True)
+    assert shown.cells[v.SCREENED_VALID] == "<5"
+    assert shown.cells[v.TRANSFERRED] == 0  # nobody: shown as 0
+    assert shown.cells["targets"] == 43
+    assert shown.rate is None and shown.rate_text == ""  # 3/43 would give the 3 away
+    whole = ledger.figures(tally, suppress=False)
+    assert whole.cells[v.SCREENED_VALID] == 3
+    assert whole.rate_text == "7.0%"
+    four = ledger.Tally()
+    four.add(v.SCREENED_VALID, 4)
+    assert ledger.figures(four, suppress=True).cells["enrolled"] == "<5"
+    five = ledger.Tally()
+    five.add(v.SCREENED_VALID, ledger.SMALL_CELL)
+    assert ledger.figures(five, suppress=True).cells[v.SCREENED_VALID] == 5
+    assert ledger.figures(five, suppress=True).rate == 1.0
+
+
+def test_who_gets_suppressed_figures(world):
+    users = world.users
+    assert ledger.suppressed_for(users["monitor"], "coverage.view_district", world.district)
+    assert not ledger.suppressed_for(users["admin"], "coverage.view_district", world.district)
+    assert not ledger.suppressed_for(users["counselor"], "coverage.equity", world.schools["A"])
+    assert ledger.suppressed_for(users["monitor"], "coverage.equity", world.schools["A"])

@@ -1,0 +1,359 @@
+"""Reads of the coverage ledger: counts by state for a campaign at district, school and
+class level, coverage rates, who is missing and why, the retest queue, and the
+consent-equity figures. Each level is one grouped query (GROUP BY place, state), never
+one query per class or school.
+
+Definitions (shown on every coverage page):
+- every target is in exactly one state (vocabulary.STATES);
+- enrolled = targets - transferred (the targets still in the population);
+- coverage rate = screened_valid / enrolled; the plan's target is 100%;
+- participation rate (equity view) is the same ratio for a subgroup.
+
+Small cells: a monitor (district) sees any count from 1 to SMALL_CELL - 1 as "<5" and
+every rate built on such a count hidden; `figures` is the one place that applies it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from wellbeing.campaigns import vocabulary as v
+from wellbeing.campaigns.models import Campaign, CampaignSchool, CampaignTarget, ConsentRecord
+from wellbeing.extensions import db
+from wellbeing.roster.models import Role, School, SchoolClass, Student, User
+from wellbeing.security.policy import scope_contains, scopes_for
+
+# Counts below this (and above 0) are suppressed for monitors.
+SMALL_CELL = 5
+SUPPRESSED = f"<{SMALL_CELL}"
+# A subgroup whose participation is more than this many points below the whole
+# campaign's (or school's) is highlighted.
+EQUITY_GAP_POINTS = 10
+WITHHELD_REASONS = (v.REASON_AWAITING_CONSENT, v.REASON_OPTED_OUT, v.REASON_WITHDRAWN)
+
+
+# ----------------------------------------------------------------------------- tallies
+
+
+@dataclass
+class Tally:
+    """Targets by state (every state present, zero or more), consent_withheld by reason."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(v.STATES, 0))
+    withheld: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WITHHELD_REASONS, 0))
+
+    def add(self, state: str, count: int, reason: str | None = None) -> None:
+        self.counts[state] += count
+        if state == v.CONSENT_WITHHELD and reason is not None:
+            self.withheld[reason] = self.withheld.get(reason, 0) + count
+
+    def merge(self, other: Tally) -> None:
+        for state, count in other.counts.items():
+            self.counts[state] += count
+        for reason, count in other.withheld.items():
+            self.withheld[reason] = self.withheld.get(reason, 0) + count
+
+    @property
+    def targets(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def enrolled(self) -> int:
+        """The rate's denominator: targets still in the population."""
+        return self.targets - self.counts[v.TRANSFERRED]
+
+    @property
+    def screened(self) -> int:
+        return self.counts[v.SCREENED_VALID]
+
+    @property
+    def rate(self) -> float | None:
+        return self.screened / self.enrolled if self.enrolled else None
+
+
+def total(tallies: Iterable[Tally]) -> Tally:
+    whole = Tally()
+    for tally in tallies:
+        whole.merge(tally)
+    return whole
+
+
+def _tallies(campaign: Campaign, key: Any, *where: Any) -> dict[Any, Tally]:
+    """One grouped query: targets of the campaign by `key` and state."""
+    query = (
+        select(key, CampaignTarget.state, func.count())
+        .select_from(CampaignTarget)
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .where(CampaignTarget.campaign_id == campaign.id, *where)
+        .group_by(key, CampaignTarget.state)
+    )
+    tallies: dict[Any, Tally] = defaultdict(Tally)
+    for place, state, count in db.session.execute(query):
+        tallies[place].add(state, count)
+    return tallies
+
+
+@dataclass(frozen=True)
+class Level:
+    """The rows of one ledger level (each a place and its tally) and their total."""
+
+    rows: list[tuple[Any, Tally]]
+    total: Tally
+
+
+def district_level(campaign: Campaign) -> Level:
+    """Per school of the campaign (every school, a school with no target too)."""
+    tallies = _tallies(campaign, SchoolClass.school_id)
+    rows = [(school, tallies.get(school.id, Tally())) for school in campaign.schools]
+    return Level(rows, total(tally for _, tally in rows))
+
+
+def covers_school(campaign: Campaign, school: School) -> bool:
+    return (
+        db.session.get(CampaignSchool, {"campaign_id": campaign.id, "school_id": school.id})
+        is not None
+    )
+
+
+def covers_class(campaign: Campaign, school_class: SchoolClass) -> bool:
+    return school_class.grade in campaign.grades and covers_school(campaign, school_class.school)
+
+
+def school_level(campaign: Campaign, school: School) -> Level:
+    """Per class of the school: the covered classes, and any class targets were drawn in."""
+    tallies = _tallies(campaign, CampaignTarget.class_id, SchoolClass.school_id == school.id)
+    classes = db.session.scalars(
+        select(SchoolClass)
+        .where(
+            SchoolClass.school_id == school.id,
+            or_(SchoolClass.grade.in_(campaign.grades), SchoolClass.id.in_(list(tallies))),
+        )
+        .order_by(SchoolClass.grade, SchoolClass.name)
+    )
+    rows = [(school_class, tallies.get(school_class.id, Tally())) for school_class in classes]
+    return Level(rows, total(tally for _, tally in rows))
+
+
+def class_tally(campaign: Campaign, school_class: SchoolClass) -> Tally:
+    return _tallies(campaign, CampaignTarget.class_id, CampaignTarget.class_id == school_class.id)[
+        school_class.id
+    ]
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One target with its student, class, state and the latest consent decision."""
+
+    target_id: int
+    student_id: int
+    student_number: str
+    name: str
+    sex: str
+    class_id: int
+    grade: int
+    class_name: str
+    state: str
+    reason: str | None
+    approver: str | None
+    state_changed_at: datetime
+    attempt: int
+    submitted_at: datetime | None
+    consent: ConsentRecord | None = None
+
+
+def ledger_rows(
+    campaign: Campaign,
+    *,
+    school: School | None = None,
+    school_class: SchoolClass | None = None,
+    missing_only: bool = False,
+    with_consent: bool = False,
+) -> list[LedgerRow]:
+    """Targets by class (grade, name) then student name; `missing_only` keeps every
+    target not screened_valid. One query (two with the consent decisions)."""
+    approver = aliased(User)
+    query = (
+        select(
+            CampaignTarget.id,
+            Student.id,
+            Student.student_number,
+            Student.name,
+            Student.sex,
+            SchoolClass.id,
+            SchoolClass.grade,
+            SchoolClass.name,
+            CampaignTarget.state,
+            CampaignTarget.reason,
+            approver.display_name,
+            CampaignTarget.state_changed_at,
+            CampaignTarget.attempt,
+            CampaignTarget.submitted_at,
+        )
+        .select_from(CampaignTarget)
+        .join(Student, Student.id == CampaignTarget.student_id)
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .outerjoin(approver, approver.id == CampaignTarget.approved_by_id)
+        .where(CampaignTarget.campaign_id == campaign.id)
+        .order_by(SchoolClass.grade, SchoolClass.name, Student.name, Student.student_number)
+    )
+    if school is not None:
+        query = query.where(SchoolClass.school_id == school.id)
+    if school_class is not None:
+        query = query.where(CampaignTarget.class_id == school_class.id)
+    if missing_only:
+        query = query.where(CampaignTarget.state != v.SCREENED_VALID)
+    rows = [LedgerRow(*row) for row in db.session.execute(query)]
+    if with_consent and rows:
+        consents = latest_consents(campaign, [row.student_id for row in rows])
+        rows = [
+            LedgerRow(**{**row.__dict__, "consent": consents.get(row.student_id)}) for row in rows
+        ]
+    return rows
+
+
+def latest_consents(campaign: Campaign, student_ids: list[int]) -> dict[int, ConsentRecord]:
+    """Each student's latest recorded decision (the one in force), in one query."""
+    latest: dict[int, ConsentRecord] = {}
+    for chunk in _chunks(student_ids, 900):
+        for record in db.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.campaign_id == campaign.id, ConsentRecord.student_id.in_(chunk))
+            .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+        ):
+            latest[record.student_id] = record
+    return latest
+
+
+def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def retest_queue(rows: Iterable[LedgerRow]) -> list[LedgerRow]:
+    """The missing rows waiting for a retest (their reason: the failed validity rules)."""
+    return [row for row in rows if row.state == v.RETEST_PENDING]
+
+
+# ----------------------------------------------------------------------------- equity
+
+DIMENSIONS = ("school", "grade", "sex", "boarding", "left_behind")
+
+
+@dataclass(frozen=True)
+class Equity:
+    """Participation by dimension: for each, (group value, tally) pairs; and the whole."""
+
+    dimensions: dict[str, list[tuple[Any, Tally]]]
+    overall: Tally
+    schools: dict[int, School]
+
+
+def equity(campaign: Campaign, school: School | None = None) -> Equity:
+    """Targets, consent withheld by reason, screened and participation by school, grade,
+    sex, boarding and left-behind status: one grouped query, folded here."""
+    withheld_reason = case(
+        (CampaignTarget.state == v.CONSENT_WITHHELD, CampaignTarget.reason), else_=None
+    )
+    keys = (
+        SchoolClass.school_id,
+        SchoolClass.grade,
+        Student.sex,
+        Student.boarding,
+        Student.left_behind,
+        CampaignTarget.state,
+        withheld_reason,
+    )
+    query = (
+        select(*keys, func.count())
+        .select_from(CampaignTarget)
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .join(Student, Student.id == CampaignTarget.student_id)
+        .where(CampaignTarget.campaign_id == campaign.id)
+        .group_by(*keys)
+    )
+    if school is not None:
+        query = query.where(SchoolClass.school_id == school.id)
+    by: dict[str, dict[Any, Tally]] = {name: defaultdict(Tally) for name in DIMENSIONS}
+    overall = Tally()
+    for school_id, grade, sex, boarding, left_behind, state, reason, count in db.session.execute(
+        query
+    ):
+        values = (school_id, grade, sex, bool(boarding), bool(left_behind))
+        for name, value in zip(DIMENSIONS, values, strict=True):
+            by[name][value].add(state, count, reason)
+        overall.add(state, count, reason)
+    schools = {s.id: s for s in ([school] if school is not None else campaign.schools)}
+    dimensions = {
+        "school": [(schools[sid], by["school"].get(sid, Tally())) for sid in schools],
+        "grade": [(grade, by["grade"].get(grade, Tally())) for grade in campaign.grades],
+        "sex": [(sex, by["sex"].get(sex, Tally())) for sex in ("F", "M")],
+        "boarding": [(flag, by["boarding"].get(flag, Tally())) for flag in (True, False)],
+        "left_behind": [(flag, by["left_behind"].get(flag, Tally())) for flag in (True, False)],
+    }
+    return Equity(dimensions, overall, schools)
+
+
+# ----------------------------------------------------------------------------- display
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A tally as shown: each count an int, or SUPPRESSED; the rate None when there is no
+    denominator or it is hidden; `below` when it falls more than EQUITY_GAP_POINTS under
+    the reference rate."""
+
+    cells: dict[str, int | str]
+    rate: float | None
+    below: bool = False
+
+    @property
+    def rate_text(self) -> str:
+        return "" if self.rate is None else f"{self.rate:.1%}"
+
+
+def is_small(count: int) -> bool:
+    return 0 < count < SMALL_CELL
+
+
+def figures(tally: Tally, suppress: bool, reference: float | None = None) -> Figures:
+    """The one place small-cell suppression is applied: with `suppress`, a count from 1
+    to SMALL_CELL - 1 becomes "<5" and a rate whose numerator or denominator is such a
+    count is hidden (a 0 stays 0: nobody can be singled out of nobody)."""
+    raw: dict[str, int] = {
+        "targets": tally.targets,
+        "enrolled": tally.enrolled,
+        "withheld_total": tally.counts[v.CONSENT_WITHHELD],
+        **tally.counts,
+        **{f"withheld_{reason}": tally.withheld.get(reason, 0) for reason in WITHHELD_REASONS},
+    }
+    cells: dict[str, int | str] = {
+        key: SUPPRESSED if suppress and is_small(count) else count for key, count in raw.items()
+    }
+    rate = tally.rate
+    if suppress and (is_small(tally.screened) or is_small(tally.enrolled)):
+        rate = None
+    below = (
+        rate is not None
+        and reference is not None
+        and round((reference - rate) * 100, 6) > EQUITY_GAP_POINTS
+    )
+    return Figures(cells, rate, below)
+
+
+def suppressed_for(user: Any, action: str, target: Any) -> bool:
+    """Whether the user sees this target's figures only through the monitor role (so
+    small cells are suppressed). A user who also holds another role granting the action
+    over the target sees them whole."""
+    return not any(
+        assignment.role != Role.monitor and scope_contains(assignment, target, action)
+        for assignment in scopes_for(user, action)
+    )
