@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import os
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -101,6 +101,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from wellbeing.campaigns.blueprint import bp as campaigns_bp
+    from wellbeing.campaigns.coverage import bp as coverage_bp
+    from wellbeing.campaigns.paper import bp as paper_bp
+    from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
     from wellbeing.followups.blueprint import bp as inbox_bp
     from wellbeing.health.blueprint import bp as health_bp
@@ -123,6 +127,10 @@ def _register_blueprints(app: Flask) -> None:
         break_glass_bp,
         audit_bp,
         health_bp,
+        paper_bp,
+        runner_bp,
+        campaigns_bp,
+        coverage_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -22,7 +22,12 @@ def index() -> Response:
 @bp.get("/home")
 @requires("home")
 def home() -> str:
-    return render_template("home.html", assignments=current_user.roles)
+    from wellbeing.campaigns.pages import open_alert_counts
+
+    schools = [a.school_id for a in current_user.roles if a.role == "counselor" and a.school_id]
+    return render_template(
+        "home.html", assignments=current_user.roles, open_alerts=open_alert_counts(schools)
+    )
 
 
 @bp.get("/ping")

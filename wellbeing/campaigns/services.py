@@ -558,9 +558,8 @@ def mark(target: CampaignTarget, state: str, reason: str, user: User) -> None:
         raise CampaignError([_("Give a reason of at most 200 characters.")])
     if target.state in (v.SCREENED_VALID, v.CONSENT_WITHHELD):
         raise CampaignError([_("A screened student, or one without consent, keeps that state.")])
-    target.state = state
-    target.reason = reason
-    target.approved_by_id = user.id if state == v.EXEMPT else None
+    approver = user.id if state == v.EXEMPT else None  # read first: it may autoflush
+    target.state, target.reason, target.approved_by_id = state, reason, approver
     target.state_changed_at = utcnow()
     record_event("coverage_mark", target=target.student, user=user, detail={"state": state})
     db.session.flush()

@@ -44,7 +44,8 @@ def campaign(world: SimpleNamespace, campaign_plan):
     opened = open_campaign(
         world.district, world.schools["A"], campaign_plan(world), world.users["counselor"]
     )
-    db.session.flush()
+    # Committed (into the test's savepoint): a refused request's rollback keeps it.
+    db.session.commit()
     return opened
 
 
