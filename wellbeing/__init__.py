@@ -84,6 +84,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    from wellbeing.clock import local_text
+
+    app.jinja_env.globals["local_time"] = local_text
     from wellbeing.security.policy import can
 
     app.jinja_env.globals["can"] = can

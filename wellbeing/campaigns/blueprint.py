@@ -17,7 +17,7 @@ from wellbeing.campaigns import codes, pages, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.forms import AcknowledgeForm, EditCampaignForm, OpenCampaignForm
 from wellbeing.campaigns.models import Campaign, CrisisAlert
-from wellbeing.clock import utcnow
+from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event
@@ -29,7 +29,6 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 @bp.context_processor
 def page_helpers() -> dict[str, Any]:
     return {
-        "china_time": pages.china_text,
         "campaign_state": pages.campaign_state,
         "has_endpoint": pages.has_endpoint,
         "display_code": codes.display,
@@ -80,8 +79,8 @@ def new() -> Any:
             instrument_refs=form.instrument_refs(),
             school_ids=school_ids,
             grades=form.grades.data,
-            opens_at=pages.from_china(form.opens_at.data),
-            closes_at=pages.from_china(form.closes_at.data),
+            opens_at=from_local(form.opens_at.data),
+            closes_at=from_local(form.closes_at.data),
             consent_mode=form.consent_mode.data,
             legal_basis=form.legal_basis.data,
             notice_version=form.notice_version.data or "",
@@ -144,14 +143,14 @@ def edit(campaign: Campaign) -> Any:
     problems: list[str] = []
     if request.method == "GET":
         form.name.data = campaign.name
-        form.opens_at.data = pages.to_china(campaign.opens_at)
-        form.closes_at.data = pages.to_china(campaign.closes_at)
+        form.opens_at.data = to_local(campaign.opens_at)
+        form.closes_at.data = to_local(campaign.closes_at)
         form.notice_version.data = campaign.notice_version
     elif form.validate_on_submit():
         change = pages.CampaignEdit(
             name=form.name.data or "",
-            opens_at=pages.from_china(form.opens_at.data),
-            closes_at=pages.from_china(form.closes_at.data),
+            opens_at=from_local(form.opens_at.data),
+            closes_at=from_local(form.closes_at.data),
             notice_version=form.notice_version.data or "",
         )
         problems = pages.edit_campaign(campaign, change, current_user)
@@ -254,7 +253,7 @@ def notices(school_class: SchoolClass, campaign_id: int) -> str:
         students=students,
         battery=battery,
         minutes=pages.estimated_minutes(battery),
-        printed_on=pages.to_china(utcnow()).date(),
+        printed_on=to_local(utcnow()).date(),
     )
 
 

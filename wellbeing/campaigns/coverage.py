@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -41,7 +39,7 @@ from wellbeing.campaigns import codes, ledger, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.coverage_forms import consent_from, mark_from
 from wellbeing.campaigns.models import Campaign, CampaignTarget
-from wellbeing.clock import utcnow
+from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event
@@ -51,8 +49,6 @@ from wellbeing.security.policy import can, requires
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CHINA = ZoneInfo("Asia/Shanghai")
-UTC = ZoneInfo("UTC")
 
 # ----------------------------------------------------------------------------- labels
 # The same words as templates/campaigns/_macros.html (state_label, legal_basis_label,
@@ -133,22 +129,9 @@ def reason_text(reason: str | None) -> str:
     return "; ".join(parts)
 
 
-def china_time(at: datetime | None, with_time: bool = True) -> str:
-    """A stored (naive UTC) time as China time (UTC+8)."""
-    if at is None:
-        return ""
-    local = at.replace(tzinfo=UTC).astimezone(CHINA)
-    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-
-
-def china_today() -> date:
-    return utcnow().replace(tzinfo=UTC).astimezone(CHINA).date()
-
-
 @bp.context_processor
 def page_helpers() -> dict[str, Any]:
     return {
-        "china_time": china_time,
         "state_name": state_name,
         "reason_text": reason_text,
         "decision_name": lambda d: str(DECISION_LABELS.get(d, d)),
@@ -264,7 +247,7 @@ def school_class(school_class: SchoolClass, campaign_id: int) -> str:
         can_school=can(current_user, "coverage.view_school", school_class.school),
         class_links=_class_links(school_class, campaign),
         reissuable=(*v.ANSWERABLE, v.ABSENT),
-        today=china_today().isoformat(),
+        today=local_today().isoformat(),
     )
 
 
@@ -376,7 +359,7 @@ def unmark(student: Student, campaign_id: int) -> Response:
 def consent(student: Student, campaign_id: int) -> Response:
     target = _target(student, campaign_id)
     try:
-        decision = consent_from(request.form, china_today())
+        decision = consent_from(request.form, local_today())
         services.record_consent(target, decision, current_user)
     except services.CampaignError as error:
         _refused(error)
@@ -468,7 +451,7 @@ def _basis_rows(campaign: Campaign) -> list[list[Any]]:
                 target="100%",
             ),
         ],
-        [_("Exported at (China time)"), china_time(utcnow())],
+        [_("Exported at (China time)"), local_text(utcnow())],
     ]
 
 
@@ -532,9 +515,9 @@ def export_school(school: School, campaign_id: int) -> Response:
             str(DECISION_LABELS[record.decision]) if record else "",
             str(METHOD_LABELS[record.method]) if record else "",
             record.guardian if record else "",
-            china_time(record.decided_on, with_time=False) if record else "",
-            china_time(row.submitted_at),
-            china_time(row.state_changed_at),
+            local_text(record.decided_on, DAY) if record else "",
+            local_text(row.submitted_at),
+            local_text(row.state_changed_at),
         ]
         sheet.append([spreadsheet_safe(cell) for cell in cells])
     summary = workbook.create_sheet(_("Summary"))

@@ -11,7 +11,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from wellbeing.campaigns.services import CampaignError, ConsentDecision
-from wellbeing.security.compliance import local_midnight_utc
+from wellbeing.clock import local_midnight_utc
 
 
 @dataclass(frozen=True)

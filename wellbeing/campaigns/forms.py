@@ -3,7 +3,7 @@
 The forms check what a browser can get wrong (a date, a choice from the list); the
 rules of a campaign (a window that closes after it opens, opt-in under guardians'
 consent, a notice version...) are services.open_campaign's, which lists its problems.
-Times are entered in China time (pages.CHINA_OFFSET) and stored in UTC."""
+Times are entered in China time (wellbeing.clock) and stored in UTC."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from wellbeing.campaigns import pages
 from wellbeing.campaigns import vocabulary as v
+from wellbeing.clock import to_local
 from wellbeing.roster.models import School
 
 # How many instruments a battery may hold on the form (more would tire a student).
@@ -102,7 +103,7 @@ class OpenCampaignForm(FlaskForm):
         two-week window from the next hour (China time)."""
         self.schools.data = [school.id for school in schools]
         self.grades.data = pages.default_grades(opener.school)
-        local = pages.to_china(now).replace(minute=0, second=0, microsecond=0)
+        local = to_local(now).replace(minute=0, second=0, microsecond=0)
         self.opens_at.data = local + timedelta(hours=1)
         self.closes_at.data = self.opens_at.data + timedelta(days=WINDOW_DAYS)
 

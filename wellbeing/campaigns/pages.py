@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -31,29 +31,6 @@ from wellbeing.roster.models import School, SchoolClass, Student, User
 from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind
 from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, scopes_for
-
-# ----------------------------------------------------------------------------- China time
-
-# The district works in China Standard Time, UTC+8 all year: China has kept no daylight
-# saving time since 1991, so a fixed offset is exact (and needs no time-zone database).
-# Times are stored as naive UTC; people read and type them in China time.
-CHINA_OFFSET = timedelta(hours=8)
-CHINA_FORMAT = "%Y-%m-%d %H:%M"
-
-
-def to_china(at: datetime) -> datetime:
-    """A stored (naive UTC) time as naive China wall-clock time."""
-    return at + CHINA_OFFSET
-
-
-def from_china(local: datetime) -> datetime:
-    """A naive China wall-clock time (as typed) as a stored naive UTC time."""
-    return local - CHINA_OFFSET
-
-
-def china_text(at: datetime | None) -> str:
-    return "" if at is None else to_china(at).strftime(CHINA_FORMAT)
-
 
 # ----------------------------------------------------------------------------- campaigns
 

@@ -14,9 +14,7 @@ The autosave is the hot path: no audit row, and only the queries it needs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -39,9 +37,8 @@ from wellbeing.campaigns import services
 from wellbeing.campaigns.battery import battery, item_key
 from wellbeing.campaigns.models import Campaign, CampaignTarget, DraftAnswer, ScreeningResponse
 from wellbeing.campaigns.services import AnswerRefused, CodeRefused, MissingAnswers
-from wellbeing.clock import utcnow
+from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
-from wellbeing.security.compliance import LOCAL_ZONE
 from wellbeing.security.limits import access_code_limit
 from wellbeing.security.policy import public
 
@@ -71,15 +68,11 @@ LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # ----------------------------------------------------------------------------- helpers
 
 
-def _local(at: datetime) -> str:
-    return at.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
-
-
 def _message(reason: str, campaign: Campaign | None = None) -> str:
     """What a student is told when a code or a runner session does not open the
     questionnaire."""
     window = (
-        {"opens": _local(campaign.opens_at), "closes": _local(campaign.closes_at)}
+        {"opens": local_text(campaign.opens_at), "closes": local_text(campaign.closes_at)}
         if campaign is not None
         else None
     )

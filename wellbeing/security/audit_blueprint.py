@@ -20,10 +20,10 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from wellbeing.clock import utcnow
+from wellbeing.clock import local_midnight_utc, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.audit import record_event
-from wellbeing.security.compliance import csv_text, local_midnight_utc, local_time
+from wellbeing.security.compliance import csv_text, local_time
 from wellbeing.security.models import AuditEvent, AuditHead
 from wellbeing.security.policy import requires
 

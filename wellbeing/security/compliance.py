@@ -16,23 +16,20 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 
-from wellbeing.clock import utcnow
+from wellbeing.clock import SECONDS, local_midnight_utc, local_text, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_verify import Verification, verify_chain
 from wellbeing.security.models import AuditEvent
 
-# Times are stored in UTC; people read them in the district's local time.
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 # Excel runs a cell that starts with one of these as a formula: a user name typed at a
 # failed login must not become one in an administrator's spreadsheet.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,15 +41,7 @@ FILE_MODE = 0o600  # the pack names staff and states purposes: its owner only
 
 def local_time(at: datetime | None) -> str:
     """A stored (naive UTC) time as local wall-clock time, to the second."""
-    if at is None:
-        return ""
-    return at.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def local_midnight_utc(day: date) -> datetime:
-    """The stored (naive UTC) time at which a local calendar day begins."""
-    start = datetime.combine(day, time(), tzinfo=LOCAL_ZONE)
-    return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return local_text(at, SECONDS)
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:

@@ -16,8 +16,7 @@ from tests.factories import add_campaigns, make_student
 from tests.wellbeing.campaigns.conftest import answer_all, target_of
 from wellbeing.campaigns import codes, services
 from wellbeing.campaigns.models import Campaign, CampaignTarget, CrisisAlert
-from wellbeing.campaigns.pages import CHINA_OFFSET, china_text, from_china, to_china
-from wellbeing.clock import utcnow
+from wellbeing.clock import from_local, local_text, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.models import AuditEvent
 
@@ -47,7 +46,7 @@ def _audit(action: str) -> list[AuditEvent]:
 
 def _local(at: datetime) -> str:
     """As a datetime-local input sends it, in China time."""
-    return to_china(at).strftime("%Y-%m-%dT%H:%M")
+    return to_local(at).strftime("%Y-%m-%dT%H:%M")
 
 
 @pytest.fixture
@@ -82,10 +81,9 @@ def _screen(world, campaign, label: str) -> None:
 
 def test_china_time_is_a_fixed_eight_hours_ahead_of_utc():
     stored = datetime(2026, 8, 31, 16, 30)
-    assert to_china(stored) == datetime(2026, 9, 1, 0, 30)
-    assert from_china(to_china(stored)) == stored
-    assert china_text(stored) == "2026-09-01 00:30"
-    assert timedelta(hours=8) == CHINA_OFFSET
+    assert to_local(stored) == datetime(2026, 9, 1, 0, 30)
+    assert from_local(to_local(stored)) == stored
+    assert local_text(stored) == "2026-09-01 00:30"
 
 
 # ----------------------------------------------------------------------------- the list
@@ -512,7 +510,7 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     page = _page(client.get(f"/campaigns/schools/{school.id}/alerts"))
     assert world.students["A1-0"].name in page
     assert "phq9@1.0: phq9_9" in page and campaign.name in page
-    assert china_text(alert.raised_at) in page
+    assert local_text(alert.raised_at) in page
     assert "1 alert(s) not yet acknowledged." in page
     viewed = _audit("view_sensitive")[-1]
     assert viewed.target_type == "school" and viewed.target_id == str(school.id)
