@@ -4,7 +4,8 @@ the staff's actions (class), the consent-equity view, and XLSX exports.
 
 Definitions, shown on every page: every target is in exactly one state; coverage rate =
 screened_valid / (targets - transferred); the plan's target is 100%. Monitors see counts
-from 1 to 4 as "<5" and the rates built on them hidden (ledger.figures).
+from 1 to 4 as "<5", with the cells that would give them away by subtraction, and the
+rates built on them hidden (ledger.table_figures).
 
 Student actions post to /coverage/students/<student>/campaigns/<campaign>/<action>: the
 student is the policy's target, the campaign must have drawn them (else 404). A refused
@@ -190,20 +191,17 @@ def district(district: District, campaign_id: int) -> str:
     campaign = _district_campaign(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
     level = ledger.district_level(campaign)
+    *shown, whole = ledger.table_figures([t for _, t in level.rows] + [level.total], suppress)
     rows = [
-        (
-            school,
-            ledger.figures(tally, suppress),
-            can(current_user, "coverage.view_school", school),
-        )
-        for school, tally in level.rows
+        (school, figures, can(current_user, "coverage.view_school", school))
+        for (school, _), figures in zip(level.rows, shown, strict=True)
     ]
     return render_template(
         "coverage/district.html",
         district=district,
         campaign=campaign,
         rows=rows,
-        whole=ledger.figures(level.total, suppress),
+        whole=whole,
         suppress=suppress,
     )
 
@@ -286,10 +284,11 @@ def _equity_page(campaign: Campaign, place: District | School, school: School | 
     suppress = ledger.suppressed_for(current_user, "coverage.equity", place)
     found = ledger.equity(campaign, school)
     reference = found.overall.rate
-    dimensions = {
-        name: [(group, ledger.figures(tally, suppress, reference)) for group, tally in groups]
-        for name, groups in found.dimensions.items()
-    }
+    dimensions = {}
+    for name, groups in found.dimensions.items():
+        tallies = [tally for _, tally in groups] + [found.overall]
+        *shown, _ = ledger.table_figures(tallies, suppress, reference)
+        dimensions[name] = [(g, f) for (g, _), f in zip(groups, shown, strict=True)]
     return render_template(
         "coverage/equity.html",
         campaign=campaign,
@@ -560,7 +559,8 @@ def export_district(district: District, campaign_id: int) -> Response:
             [
                 _("Small cells"),
                 _(
-                    "Counts from 1 to %(top)d are shown as %(shown)s and their rates left out.",
+                    "Counts from 1 to %(top)d, and the cells that would reveal them by "
+                    "subtraction, are shown as %(shown)s; rates built on them are left out.",
                     top=ledger.SMALL_CELL - 1,
                     shown=ledger.SUPPRESSED,
                 ),
@@ -571,10 +571,13 @@ def export_district(district: District, campaign_id: int) -> Response:
         sheet,
         [_("School"), *_count_headers()],
         [
-            [school.name, *_count_cells(ledger.figures(tally, suppress))]
-            for school, tally in level.rows
-        ]
-        + [[_("District total"), *_count_cells(ledger.figures(level.total, suppress))]],
+            [name, *_count_cells(figures)]
+            for name, figures in zip(
+                [school.name for school, _ in level.rows] + [_("District total")],
+                ledger.table_figures([t for _, t in level.rows] + [level.total], suppress),
+                strict=True,
+            )
+        ],
     )
     record_event(
         "export",

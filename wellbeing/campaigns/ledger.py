@@ -9,8 +9,9 @@ Definitions (shown on every coverage page):
 - coverage rate = screened_valid / enrolled; the plan's target is 100%;
 - participation rate (equity view) is the same ratio for a subgroup.
 
-Small cells: a monitor (district) sees any count from 1 to SMALL_CELL - 1 as "<5" and
-every rate built on such a count hidden; `figures` is the one place that applies it."""
+Small cells: a monitor (district) sees any count from 1 to SMALL_CELL - 1 as "<5", so is
+any cell that would give one away by subtraction from a row or column total, and every
+rate built on a hidden count; `table_figures` is the one place that applies it."""
 
 from __future__ import annotations
 
@@ -324,29 +325,76 @@ def is_small(count: int) -> bool:
     return 0 < count < SMALL_CELL
 
 
-def figures(tally: Tally, suppress: bool, reference: float | None = None) -> Figures:
-    """The one place small-cell suppression is applied: with `suppress`, a count from 1
-    to SMALL_CELL - 1 becomes "<5" and a rate whose numerator or denominator is such a
-    count is hidden (a 0 stays 0: nobody can be singled out of nobody)."""
-    raw: dict[str, int] = {
+def _cells(tally: Tally) -> dict[str, int]:
+    return {
         "targets": tally.targets,
         "enrolled": tally.enrolled,
         "withheld_total": tally.counts[v.CONSENT_WITHHELD],
         **tally.counts,
         **{f"withheld_{reason}": tally.withheld.get(reason, 0) for reason in WITHHELD_REASONS},
     }
-    cells: dict[str, int | str] = {
-        key: SUPPRESSED if suppress and is_small(count) else count for key, count in raw.items()
-    }
-    rate = tally.rate
-    if suppress and (is_small(tally.screened) or is_small(tally.enrolled)):
-        rate = None
-    below = (
-        rate is not None
-        and reference is not None
-        and round((reference - rate) * 100, 6) > EQUITY_GAP_POINTS
-    )
-    return Figures(cells, rate, below)
+
+
+# Cells that add up to a cell shown beside them: hiding one alone would not hide it.
+_PARTS = (
+    (tuple(v.STATES), "targets"),
+    (("enrolled", v.TRANSFERRED), "targets"),
+    (tuple(f"withheld_{reason}" for reason in WITHHELD_REASONS), "withheld_total"),
+)
+
+
+def _hidden(table: list[dict[str, int]]) -> set[tuple[int, str]]:
+    """Small cells (primary suppression), then complementary ones: wherever a hidden cell
+    is the only one hidden among parts that add up to a shown total (in its row, or in
+    its column against the total row), the smallest other non-zero part is hidden too
+    (or, when the others are all 0, the total), until no hidden cell can be worked out
+    by subtraction. The last row is the total."""
+    hidden = {(r, key) for r, row in enumerate(table) for key, n in row.items() if is_small(n)}
+    last = len(table) - 1
+    groups = [
+        ([(r, key) for key in parts], (r, total_key))
+        for r in range(len(table))
+        for parts, total_key in _PARTS
+    ]
+    if last:
+        groups += [([(r, key) for r in range(last)], (last, key)) for key in table[last]]
+    changed = True
+    while changed:
+        changed = False
+        for parts, total_cell in groups:
+            alone = [cell for cell in parts if cell in hidden]
+            if len(alone) != 1 or total_cell in hidden:
+                continue
+            others = [cell for cell in parts if cell not in hidden and table[cell[0]][cell[1]]]
+            hidden.add(min(others, key=lambda c: table[c[0]][c[1]]) if others else total_cell)
+            changed = True
+    return hidden
+
+
+def table_figures(
+    tallies: list[Tally], suppress: bool, reference: float | None = None
+) -> list[Figures]:
+    """The one place small-cell suppression is applied. `tallies` is a table whose last
+    row is its total. With `suppress`, a count from 1 to SMALL_CELL - 1 becomes "<5",
+    and so does any cell that would give it away by subtraction (complementary
+    suppression); a rate is hidden when its numerator or denominator is. A 0 stays 0:
+    nobody can be singled out of nobody."""
+    table = [_cells(tally) for tally in tallies]
+    hidden = _hidden(table) if suppress else set()
+    shown = []
+    for r, (tally, row) in enumerate(zip(tallies, table, strict=True)):
+        cells = {key: SUPPRESSED if (r, key) in hidden else n for key, n in row.items()}
+        rate = tally.rate
+        if {(r, v.SCREENED_VALID), (r, "enrolled"), (r, "targets")} & hidden:
+            rate = None
+        gap = None if rate is None or reference is None else round((reference - rate) * 100, 6)
+        shown.append(Figures(cells, rate, gap is not None and gap > EQUITY_GAP_POINTS))
+    return shown
+
+
+def figures(tally: Tally, suppress: bool = False, reference: float | None = None) -> Figures:
+    """One tally on its own (a table of one row that is its own total)."""
+    return table_figures([tally], suppress, reference)[0]
 
 
 def suppressed_for(user: Any, action: str, target: Any) -> bool:

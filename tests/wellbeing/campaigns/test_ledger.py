@@ -5,6 +5,8 @@ suppression. Every state is reached through the services, as in production."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.factories import make_student
@@ -268,3 +270,73 @@ def test_who_gets_suppressed_figures(world):
     assert not ledger.suppressed_for(users["admin"], "coverage.view_district", world.district)
     assert not ledger.suppressed_for(users["counselor"], "coverage.equity", world.schools["A"])
     assert ledger.suppressed_for(users["monitor"], "coverage.equity", world.schools["A"])
+
+
+# --- complementary suppression (pure: tallies built by hand) -------------------------
+
+
+def _tally(**counts: int):
+    from wellbeing.campaigns.ledger import Tally
+
+    tally = Tally()
+    for state, count in counts.items():
+        tally.add(state, count, "opted_out" if state == "consent_withheld" else None)
+    return tally
+
+
+def _table(*rows):
+    from wellbeing.campaigns.ledger import total
+
+    return [*rows, total(rows)]
+
+
+def test_a_lone_small_cell_takes_another_cell_of_its_row_with_it():
+    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+
+    row = _tally(screened_valid=40, absent=3, not_started=12)
+    (only,) = table_figures([row], suppress=True)
+    assert only.cells["absent"] == SUPPRESSED
+    assert only.cells["not_started"] == SUPPRESSED  # else 55 - 40 - 12 = 3
+    assert only.cells["screened_valid"] == 40 and only.cells["targets"] == 55
+
+
+def test_a_lone_small_cell_in_a_column_takes_another_school_with_it():
+    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+
+    shown = table_figures(
+        _table(
+            _tally(screened_valid=50, absent=3, in_progress=3),
+            _tally(screened_valid=60, absent=10, in_progress=10),
+            _tally(screened_valid=70, absent=20, in_progress=20),
+        ),
+        suppress=True,
+    )
+    assert [f.cells["absent"] for f in shown] == [SUPPRESSED, SUPPRESSED, 20, 33]
+
+
+def test_a_small_transferred_count_hides_the_rates_denominator():
+    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+
+    (only,) = table_figures([_tally(screened_valid=40, transferred=2)], suppress=True)
+    assert only.cells["transferred"] == only.cells["enrolled"] == SUPPRESSED
+    assert only.rate is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 30), min_size=8, max_size=8), min_size=1, max_size=5))
+def test_no_hidden_cell_can_be_worked_out_by_subtraction(rows):
+    from wellbeing.campaigns import vocabulary as v
+    from wellbeing.campaigns.ledger import _PARTS, SUPPRESSED, table_figures
+
+    tallies = _table(*(_tally(**dict(zip(v.STATES, row, strict=True))) for row in rows))
+    shown = table_figures(tallies, suppress=True)
+    hidden = {(r, k) for r, f in enumerate(shown) for k, n in f.cells.items() if n == SUPPRESSED}
+    assert all(not (0 < n < 5) for f in shown for n in f.cells.values() if n != SUPPRESSED)
+    last = len(shown) - 1
+    groups = [
+        ([(r, k) for k in part], (r, total)) for r in range(last + 1) for part, total in _PARTS
+    ]
+    groups += [([(r, k) for r in range(last)], (last, k)) for k in shown[-1].cells] if last else []
+    for parts, total in groups:
+        alone = len([cell for cell in parts if cell in hidden]) == 1
+        assert not (alone and total not in hidden), (parts, total)
