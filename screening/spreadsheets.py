@@ -320,8 +320,23 @@ def open_table(path: Path) -> Table:
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror or error}") from None
+    return open_bytes(data, path.name)
+
+
+def open_bytes(data: bytes, name: str) -> Table:
+    """A file's bytes (an upload) as a Table: XLSX, or CSV in UTF-8 (BOM or not) or GBK."""
     if data.startswith(ZIP_MAGIC):
-        return XlsxTable(path.name, data)
+        return XlsxTable(name, data)
     if data.startswith(OLE_MAGIC):
         raise InputError("old .xls workbooks are not supported: save as .xlsx or CSV")
-    return CsvTable(path.name, decode_text(data))
+    return CsvTable(name, decode_text(data))
+
+
+def text_rows(table: Table, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """Every non-blank row as (row number, text cells): for callers that check values
+    cell by cell themselves, so that every bad cell is reported with its row and column."""
+    rows = []
+    for block in table.blocks(list(columns), []):
+        for index, number in enumerate(block.rows.tolist()):
+            rows.append((int(number), {c: str(block.text[c][index]) for c in columns}))
+    return rows

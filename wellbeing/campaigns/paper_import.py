@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from screening.errors import InputError
 from screening.instruments import Instrument, Item
-from screening.spreadsheets import OLE_MAGIC, ZIP_MAGIC, CsvTable, Table, XlsxTable, decode_text
+from screening.spreadsheets import open_bytes, text_rows
 from wellbeing.campaigns import services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.battery import battery, item_key
@@ -418,26 +418,6 @@ def shared_item_ids(instruments: Sequence[Instrument]) -> list[str]:
     return shared
 
 
-def open_upload(data: bytes, filename: str) -> Table:
-    """An uploaded file as a screening.spreadsheets Table, told apart by content (as
-    open_table does for a path): XLSX, or CSV in UTF-8 (BOM or not) or GBK."""
-    if data.startswith(ZIP_MAGIC):
-        return XlsxTable(filename, data)
-    if data.startswith(OLE_MAGIC):
-        raise InputError("old .xls workbooks are not supported: save as .xlsx or CSV")
-    return CsvTable(filename, decode_text(data))
-
-
-def _read_rows(table: Table, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    """Every non-blank row as text cells: the values are checked here, cell by cell, so
-    that every bad cell is reported with its row and column."""
-    rows = []
-    for block in table.blocks(list(columns), []):
-        for index, number in enumerate(block.rows.tolist()):
-            rows.append((int(number), {c: str(block.text[c][index]) for c in columns}))
-    return rows
-
-
 def _school_students(school: School) -> dict[str, Student]:
     students = db.session.scalars(
         select(Student).join(SchoolClass).where(SchoolClass.school_id == school.id)
@@ -518,9 +498,9 @@ def import_file(
         return outcome
     columns = template_columns(instruments)
     try:
-        table = open_upload(data, filename)
+        table = open_bytes(data, filename)
         table.require(columns)
-        rows = _read_rows(table, columns)
+        rows = text_rows(table, columns)
     except InputError as error:
         outcome.problems.append(ImportProblem(error.row, error.column, "", error.message))
         return outcome

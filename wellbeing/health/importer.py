@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from screening.errors import InputError, ScreeningError
-from screening.spreadsheets import OLE_MAGIC, ZIP_MAGIC, CsvTable, Table, XlsxTable, decode_text
+from screening.spreadsheets import open_bytes, text_rows
 from wellbeing.extensions import db
 from wellbeing.health import core, entry
 from wellbeing.health.core import FieldError
@@ -81,25 +81,6 @@ class _Row:
     fields: dict[str, Any]
 
 
-def open_upload(data: bytes, filename: str) -> Table:
-    """An uploaded file as a screening.spreadsheets Table (told apart by content)."""
-    if data.startswith(ZIP_MAGIC):
-        return XlsxTable(filename, data)
-    if data.startswith(OLE_MAGIC):
-        raise InputError("old .xls workbooks are not supported: save as .xlsx or CSV")
-    return CsvTable(filename, decode_text(data))
-
-
-def _read_rows(table: Table, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    """Every non-blank row as text cells (numbers are parsed by us, so that every bad
-    cell is reported, not only the first of a block)."""
-    rows = []
-    for block in table.blocks(list(columns), []):
-        for index, number in enumerate(block.rows.tolist()):
-            rows.append((int(number), {c: str(block.text[c][index]) for c in columns}))
-    return rows
-
-
 def _school_students(school: School) -> dict[str, Student]:
     students = db.session.scalars(
         select(Student)
@@ -146,7 +127,7 @@ def _payload(cells: Mapping[str, str]) -> dict[str, str]:
 
 
 def _open(data: bytes, filename: str, required: Sequence[str], optional: Sequence[str]):
-    table = open_upload(data, filename)
+    table = open_bytes(data, filename)
     present = table.require(required, optional)
     known = {*required, *optional}
     ignored = [name for name in table.header if name and name not in known]
@@ -163,7 +144,7 @@ def _read(
     outcome = ImportOutcome()
     try:
         table, columns, outcome.ignored_columns = _open(data, filename, required, optional)
-        rows = _read_rows(table, columns)
+        rows = text_rows(table, columns)
     except InputError as error:
         outcome.problems.append(ImportProblem(error.row, error.column, "", error.message))
         return outcome, [], []
