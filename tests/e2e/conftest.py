@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,10 @@ DEMO_PASSWORD = "wellbeing-demo"
 # A key-encryption key for the live server only (second-factor secrets are sealed).
 E2E_KEYS = "ke2e:" + base64.b64encode(bytes(range(100, 132))).decode()
 # Accounts added beside the demo's, each enrolled by one journey only, so that journey
-# sees a first login whatever ran before it: username -> the demo login whose role and
+# sees a first login whatever ran before it (and none waits for a fresh second-factor
+# code of an account other journeys used): username -> the demo login whose role and
 # scope it copies.
-FRESH_ACCOUNTS = {"e2e-counselor": "counselor", "e2e-admin": "admin"}
+FRESH_ACCOUNTS = {"e2e-counselor": "counselor", "e2e-admin": "admin", "e2e-ledger": "counselor"}
 _ADD_ACCOUNTS = """
 import sys
 from sqlalchemy import select
@@ -65,13 +66,28 @@ def _free_port() -> int:
 
 
 def _wellbeing(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "wellbeing", *args], env=env, check=True, capture_output=True
+    done = subprocess.run(
+        [sys.executable, "-m", "wellbeing", *args], env=env, capture_output=True, text=True
     )
+    if done.returncode != 0:
+        pytest.fail(f"wellbeing {' '.join(args)} failed:\n{done.stderr}")
+
+
+def run_python(env: dict[str, str], code: str, *args: str) -> str:
+    """Run a Python snippet (`python -c code args...`) in the live server's environment,
+    against its database; its standard output. A failure shows the snippet's errors."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.fail(f"a snippet against the live database failed:\n{done.stderr}")
+    return done.stdout
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The live server's environment, its database built: the demo district and the
+    accounts of FRESH_ACCOUNTS. Journeys pass it to `run_python` (see `live_python`)."""
     database = tmp_path_factory.mktemp("e2e") / "e2e.sqlite"
     env = {
         **os.environ,
@@ -86,16 +102,23 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _wellbeing(["db", "upgrade"], env)
     _wellbeing(["demo", "--students", "1500", "--seed", "7"], env)
     accounts = [f"{name}={model}" for name, model in FRESH_ACCOUNTS.items()]
-    subprocess.run(
-        [sys.executable, "-c", _ADD_ACCOUNTS, DEMO_PASSWORD, *accounts],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    run_python(env, _ADD_ACCOUNTS, DEMO_PASSWORD, *accounts)
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_python(live_env: dict[str, str]) -> Callable[..., str]:
+    """`live_python(code, *args)`: run a snippet against the live server's database
+    (e.g. to read the access codes the demo printed on its slips); its output."""
+    return lambda code, *args: run_python(live_env, code, *args)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "wellbeing", "run", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=live_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -143,23 +166,63 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     return report
 
 
-@pytest.fixture
-def page(browser: object, live_server: str, request: pytest.FixtureRequest) -> Iterator[object]:
-    context = browser.new_context(base_url=live_server, locale="zh-CN")
+def _watched_page(browser: object, live_server: str, blocked: list[str], **options) -> object:
+    """A page in a new browser context (Chinese unless `options` say otherwise) whose
+    console messages about the Content-Security-Policy are collected in `blocked`:
+    Chromium reports there what the policy blocked."""
+    options.setdefault("locale", "zh-CN")
+    context = browser.new_context(base_url=live_server, **options)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    # Chromium reports what the Content-Security-Policy blocked on the console.
-    blocked: list[str] = []
     page.on(
         "console",
         lambda message: (
             blocked.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    yield page
+    return page
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    return report is not None and report.failed
+
+
+def _screenshot(page: object, name: str) -> None:
+    if page.is_closed():
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def page(browser: object, live_server: str, request: pytest.FixtureRequest) -> Iterator[object]:
+    blocked: list[str] = []
+    page = _watched_page(browser, live_server, blocked)
+    yield page
+    if _failed(request):
+        _screenshot(page, request.node.name)
+    page.context.close()
+    assert blocked == [], "the Content-Security-Policy blocked something on a page"
+
+
+@pytest.fixture
+def new_page(
+    browser: object, live_server: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., object]]:
+    """`new_page(**context_options)`: a page in another browser context (another person,
+    a phone, a browser that will crash), with the same Content-Security-Policy watch as
+    `page`. A journey may close its context itself; the rest are closed at the end."""
+    blocked: list[str] = []
+    pages: list[object] = []
+
+    def open_page(**options) -> object:
+        pages.append(_watched_page(browser, live_server, blocked, **options))
+        return pages[-1]
+
+    yield open_page
+    for number, opened in enumerate(pages, start=1):
+        if _failed(request):
+            _screenshot(opened, f"{request.node.name}-{number}")
+        opened.context.close()
     assert blocked == [], "the Content-Security-Policy blocked something on a page"

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_babel
 from sqlalchemy import func, select
@@ -128,6 +129,14 @@ def _session_target() -> tuple[CampaignTarget | None, str | None, Campaign | Non
         session.pop(RUNNER, None)
         return None, refused.reason, target.campaign
     return target, None, target.campaign
+
+
+def help_lines(language: str) -> list[str]:
+    """The district's help lines (HELP_LINES, by language) for the closing page."""
+    lines = current_app.config.get("HELP_LINES") or {}
+    if isinstance(lines, list):  # one list for every language
+        return lines
+    return lines.get(language) or next(iter(lines.values()), [])
 
 
 def _ended_status(reason: str | None) -> int:
@@ -435,7 +444,7 @@ def done() -> str:
             results = _results(target)
     return render_template(
         "runner/done.html",
-        help_lines=current_app.config.get("HELP_LINES", []),
+        help_lines=help_lines(get_locale().language),
         show_results=show_results,
         results=results,
     )

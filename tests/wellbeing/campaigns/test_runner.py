@@ -410,8 +410,9 @@ def test_submit_records_the_screening_and_the_closing_page_is_calm(app, client, 
     assert client.post("/s/submit").headers["Location"] == "/s/done"  # a second click
 
     page = client.get("/s/done").get_data(as_text=True)
-    for line in app.config["HELP_LINES"]:
+    for line in app.config["HELP_LINES"]["zh"]:
         assert str(escape(line)) in page
+    assert "12356" in page and "National psychological" not in page
     unsafe = "If you feel unsafe, talk to a teacher, the school counselor or a parent now."
     assert _said(app, unsafe) in page
     assert 'id="results"' not in page and "无/极轻微" not in page  # no score shown
@@ -445,3 +446,10 @@ def test_the_closing_page_shows_band_labels_only_when_the_campaign_allows(
         assert f'<strong class="result-band">{label}</strong>' in page
     again = client.get("/s/done").get_data(as_text=True)  # shown once (a shared computer)
     assert 'id="results"' not in again and "中度" not in again
+
+
+def test_the_help_lines_follow_the_students_language(client, app):
+    client.get("/language/en")
+    page = client.get("/s/done").get_data(as_text=True)
+    assert app.config["HELP_LINES"]["en"][0] in page
+    assert app.config["HELP_LINES"]["zh"][0] not in page
