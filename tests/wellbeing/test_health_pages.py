@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import login
-from wellbeing.clock import utcnow
+from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
 from wellbeing.health import export, summaries
 from wellbeing.health.charts import Series, bar_chart, line_chart
@@ -147,7 +147,7 @@ def test_vision_letters_are_listed_printed_and_logged(client, world, records, ro
     assert logs[0].printed_by_id == world.users["doctor"].id
     assert json.loads(_audit("export")[-1].detail)["kind"] == "parent_letters_vision"
     again = client.get(url).get_data(as_text=True)
-    assert utcnow().strftime("%Y-%m-%d") in again  # "printed before"
+    assert local_text(utcnow(), "%Y-%m-%d") in again  # "printed before", in local time
 
 
 def test_fitness_letters_go_to_a_fail(client, world, records, rounds):

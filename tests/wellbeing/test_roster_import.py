@@ -310,6 +310,32 @@ def test_student_moved_to_another_class(world: SimpleNamespace) -> None:
     assert student(moving.student_number).guardians[0].name == "家长甲"
 
 
+def test_an_import_brings_open_campaigns_in_line(world: SimpleNamespace) -> None:
+    from tests.factories import add_campaigns
+    from wellbeing.campaigns.models import CampaignTarget
+
+    add_campaigns(world)
+    moving = world.students["A1-0"]
+    data = csv_bytes(
+        STUDENTS_EN,
+        [
+            [moving.student_number, moving.name, moving.sex, "2013-05-01", "SA", 7, "2"],
+            ["G510502201301019999", "新同学", "F", "2013-01-01", "SA", 7, "1"],
+        ],
+    )
+    result = run(data)
+    assert result.ok and result.campaigns_refreshed == 3
+    targets = dict(
+        db.session.execute(
+            select(CampaignTarget.student_id, CampaignTarget.class_id).where(
+                CampaignTarget.campaign_id == world.campaigns["A"].id
+            )
+        ).all()
+    )
+    assert targets[moving.id] == world.classes["A2"].id  # followed to the new class
+    assert targets[student("G510502201301019999").id] == world.classes["A1"].id  # drawn
+
+
 def test_ethnicity_is_stored_kept_when_absent_and_checked(world: SimpleNamespace) -> None:
     header = [*STUDENTS_EN, "民族代码"]
     rows = [

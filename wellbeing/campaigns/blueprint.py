@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from wellbeing.campaigns import codes, pages, services
+from wellbeing.campaigns import codes, ledger, pages, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.forms import AcknowledgeForm, EditCampaignForm, OpenCampaignForm
 from wellbeing.campaigns.models import Campaign, CrisisAlert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
+from wellbeing.followups.services import counselors_of_school
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires
@@ -47,7 +48,11 @@ def _language() -> str:
 @requires("campaign.list")
 def index() -> str:
     campaigns = pages.campaigns_in_scope(current_user)
-    coverage = pages.coverage_by_campaign(current_user, [c.id for c in campaigns])
+    tallies = pages.coverage_by_campaign(current_user, [c.id for c in campaigns])
+    coverage = {
+        c.id: ledger.figures(tallies[c.id], ledger.suppressed_for(current_user, "campaign.view", c))
+        for c in campaigns
+    }
     return render_template(
         "campaigns/list.html",
         campaigns=campaigns,
@@ -116,18 +121,27 @@ def new() -> Any:
 @bp.get("/<int:campaign_id>")
 @requires("campaign.view", Campaign)
 def view(campaign: Campaign) -> str:
-    coverage = pages.coverage_by_campaign(current_user, [campaign.id], "campaign.view")
+    tally = pages.coverage_by_campaign(current_user, [campaign.id], "campaign.view")[campaign.id]
+    suppress = ledger.suppressed_for(current_user, "campaign.view", campaign)
     rows = pages.class_rows(current_user, campaign)
     schools = [s for s in campaign.schools if can(current_user, "coverage.view_school", s)]
     return render_template(
         "campaigns/view.html",
         campaign=campaign,
-        coverage=coverage[campaign.id],
+        coverage=ledger.figures(tally, suppress),
+        suppress=suppress,
         battery=pages.battery_rows(campaign, _language()),
         class_rows=rows,
         ledger_schools=schools,
-        alert_schools=[s for s in campaign.schools if can(current_user, "alerts.view", s)],
+        # The alert pages the viewer is told about: an administrator's are the schools
+        # without a counselor, whose alerts come to the district.
+        alert_schools=[
+            s
+            for s in campaign.schools
+            if can(current_user, "alerts.view", s) and current_user in services.alert_recipients(s)
+        ],
         can_district=can(current_user, "coverage.view_district", campaign.district),
+        without_counselor=[s for s in campaign.schools if not counselors_of_school(s.id)],
         can_district_equity=can(current_user, "coverage.equity", campaign.district),
         equity_schools=[s for s in campaign.schools if can(current_user, "coverage.equity", s)],
         can_class=lambda c: can(current_user, "coverage.view_class", c),

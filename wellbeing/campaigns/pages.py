@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from screening.errors import ScreeningError
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.battery import catalog
+from wellbeing.campaigns.ledger import Figures, Tally, figures
 from wellbeing.campaigns.models import (
     Campaign,
     CampaignSchool,
@@ -87,38 +88,11 @@ def _target_scope(user: Any, action: str) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-@dataclass
-class Coverage:
-    """Counts by ledger state; the headline is screened_valid over the targets that did
-    not leave (transferred ones are not enrolled any more)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def expected(self) -> int:
-        return self.total - self.counts.get(v.TRANSFERRED, 0)
-
-    @property
-    def screened(self) -> int:
-        return self.counts.get(v.SCREENED_VALID, 0)
-
-    @property
-    def percent(self) -> float | None:
-        return 100.0 * self.screened / self.expected if self.expected else None
-
-    def count(self, state: str) -> int:
-        return self.counts.get(state, 0)
-
-
 def coverage_by_campaign(
     user: Any, campaign_ids: Sequence[int], action: str = "campaign.list"
-) -> dict[int, Coverage]:
+) -> dict[int, Tally]:
     """Coverage of each campaign within the user's scope, in one grouped query."""
-    result = {campaign_id: Coverage() for campaign_id in campaign_ids}
+    result = {campaign_id: Tally() for campaign_id in campaign_ids}
     if not campaign_ids:
         return result
     rows = db.session.execute(
@@ -129,14 +103,14 @@ def coverage_by_campaign(
         .group_by(CampaignTarget.campaign_id, CampaignTarget.state)
     )
     for campaign_id, state, count in rows:
-        result[campaign_id].counts[state] = count
+        result[campaign_id].add(state, count)
     return result
 
 
 @dataclass(frozen=True)
 class ClassRow:
     school_class: SchoolClass
-    coverage: Coverage
+    coverage: Figures
 
 
 def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") -> list[ClassRow]:
@@ -149,9 +123,9 @@ def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") ->
         .where(CampaignTarget.campaign_id == campaign.id, _target_scope(user, action))
         .group_by(CampaignTarget.class_id, CampaignTarget.state)
     ).all()
-    by_class: dict[int, Coverage] = {}
+    by_class: dict[int, Tally] = {}
     for class_id, state, count in rows:
-        by_class.setdefault(class_id, Coverage()).counts[state] = count
+        by_class.setdefault(class_id, Tally()).add(state, count)
     if not by_class:
         return []
     classes = db.session.scalars(
@@ -160,7 +134,7 @@ def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") ->
         .options(selectinload(SchoolClass.school))
     )
     ordered = sorted(classes, key=lambda c: (c.school.code, c.grade, c.name))
-    return [ClassRow(c, by_class[c.id]) for c in ordered]
+    return [ClassRow(c, figures(by_class[c.id])) for c in ordered]
 
 
 def covers_class(campaign: Campaign, school_class: SchoolClass) -> bool:

@@ -13,6 +13,7 @@ The autosave is the hot path: no audit row, and only the queries it needs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,9 +50,12 @@ RUNNER = "runner"  # session key: the target being answered and its code digest
 DONE = "runner_done"  # session key: the target just submitted, for the closing page only
 
 # Why a runner session (or a typed code) does not open the questionnaire: the services'
-# CodeRefused reasons, plus these two.
+# CodeRefused reasons, plus these.
 NO_SESSION = "no_session"
 REPLACED = "replaced"
+IDLE = "idle"
+# The autosave's JSON is a few dozen bytes; anything much larger is not an answer.
+ANSWER_MAX_BYTES = 2048
 
 # Status of a refused code on the entry page (the contract's).
 REFUSAL_STATUS = {
@@ -101,6 +105,11 @@ def _message(reason: str, campaign: Campaign | None = None) -> str:
         return _("The questionnaire is closed.")
     if reason == "not_answerable":
         return _("This code cannot be used to answer now. Please see your teacher.")
+    if reason == IDLE:
+        return _(
+            "You were away for a while, so the questionnaire was closed to keep your answers "
+            "private. They are saved: enter your code again to continue."
+        )
     if reason == REPLACED:
         return _(
             "This code has been replaced by a new one. Please enter the code on your new slip."
@@ -111,15 +120,25 @@ def _message(reason: str, campaign: Campaign | None = None) -> str:
 def _session_target() -> tuple[CampaignTarget | None, str | None, Campaign | None]:
     """The target of this browser's runner session if it may still answer; otherwise
     None, the reason, and the campaign when known (for its window dates). An ended
-    session is forgotten."""
+    session is forgotten; so is one left idle (a shared computer's next user must not
+    find the last student's answers). A write locks the target's row until it commits,
+    so an autosave, a submit and a staff change of the target happen one after another."""
     held = session.get(RUNNER)
     if not isinstance(held, dict) or not isinstance(held.get("target"), int):
         return None, NO_SESSION, None
-    target = db.session.get(
-        CampaignTarget,
-        held["target"],
-        options=[joinedload(CampaignTarget.campaign).joinedload(Campaign.instruments)],
+    now = time.time()
+    idle = current_app.config["RUNNER_IDLE_MINUTES"] * 60
+    if not isinstance(held.get("seen"), int | float) or now - held["seen"] > idle:
+        session.pop(RUNNER, None)
+        return None, IDLE, None
+    query = (
+        select(CampaignTarget)
+        .where(CampaignTarget.id == held["target"])
+        .options(joinedload(CampaignTarget.campaign).joinedload(Campaign.instruments))
     )
+    if request.method == "POST":
+        query = query.with_for_update(of=CampaignTarget)
+    target = db.session.scalars(query).unique().one_or_none()
     if target is None or target.code_digest != held.get("digest"):
         session.pop(RUNNER, None)
         return None, REPLACED, None
@@ -127,7 +146,10 @@ def _session_target() -> tuple[CampaignTarget | None, str | None, Campaign | Non
         services.check_answerable(target, utcnow())
     except CodeRefused as refused:
         session.pop(RUNNER, None)
+        if refused.reason == "used":  # a second click on Submit, or a reload after it
+            session[DONE] = target.id
         return None, refused.reason, target.campaign
+    session[RUNNER] = {**held, "seen": int(now)}
     return target, None, target.campaign
 
 
@@ -186,7 +208,7 @@ def _save_posted(target: CampaignTarget, saved: dict[str, dict[str, Any]]) -> bo
     """Save the answers a section form posted (fields "<instrument>:<item>"), skipping
     those already saved with the same value (an autosave's response time stays).
     Whether anything changed. Raises AnswerRefused for an answer not allowed."""
-    changed = False
+    posted = []
     for key in request.form:
         if ":" not in key:
             continue
@@ -195,14 +217,14 @@ def _save_posted(target: CampaignTarget, saved: dict[str, dict[str, Any]]) -> bo
         try:
             value: Any = int(raw)
         except ValueError:
-            value = raw  # refused by autosave with its message
-        if saved.get(key, {}).get("value") == value:
-            continue
+            value = raw  # refused with the services' message
+        if saved.get(key, {}).get("value") != value:
+            services.check_answer(target, instrument_id, item_id, value)
+            posted.append((key, instrument_id, item_id, value))
+    for key, instrument_id, item_id, value in posted:  # all checked: none is refused now
         # A form post carries no response time.
-        draft = services.autosave(target, instrument_id, item_id, value, None)
-        saved[key] = draft.answer
-        changed = True
-    return changed
+        saved[key] = services.autosave(target, instrument_id, item_id, value, None).answer
+    return bool(posted)
 
 
 def _section_view(
@@ -324,7 +346,7 @@ def enter() -> Any:
         return page, REFUSAL_STATUS.get(refused.reason, 400)
     services.start(target)
     session.pop(DONE, None)
-    session[RUNNER] = {"target": target.id, "digest": target.code_digest}
+    session[RUNNER] = {"target": target.id, "digest": target.code_digest, "seen": int(time.time())}
     _use_language(target.language)
     return redirect(url_for("runner.section", section=0), 303)
 
@@ -378,6 +400,8 @@ def answer() -> Any:
     if target is None:
         body = {"error": _message(ended or NO_SESSION, campaign), "reason": ended}
         return jsonify(body), _ended_status(ended)
+    if (request.content_length or 0) > ANSWER_MAX_BYTES:
+        return jsonify({"error": _("The answer could not be read. Reload the page.")}), 413
     data = request.get_json(silent=True)
     if (
         not isinstance(data, dict)
@@ -401,7 +425,7 @@ def submit() -> Any:
     """Submit the saved answers (and any the form posted with the button)."""
     target, ended, campaign = _session_target()
     if target is None:
-        if ended == NO_SESSION and session.get(DONE) is not None:
+        if ended in (NO_SESSION, "used") and session.get(DONE) is not None:
             return redirect(url_for("runner.done"), 303)  # a second click on Submit
         return _ended_page(ended, campaign)
     instruments = battery(target.campaign)
@@ -427,6 +451,15 @@ def submit() -> Any:
     session.pop(RUNNER, None)
     session[DONE] = target.id
     return redirect(url_for("runner.done"), 303)
+
+
+@bp.post("/leave")
+@public
+def leave() -> Any:
+    """Pause: end this browser's session (the answers stay saved for the code)."""
+    session.pop(RUNNER, None)
+    message = _("Your answers are saved. Enter your code again to continue.")
+    return render_template("runner/enter.html", message=message, typed="", paused=True)
 
 
 @bp.get("/done")

@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from screening.errors import ScreeningError
@@ -29,12 +29,20 @@ from wellbeing.campaigns.models import (
     ConsentRecord,
     CrisisAlert,
     DraftAnswer,
+    PaperEntry,
     ScreeningResponse,
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.services import counselors_of_school, notify
-from wellbeing.roster.models import District, School, SchoolClass, Student, User
+from wellbeing.roster.models import (
+    District,
+    RoleAssignment,
+    School,
+    SchoolClass,
+    Student,
+    User,
+)
 from wellbeing.security.audit import record_event
 
 NAME_LENGTH = 100
@@ -228,21 +236,25 @@ def _initial_state(campaign: Campaign) -> tuple[str, str | None]:
     return v.NOT_STARTED, None
 
 
+LEFT_POPULATION = "left_population"
+
+
 def refresh_population(campaign: Campaign) -> Drawn:
-    """Draw targets for students now in the population (new arrivals get a code), and
-    mark targets who left it as transferred unless they were already screened."""
+    """Bring the targets in line with the roster: new arrivals get a code, students who
+    moved class within the population follow to their new class, those who left it are
+    marked transferred (unless already screened), and those who came back resume."""
     population = dict(db.session.execute(_population(campaign)).all())
-    existing = dict(
-        db.session.execute(
-            select(CampaignTarget.student_id, CampaignTarget.id).where(
-                CampaignTarget.campaign_id == campaign.id
-            )
-        ).all()
-    )
+    existing = {
+        target.student_id: target
+        for target in db.session.scalars(
+            select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
+        )
+    }
     state, reason = _initial_state(campaign)
     added = 0
     for student_id, class_id in population.items():
         if student_id in existing:
+            _follow(existing[student_id], class_id)
             continue
         target = CampaignTarget(
             campaign_id=campaign.id,
@@ -254,19 +266,34 @@ def refresh_population(campaign: Campaign) -> Drawn:
         _assign_new_code(target)
         db.session.add(target)
         added += 1
-    gone = [tid for sid, tid in existing.items() if sid not in population]
     transferred = 0
-    if gone:
-        transferred = db.session.execute(
-            update(CampaignTarget)
-            .where(
-                CampaignTarget.id.in_(gone),
-                CampaignTarget.state.not_in((v.SCREENED_VALID, v.TRANSFERRED)),
+    for student_id, target in existing.items():
+        if student_id not in population and target.state not in (v.SCREENED_VALID, v.TRANSFERRED):
+            target.state, target.reason, target.approved_by_id = (
+                v.TRANSFERRED,
+                LEFT_POPULATION,
+                None,
             )
-            .values(state=v.TRANSFERRED, reason="left_population", state_changed_at=utcnow())
-        ).rowcount
+            target.state_changed_at = utcnow()
+            transferred += 1
     db.session.flush()
     return Drawn(added, transferred)
+
+
+def refresh_open_campaigns(now: datetime | None = None) -> dict[int, Drawn]:
+    """Refresh every campaign whose window has not closed (after a roster change)."""
+    now = now or utcnow()
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.closes_at > now))
+    return {campaign.id: refresh_population(campaign) for campaign in campaigns}
+
+
+def _follow(target: CampaignTarget, class_id: int) -> None:
+    """A target still (or again) in the population: in its current class, and resumed if
+    the draw had marked it as gone."""
+    if target.class_id != class_id:
+        target.class_id = class_id
+    if target.state == v.TRANSFERRED and target.reason == LEFT_POPULATION:
+        _resume_state(target)
 
 
 # ----------------------------------------------------------------------------- the runner
@@ -292,7 +319,7 @@ def check_answerable(target: CampaignTarget, now: datetime) -> None:
         raise CodeRefused("not_yet_open", target)
     if now >= campaign.closes_at:
         raise CodeRefused("closed", target)
-    if target.submitted_at is not None and target.state in (v.SCREENED_VALID, v.RETEST_PENDING):
+    if target.submitted_at is not None:  # this sitting's answers are in: a retest has a new code
         raise CodeRefused("used", target)
     # An absent student who turns up later may still answer.
     if target.state not in (*v.ANSWERABLE, v.ABSENT):
@@ -332,14 +359,23 @@ def _checked_seconds(seconds: Any) -> float | None:
     return round(float(seconds), 2)
 
 
-def autosave(
-    target: CampaignTarget, instrument_id: str, item_id: str, value: Any, seconds: Any = None
-) -> DraftAnswer:
-    """Store one answer (replacing an earlier one to the same item)."""
+def check_answer(
+    target: CampaignTarget, instrument_id: str, item_id: str, value: Any
+) -> Instrument:
+    """The instrument the answer belongs to, if the answer is one of the item's options;
+    else AnswerRefused."""
     instrument = _find_item(target, instrument_id, item_id)
     item = instrument.items[instrument.positions[item_id]]
     if isinstance(value, bool) or not isinstance(value, int) or value not in item.values:
         raise AnswerRefused(_("That answer is not one of the question's options."))
+    return instrument
+
+
+def autosave(
+    target: CampaignTarget, instrument_id: str, item_id: str, value: Any, seconds: Any = None
+) -> DraftAnswer:
+    """Store one answer (replacing an earlier one to the same item)."""
+    instrument = check_answer(target, instrument_id, item_id, value)
     answer = {"value": value, "seconds": _checked_seconds(seconds)}
     key = item_key(instrument, item_id)
     draft = _draft(target, key)
@@ -450,6 +486,11 @@ def record_responses(
         reasons += [f"{instrument.id}:{reason}" for reason in score.invalid_reasons]
         if score.critical:
             raise_crisis_alert(target, instrument, response, answers)
+    db.session.execute(
+        delete(PaperEntry).where(
+            PaperEntry.target_id == target.id, PaperEntry.attempt == target.attempt
+        )
+    )
     target.submitted_at = utcnow()
     if target.started_at is None:
         target.started_at = target.submitted_at
@@ -525,10 +566,29 @@ def raise_crisis_alert(
             **{"class": student.school_class.name},
             campaign=target.campaign.name,
         )
-    for counselor in counselors_of_school(school_id):
-        notify(counselor.id, "crisis_alert", message, link=_alert_link(alert))
+    for person in alert_recipients(student.school_class.school):
+        notify(person.id, "crisis_alert", message, link=_alert_link(alert))
     record_event("crisis_alert", target=student, detail={"alert": alert.id})
     return alert
+
+
+def alert_recipients(school: School) -> list[User]:
+    """Who is told of a crisis alert at once: the school's counselors, or, when it has
+    none, the district's administrators (an alert must never reach nobody)."""
+    counselors = counselors_of_school(school.id)
+    if counselors:
+        return counselors
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == "admin",
+                RoleAssignment.district_id == school.district_id,
+                User.active.is_(True),
+            )
+        )
+    )
 
 
 def _alert_link(alert: CrisisAlert) -> str | None:
@@ -558,6 +618,8 @@ def mark(target: CampaignTarget, state: str, reason: str, user: User) -> None:
         raise CampaignError([_("Give a reason of at most 200 characters.")])
     if target.state in (v.SCREENED_VALID, v.CONSENT_WITHHELD):
         raise CampaignError([_("A screened student, or one without consent, keeps that state.")])
+    if state == v.ABSENT and target.submitted_at is not None:
+        raise CampaignError([_("This student's answers are in: issue a retest instead.")])
     approver = user.id if state == v.EXEMPT else None  # read first: it may autoflush
     target.state, target.reason, target.approved_by_id = state, reason, approver
     target.state_changed_at = utcnow()
@@ -575,30 +637,64 @@ def unmark(target: CampaignTarget, user: User) -> None:
 
 
 def _resume_state(target: CampaignTarget) -> None:
-    """The state a target returns to when nothing blocks it any more."""
-    if target.submitted_at is not None and db.session.scalar(
-        select(ScreeningResponse.id).where(
-            ScreeningResponse.target_id == target.id,
-            ScreeningResponse.attempt == target.attempt,
-            ScreeningResponse.withdrawn_at.is_(None),
-        )
-    ):
-        valid = all(
-            db.session.scalars(
-                select(ScreeningResponse.valid).where(
-                    ScreeningResponse.target_id == target.id,
-                    ScreeningResponse.attempt == target.attempt,
-                )
+    """Settle the state from the facts, once no hand mark holds it: the guardian's
+    decision in force first, then this sitting's responses, then saved answers."""
+    withheld = _withheld_reason(target)
+    responses = _live_responses(target)
+    if withheld:
+        state, reason = v.CONSENT_WITHHELD, withheld
+    elif responses:
+        failed = [f"{r.instrument_id}:{why}" for r in responses for why in r.invalid_reasons]
+        state = v.RETEST_PENDING if failed else v.SCREENED_VALID
+        reason = "; ".join(failed)[:REASON_LENGTH] or None
+    else:
+        if target.submitted_at is not None:  # the answers were erased: a new sitting
+            _new_sitting(target)
+        state = v.IN_PROGRESS if saved_answers(target) else v.NOT_STARTED
+        reason = None
+    target.state, target.reason, target.approved_by_id = state, reason, None
+    target.state_changed_at = utcnow()
+
+
+def _live_responses(target: CampaignTarget) -> list[ScreeningResponse]:
+    """This sitting's responses, unless erased by a withdrawal."""
+    return list(
+        db.session.scalars(
+            select(ScreeningResponse).where(
+                ScreeningResponse.target_id == target.id,
+                ScreeningResponse.attempt == target.attempt,
+                ScreeningResponse.withdrawn_at.is_(None),
             )
         )
-        target.state = v.SCREENED_VALID if valid else v.RETEST_PENDING
-    elif saved_answers(target):
-        target.state = v.IN_PROGRESS
-    else:
-        target.state = v.NOT_STARTED
-    target.reason = None
-    target.approved_by_id = None
-    target.state_changed_at = utcnow()
+    )
+
+
+def _withheld_reason(target: CampaignTarget) -> str | None:
+    """Why the guardian's decision in force keeps the student out, if it does."""
+    decision = current_consent(target.campaign_id, target.student_id)
+    if decision is not None and decision.decision == v.WITHDRAWAL:
+        return v.REASON_WITHDRAWN
+    if decision is not None and decision.decision == v.OPT_OUT_DECISION:
+        erased = db.session.scalar(
+            select(ScreeningResponse.id)
+            .where(
+                ScreeningResponse.target_id == target.id,
+                ScreeningResponse.withdrawn_at.is_not(None),
+            )
+            .limit(1)
+        )
+        return v.REASON_WITHDRAWN if erased else v.REASON_OPTED_OUT
+    if target.campaign.consent_mode == v.OPT_IN and decision is None:
+        return v.REASON_AWAITING_CONSENT
+    return None
+
+
+def _new_sitting(target: CampaignTarget) -> str:
+    """The next attempt, with a new code (the last one was used)."""
+    target.attempt += 1
+    target.submitted_at = None
+    target.started_at = None
+    return _assign_new_code(target)
 
 
 def issue_retest(target: CampaignTarget, user: User) -> str:
@@ -606,13 +702,9 @@ def issue_retest(target: CampaignTarget, user: User) -> str:
     the state back to not_started. The failed attempt's responses are kept."""
     if target.state != v.RETEST_PENDING:
         raise CampaignError([_("Only a student waiting for a retest can be given one.")])
-    target.attempt += 1
-    target.submitted_at = None
-    target.started_at = None
-    target.state = v.NOT_STARTED
-    target.reason = None
+    code = _new_sitting(target)
+    target.state, target.reason = v.NOT_STARTED, None
     target.state_changed_at = utcnow()
-    code = _assign_new_code(target)
     record_event("retest_issue", target=target.student, user=user)
     db.session.flush()
     return code
@@ -620,7 +712,7 @@ def issue_retest(target: CampaignTarget, user: User) -> str:
 
 def reissue_code(target: CampaignTarget, user: User) -> str:
     """A new code for a lost slip; the old one stops working. Saved answers stay."""
-    if target.state not in (*v.ANSWERABLE, v.ABSENT):
+    if target.state not in (*v.ANSWERABLE, v.ABSENT) or target.submitted_at is not None:
         raise CampaignError([_("This student cannot answer, so needs no new code.")])
     code = _assign_new_code(target)
     record_event("code_reissue", target=target.student, user=user)
@@ -669,11 +761,15 @@ def record_consent(target: CampaignTarget, decision: ConsentDecision, user: User
         note=decision.note.strip() or None,
     )
     db.session.add(record)
-    if decision.decision == v.CONSENT:
-        if target.state == v.CONSENT_WITHHELD:
-            _resume_state(target)
-    else:
-        _withhold(target, decision.decision)
+    db.session.flush()
+    in_force = current_consent(campaign.id, target.student_id) is record
+    if in_force and decision.decision != v.CONSENT:
+        _erase(target, decision.decision)
+    # Transferred and exempt stay (the decision is recorded); an absent student keeps
+    # being absent when consent arrives.
+    held = (v.TRANSFERRED, v.EXEMPT) + ((v.ABSENT,) if decision.decision == v.CONSENT else ())
+    if target.state not in held:
+        _resume_state(target)
     record_event(
         "consent_record",
         target=target.student,
@@ -684,11 +780,13 @@ def record_consent(target: CampaignTarget, decision: ConsentDecision, user: User
     return record
 
 
-def _withhold(target: CampaignTarget, decision: str) -> None:
+def _erase(target: CampaignTarget, decision: str) -> None:
+    """An opt-out or withdrawal: answers not submitted go; so do submitted raw answers
+    after a withdrawal (or an opt-out that comes after submitting)."""
     db.session.execute(delete(DraftAnswer).where(DraftAnswer.target_id == target.id))
-    now = utcnow()
-    erased = 0
+    db.session.execute(delete(PaperEntry).where(PaperEntry.target_id == target.id))
     if decision == v.WITHDRAWAL or target.submitted_at is not None:
+        now = utcnow()
         for response in db.session.scalars(
             select(ScreeningResponse).where(
                 ScreeningResponse.target_id == target.id,
@@ -697,18 +795,17 @@ def _withhold(target: CampaignTarget, decision: str) -> None:
         ):
             response.raw = None
             response.withdrawn_at = now
-            erased += 1
-    target.state = v.CONSENT_WITHHELD
-    withdrawn = erased or decision == v.WITHDRAWAL
-    target.reason = v.REASON_WITHDRAWN if withdrawn else v.REASON_OPTED_OUT
-    target.approved_by_id = None
-    target.state_changed_at = now
+    db.session.flush()
 
 
 def current_consent(campaign_id: int, student_id: int) -> ConsentRecord | None:
     return db.session.scalar(
         select(ConsentRecord)
         .where(ConsentRecord.campaign_id == campaign_id, ConsentRecord.student_id == student_id)
-        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        .order_by(
+            ConsentRecord.decided_on.desc(),
+            ConsentRecord.recorded_at.desc(),
+            ConsentRecord.id.desc(),
+        )
         .limit(1)
     )

@@ -87,6 +87,7 @@ class ImportResult:
     roles_added: int = 0
     roles_removed: int = 0
     district_created: bool = False
+    campaigns_refreshed: int = 0  # campaigns not yet closed, brought in line with the roster
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,11 @@ def apply_roster(
     db.session.flush()
     # Bulk statements bypass the identity map: drop stale objects so reads see the rows.
     db.session.expire_all()
+    if "students" in frames:
+        from wellbeing.campaigns.services import refresh_open_campaigns
+
+        # Arrivals get their code, moves and departures show on the ledgers at once.
+        result.campaigns_refreshed = len(refresh_open_campaigns())
     log.info("roster import: %s", _summary(result))
     record_event(
         "import",

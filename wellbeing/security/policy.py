@@ -132,7 +132,8 @@ POLICY: dict[str, Rule] = {
         R.counselor,
         R.head_teacher,
     ),
-    "alerts.view": _rule("A school's crisis alerts; acknowledge them", R.counselor),
+    # Administrators too: a school without a counselor has its alerts sent to them.
+    "alerts.view": _rule("A school's crisis alerts; acknowledge them", R.counselor, R.admin),
     "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
     "paper.enter": _rule(
         "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor

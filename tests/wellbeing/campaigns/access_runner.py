@@ -8,5 +8,6 @@ PUBLIC = {
     "runner.answer",
     "runner.submit",
     "runner.done",
+    "runner.leave",
 }
 EXPECTED: dict[str, set[str]] = {}

@@ -121,7 +121,8 @@ def test_a_code_however_typed_opens_the_first_section(client, world, opened, typ
     assert response.status_code == 303
     assert response.headers["Location"] == "/s/run/0"
     with client.session_transaction() as session:
-        assert session["runner"] == {"target": target.id, "digest": target.code_digest}
+        held = session["runner"]
+        assert (held["target"], held["digest"]) == (target.id, target.code_digest)
     assert target.language == "zh"  # the campaign's first language
 
     page = client.get("/s/run/0").get_data(as_text=True)
@@ -453,3 +454,54 @@ def test_the_help_lines_follow_the_students_language(client, app):
     page = client.get("/s/done").get_data(as_text=True)
     assert app.config["HELP_LINES"]["en"][0] in page
     assert app.config["HELP_LINES"]["zh"][0] not in page
+
+
+def test_an_idle_session_ends_and_the_code_reopens_it(client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    assert _save(client, "phq9_9", 3).status_code == 200
+    with client.session_transaction() as session:
+        session["runner"] = {**session["runner"], "seen": session["runner"]["seen"] - 21 * 60}
+    page = client.get("/s/run/0")  # the next student at this computer, 21 minutes later
+    assert page.status_code == 409 and "checked" not in page.get_data(as_text=True)
+    assert _enter(client, target.code).status_code == 303
+    assert 'value="3"\n                 checked' in client.get("/s/run/0").get_data(as_text=True)
+
+
+def test_pause_and_leave_ends_the_session_and_keeps_the_answers(client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    _save(client, "phq9_1", 2, seconds=3.5)
+    assert client.post("/s/leave").status_code == 200
+    assert client.get("/s/run/0").status_code == 401
+    assert services.saved_answers(target) == {"phq9:phq9_1": {"value": 2, "seconds": 3.5}}
+
+
+def test_a_second_submit_goes_to_the_closing_page(client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    answer_all(target, 0)
+    db.session.commit()
+    with client.session_transaction() as session:
+        kept = dict(session)  # the cookie a double click sends again
+    assert client.post("/s/submit").headers["Location"] == "/s/done"
+    with client.session_transaction() as session:
+        session.update(kept)
+    again = client.post("/s/submit")
+    assert again.status_code == 303 and again.headers["Location"] == "/s/done"
+
+
+def test_an_oversized_answer_is_refused_unread(client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    body = {"instrument": "phq9", "item": "phq9_1", "value": 1, "padding": "x" * 4000}
+    assert client.post("/s/answer", json=body).status_code == 413
+    assert services.saved_answers(target) == {}
+
+
+def test_a_section_post_with_one_bad_value_saves_none(client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    response = client.post("/s/run/0", data={"phq9:phq9_1": "1", "phq9:phq9_2": "7", "go": "1"})
+    assert response.status_code == 400
+    assert services.saved_answers(target) == {}
