@@ -24,6 +24,12 @@ _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.set_lan
 
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
+    if not logging.getLogger().handlers:
+        # A WSGI server that configured no logging: errors (with their request id) still
+        # go to standard error, formatted, rather than through Python's last resort.
+        logging.basicConfig(
+            level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     app = Flask(__name__, instance_relative_config=True)
     settings = load_settings(config_override)
     app.config.from_mapping(flask_config(settings, app.instance_path))

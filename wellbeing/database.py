@@ -21,7 +21,9 @@ def configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Under a computer room's load a writer may queue for seconds (SQLite's waiters
+        # poll unfairly); 20 s stays under the WSGI server's 30 s worker timeout.
+        cursor.execute("PRAGMA busy_timeout=20000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
