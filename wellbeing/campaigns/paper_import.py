@@ -36,7 +36,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from screening.errors import InputError
@@ -48,7 +48,6 @@ from wellbeing.campaigns.battery import battery, item_key
 from wellbeing.campaigns.models import (
     Campaign,
     CampaignTarget,
-    DraftAnswer,
     PaperEntry,
     ScreeningResponse,
 )
@@ -301,9 +300,7 @@ def enter_form(
             outcome = EntryOutcome(
                 "second", _record(target, instruments, answers, "paper", user), same_user=same_user
             )
-            db.session.execute(
-                delete(PaperEntry).where(PaperEntry.id.in_([row.id for row in pending.values()]))
-            )
+            services.delete_rows(PaperEntry, PaperEntry.id.in_([r.id for r in pending.values()]))
         detail |= {"stage": outcome.stage, "same_user": same_user}
     elif double:
         try:
@@ -336,9 +333,7 @@ def discard_first_entry(target: CampaignTarget, user: User) -> int:
     _lock(target)
     pending = pending_entries(target)
     if pending:
-        db.session.execute(
-            delete(PaperEntry).where(PaperEntry.id.in_([row.id for row in pending.values()]))
-        )
+        services.delete_rows(PaperEntry, PaperEntry.id.in_([r.id for r in pending.values()]))
         record_event(
             "write_sensitive",
             target=target.student,
@@ -365,13 +360,8 @@ def _record(
         )
         for instrument in instruments
     }
-    responses = services.record_responses(target, instruments, split, source=source, user=user)
-    db.session.execute(
-        delete(DraftAnswer).where(
-            DraftAnswer.target_id == target.id, DraftAnswer.attempt == target.attempt
-        )
-    )
-    return responses
+    # record_responses also deletes the sitting's autosaved answers.
+    return services.record_responses(target, instruments, split, source=source, user=user)
 
 
 # ----------------------------------------------------------------------------- import

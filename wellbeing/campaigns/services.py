@@ -82,6 +82,13 @@ class MissingAnswers(ValueError):
 # ----------------------------------------------------------------------------- keys
 
 
+def delete_rows(model: type[db.Model], *where: Any) -> None:
+    """Delete the matching rows. "fetch" forgets just the deleted objects; the default
+    ("evaluate") scans every object the session holds, quadratic over a long batch."""
+    statement = delete(model).where(*where).execution_options(synchronize_session="fetch")
+    db.session.execute(statement)
+
+
 def code_key() -> bytes:
     """The key of the access-code digest. Changing SECRET_KEY invalidates printed codes
     (the sealed copies let `reissue` print new slips)."""
@@ -458,13 +465,7 @@ def submit(target: CampaignTarget, now: datetime) -> list[ScreeningResponse]:
     missing = missing_required(instruments, {k: a for k, (a, _) in split.items()})
     if missing:
         raise MissingAnswers(missing)
-    responses = record_responses(target, instruments, split, source="online", user=None)
-    db.session.execute(
-        delete(DraftAnswer).where(
-            DraftAnswer.target_id == target.id, DraftAnswer.attempt == target.attempt
-        )
-    )
-    return responses
+    return record_responses(target, instruments, split, source="online", user=None)
 
 
 def record_responses(
@@ -486,11 +487,11 @@ def record_responses(
         reasons += [f"{instrument.id}:{reason}" for reason in score.invalid_reasons]
         if score.critical:
             raise_crisis_alert(target, instrument, response, answers)
-    db.session.execute(
-        delete(PaperEntry).where(
-            PaperEntry.target_id == target.id, PaperEntry.attempt == target.attempt
-        )
+    # The sitting's answers are in: its autosaves and any paper first entry are done with.
+    delete_rows(
+        DraftAnswer, DraftAnswer.target_id == target.id, DraftAnswer.attempt == target.attempt
     )
+    delete_rows(PaperEntry, PaperEntry.target_id == target.id, PaperEntry.attempt == target.attempt)
     target.submitted_at = utcnow()
     if target.started_at is None:
         target.started_at = target.submitted_at
@@ -783,8 +784,8 @@ def record_consent(target: CampaignTarget, decision: ConsentDecision, user: User
 def _erase(target: CampaignTarget, decision: str) -> None:
     """An opt-out or withdrawal: answers not submitted go; so do submitted raw answers
     after a withdrawal (or an opt-out that comes after submitting)."""
-    db.session.execute(delete(DraftAnswer).where(DraftAnswer.target_id == target.id))
-    db.session.execute(delete(PaperEntry).where(PaperEntry.target_id == target.id))
+    delete_rows(DraftAnswer, DraftAnswer.target_id == target.id)
+    delete_rows(PaperEntry, PaperEntry.target_id == target.id)
     if decision == v.WITHDRAWAL or target.submitted_at is not None:
         now = utcnow()
         for response in db.session.scalars(
