@@ -386,6 +386,27 @@ def retest(student: Student, campaign_id: int) -> Response | str:
     return _new_code_page(target, code, retest=True)
 
 
+@bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/submit-saved")
+@requires("coverage.mark", Student)
+def submit_saved(student: Student, campaign_id: int) -> Response:
+    """A student who answered everything but never pressed Submit: submit for them."""
+    target = _target(student, campaign_id)
+    try:
+        services.submit_saved(target, current_user)
+    except services.CampaignError as error:
+        _refused(error)
+    else:
+        flash(
+            _(
+                "%(name)s: the saved answers are submitted; now %(state)s.",
+                name=student.name,
+                state=state_name(target.state),
+            ),
+            "info",
+        )
+    return _back(target)
+
+
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/reissue")
 @requires("campaign.codes", Student)
 def reissue(student: Student, campaign_id: int) -> Response | str:

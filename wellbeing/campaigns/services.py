@@ -468,6 +468,30 @@ def submit(target: CampaignTarget, now: datetime) -> list[ScreeningResponse]:
     return record_responses(target, instruments, split, source="online", user=None)
 
 
+def submit_saved(target: CampaignTarget, user: User) -> list[ScreeningResponse]:
+    """Submit, for a student who answered every required item but never pressed Submit
+    (the bell rang, the window closed), the answers they saved. Refused while a required
+    item is unanswered: the student finishes with the code, or sits a retest."""
+    if target.state != v.IN_PROGRESS:
+        raise CampaignError([_("Only a student with saved answers in progress can be submitted.")])
+    instruments = battery(target.campaign)
+    split = _split(instruments, saved_answers(target))
+    missing = missing_required(instruments, {k: a for k, (a, _) in split.items()})
+    if missing:
+        count = sum(len(items) for items in missing.values())
+        raise CampaignError(
+            [
+                _(
+                    "%(count)d required question(s) are unanswered: the student must finish.",
+                    count=count,
+                )
+            ]
+        )
+    detail = {"campaign": target.campaign_id, "stage": "submit_saved"}
+    record_event("write_sensitive", target=target.student, user=user, detail=detail)
+    return record_responses(target, instruments, split, source="online", user=user)
+
+
 def record_responses(
     target: CampaignTarget,
     instruments: Sequence[Instrument],

@@ -23,6 +23,7 @@ EXPECTED: dict[str, set[str]] = {
     "coverage.mark": SCHOOL,
     "coverage.unmark": SCHOOL,
     "coverage.retest": SCHOOL,
+    "coverage.submit_saved": SCHOOL,
     # A guardian's decision: consent.record; a lost slip's new code: campaign.codes.
     "coverage.consent": {"admin", "counselor", "head_teacher"},
     "coverage.reissue": {"admin", "counselor", "head_teacher"},

@@ -145,3 +145,23 @@ def test_an_alert_at_a_school_without_a_counselor_goes_to_the_administrators(
     login(client, "admin")
     page = client.get(f"/campaigns/schools/{world.schools['B'].id}/alerts")
     assert page.status_code == 200 and "学生B1-0" in page.get_data(as_text=True)
+
+
+def test_saved_answers_are_submitted_for_a_student_only_when_complete(client, world, campaign):
+    from tests.conftest import login
+    from wellbeing.campaigns.models import ScreeningResponse
+
+    target = target_of(campaign, world.students["A1-0"])
+    services.autosave(target, "phq9", "phq9_1", 1)
+    db.session.commit()
+    login(client, "counselor")
+    url = f"/coverage/students/{target.student_id}/campaigns/{campaign.id}/submit-saved"
+    client.post(url)
+    assert target.state == "in_progress"  # 15 required items unanswered: refused
+    answer_all(target, 1)
+    db.session.commit()
+    assert client.post(url).status_code == 302
+    db.session.refresh(target)
+    assert target.state == "screened_valid"
+    entered = db.session.scalars(select(ScreeningResponse.entered_by_id)).all()
+    assert entered == [world.users["counselor"].id] * 2
