@@ -161,13 +161,13 @@ def edit(campaign: Campaign) -> Any:
         form.closes_at.data = to_local(campaign.closes_at)
         form.notice_version.data = campaign.notice_version
     elif form.validate_on_submit():
-        change = pages.CampaignEdit(
+        change = services.CampaignEdit(
             name=form.name.data or "",
             opens_at=from_local(form.opens_at.data),
             closes_at=from_local(form.closes_at.data),
             notice_version=form.notice_version.data or "",
         )
-        problems = pages.edit_campaign(campaign, change, current_user)
+        problems = services.edit_campaign(campaign, change, current_user)
         if not problems:
             flash(_("The campaign was saved."))
             return redirect(url_for("campaigns.view", campaign_id=campaign.id))

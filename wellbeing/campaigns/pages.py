@@ -1,7 +1,7 @@
 """Reads behind the campaign pages: the campaigns in a user's scope, coverage counts by
 state (one grouped query, limited to what the viewer may see), the battery as shown,
-the students a class's slips and notices go to, a school's crisis alerts; China time
-for the window; and the one write these pages own, a campaign's edit."""
+the students a class's slips and notices go to, a school's crisis alerts. The writes
+(a campaign's edit among them) are in services.py."""
 
 from __future__ import annotations
 
@@ -28,9 +28,8 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.roster.models import School, SchoolClass, Student, User
+from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind
-from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, scopes_for
 
 # ----------------------------------------------------------------------------- campaigns
@@ -287,54 +286,6 @@ def target_count(campaign: Campaign) -> int:
 
 
 # ----------------------------------------------------------------------------- editing
-
-
-@dataclass(frozen=True)
-class CampaignEdit:
-    name: str
-    opens_at: datetime
-    closes_at: datetime
-    notice_version: str
-
-
-def edit_campaign(campaign: Campaign, edit: CampaignEdit, user: User) -> list[str]:
-    """Change the name, the window or the notice version; audited with what changed.
-    Returns the problems (nothing changed) or [] (changed and flushed)."""
-    problems = []
-    name, notice = edit.name.strip(), edit.notice_version.strip()
-    if not name or len(name) > 100:
-        problems.append(_("A campaign needs a name of at most 100 characters."))
-    if edit.closes_at <= edit.opens_at:
-        problems.append(_("The window must close after it opens."))
-    if not notice or len(notice) > 40:
-        problems.append(_("Give the version of the notice guardians receive."))
-    if problems:
-        return problems
-    wanted = {
-        "name": name,
-        "opens_at": edit.opens_at,
-        "closes_at": edit.closes_at,
-        "notice_version": notice,
-    }
-    changed = {}
-    for attribute, value in wanted.items():
-        old = getattr(campaign, attribute)
-        if old != value:
-            changed[attribute] = [_plain(old), _plain(value)]
-            setattr(campaign, attribute, value)
-    if changed:
-        record_event(
-            "campaign_edit",
-            target=campaign,
-            user=user,
-            detail={"campaign": campaign.id, "changed": changed},
-        )
-        db.session.flush()
-    return []
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat(timespec="minutes") if isinstance(value, datetime) else value
 
 
 # ----------------------------------------------------------------------------- slips, notices
