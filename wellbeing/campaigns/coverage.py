@@ -15,7 +15,7 @@ so nothing was written."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import (
@@ -319,59 +319,56 @@ def _refused(error: services.CampaignError) -> None:
         flash(problem, "error")
 
 
+def _act(target: CampaignTarget, act: Callable[[], object], said: Callable[[str], str]) -> Response:
+    """Take a student action: flash the services' refusal (nothing was written), or what
+    was done with the state it left, and go back to the ledger."""
+    try:
+        act()
+    except services.CampaignError as error:
+        _refused(error)
+    else:
+        flash(said(state_name(target.state)), "info")
+    return _back(target)
+
+
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/mark")
 @requires("coverage.mark", Student)
 def mark(student: Student, campaign_id: int) -> Response:
     target = _target(student, campaign_id)
     posted = mark_from(request.form)
-    try:
-        services.mark(target, posted.state, posted.reason, current_user)
-    except services.CampaignError as error:
-        _refused(error)
-    else:
-        flash(_("%(name)s: %(state)s.", name=student.name, state=state_name(target.state)), "info")
-    return _back(target)
+    return _act(
+        target,
+        lambda: services.mark(target, posted.state, posted.reason, current_user),
+        lambda state: _("%(name)s: %(state)s.", name=student.name, state=state),
+    )
 
 
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/unmark")
 @requires("coverage.mark", Student)
 def unmark(student: Student, campaign_id: int) -> Response:
     target = _target(student, campaign_id)
-    try:
-        services.unmark(target, current_user)
-    except services.CampaignError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "%(name)s: mark undone, now %(state)s.",
-                name=student.name,
-                state=state_name(target.state),
-            ),
-            "info",
-        )
-    return _back(target)
+    return _act(
+        target,
+        lambda: services.unmark(target, current_user),
+        lambda state: _("%(name)s: mark undone, now %(state)s.", name=student.name, state=state),
+    )
 
 
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/consent")
 @requires("consent.record", Student)
 def consent(student: Student, campaign_id: int) -> Response:
     target = _target(student, campaign_id)
-    try:
-        decision = consent_from(request.form, local_today())
-        services.record_consent(target, decision, current_user)
-    except services.CampaignError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "%(name)s: the guardian's decision is recorded; now %(state)s.",
-                name=student.name,
-                state=state_name(target.state),
-            ),
-            "info",
-        )
-    return _back(target)
+    return _act(
+        target,
+        lambda: services.record_consent(
+            target, consent_from(request.form, local_today()), current_user
+        ),
+        lambda state: _(
+            "%(name)s: the guardian's decision is recorded; now %(state)s.",
+            name=student.name,
+            state=state,
+        ),
+    )
 
 
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/retest")
@@ -391,20 +388,15 @@ def retest(student: Student, campaign_id: int) -> Response | str:
 def submit_saved(student: Student, campaign_id: int) -> Response:
     """A student who answered everything but never pressed Submit: submit for them."""
     target = _target(student, campaign_id)
-    try:
-        services.submit_saved(target, current_user)
-    except services.CampaignError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "%(name)s: the saved answers are submitted; now %(state)s.",
-                name=student.name,
-                state=state_name(target.state),
-            ),
-            "info",
-        )
-    return _back(target)
+    return _act(
+        target,
+        lambda: services.submit_saved(target, current_user),
+        lambda state: _(
+            "%(name)s: the saved answers are submitted; now %(state)s.",
+            name=student.name,
+            state=state,
+        ),
+    )
 
 
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/reissue")
