@@ -52,6 +52,7 @@ from wellbeing.campaigns.models import (
     ScreeningResponse,
 )
 from wellbeing.extensions import db
+from wellbeing.imports import ImportProblem
 from wellbeing.roster.models import School, SchoolClass, Student, User
 from wellbeing.security.audit import record_event
 
@@ -365,16 +366,6 @@ def _record(
 
 
 # ----------------------------------------------------------------------------- import
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """row 1 is the first data row, 0 the header, None the file as a whole."""
-
-    row: int | None
-    column: str | None
-    value: str
-    message: str
 
 
 @dataclass

@@ -21,6 +21,7 @@ from wellbeing.health import core, entry
 from wellbeing.health.core import FieldError
 from wellbeing.health.models import FITNESS_ITEMS, VISION_MEASURES, FitnessRecord, VisionRecord
 from wellbeing.health.rounds import VisionRound
+from wellbeing.imports import ImportProblem
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.security.audit import record_event
 
@@ -46,17 +47,6 @@ STATUS_WORDS = {
 SEX_WORDS = {"M": "M", "F": "F", "男": "M", "女": "F", "1": "M", "2": "F"}
 # A page listing 100,000 problems helps no one; the first ones show the pattern.
 PROBLEMS_KEPT = 1000
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """row 1 is the first data row, 0 the header, None the file as a whole."""
-
-    row: int | None
-    column: str | None
-    value: str
-    message: str
-    detail: str = ""
 
 
 @dataclass
