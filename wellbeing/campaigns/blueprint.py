@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from wellbeing.campaigns import codes, ledger, pages, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.forms import AcknowledgeForm, EditCampaignForm, OpenCampaignForm
+from wellbeing.campaigns.lookups import campaign_of_class, target_of_student
 from wellbeing.campaigns.models import Campaign, CrisisAlert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
@@ -197,17 +198,10 @@ def refresh(campaign: Campaign) -> Response:
 # ----------------------------------------------------------------------------- slips, notices
 
 
-def _covered_campaign(school_class: SchoolClass, campaign_id: int) -> Campaign:
-    campaign = db.get_or_404(Campaign, campaign_id)
-    if not pages.covers_class(campaign, school_class):
-        abort(404)
-    return campaign
-
-
 @bp.get("/classes/<int:class_id>/campaigns/<int:campaign_id>/slips")
 @requires("campaign.codes", SchoolClass)
 def slips(school_class: SchoolClass, campaign_id: int) -> str:
-    campaign = _covered_campaign(school_class, campaign_id)
+    campaign = campaign_of_class(school_class, campaign_id)
     targets = pages.class_targets(campaign, school_class, pages.ANSWERABLE_STATES)
     record_event(
         "view_sensitive",
@@ -227,10 +221,8 @@ def slips(school_class: SchoolClass, campaign_id: int) -> str:
 @requires("campaign.codes", Student)
 def student_slip(student: Student, campaign_id: int) -> str:
     """One student's slip, e.g. after a lost slip's code was reissued."""
-    campaign = db.get_or_404(Campaign, campaign_id)
-    target = pages.target_of(campaign, student)
-    if target is None:
-        abort(404)
+    target = target_of_student(student, campaign_id)
+    campaign = target.campaign
     answerable = target.state in pages.ANSWERABLE_STATES
     school_class = db.session.get(SchoolClass, target.class_id)
     record_event(
@@ -251,7 +243,7 @@ def student_slip(student: Student, campaign_id: int) -> str:
 @bp.get("/classes/<int:class_id>/campaigns/<int:campaign_id>/notices")
 @requires("campaign.codes", SchoolClass)
 def notices(school_class: SchoolClass, campaign_id: int) -> str:
-    campaign = _covered_campaign(school_class, campaign_id)
+    campaign = campaign_of_class(school_class, campaign_id)
     states = [state for state in v.STATES if state != v.TRANSFERRED]
     students = [t.student for t in pages.class_targets(campaign, school_class, states)]
     record_event(

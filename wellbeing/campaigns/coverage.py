@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -33,12 +32,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from openpyxl import Workbook
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from wellbeing.campaigns import codes, ledger, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.coverage_forms import consent_from, mark_from
+from wellbeing.campaigns.lookups import (
+    campaign_of_class,
+    campaign_of_district,
+    campaign_of_school,
+    target_of_student,
+)
 from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
@@ -150,45 +154,13 @@ def page_helpers() -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------- loading
-
-
-def _campaign(campaign_id: int) -> Campaign:
-    return db.get_or_404(Campaign, campaign_id)
-
-
-def _school_campaign(school: School, campaign_id: int) -> Campaign:
-    campaign = _campaign(campaign_id)
-    if not ledger.covers_school(campaign, school):
-        abort(404)
-    return campaign
-
-
-def _district_campaign(district: District, campaign_id: int) -> Campaign:
-    campaign = _campaign(campaign_id)
-    if campaign.district_id != district.id:
-        abort(404)
-    return campaign
-
-
-def _target(student: Student, campaign_id: int) -> CampaignTarget:
-    target = db.session.scalar(
-        select(CampaignTarget).where(
-            CampaignTarget.campaign_id == campaign_id, CampaignTarget.student_id == student.id
-        )
-    )
-    if target is None:
-        abort(404)
-    return target
-
-
 # ----------------------------------------------------------------------------- pages
 
 
 @bp.get("/districts/<int:district_id>/campaigns/<int:campaign_id>")
 @requires("coverage.view_district", District)
 def district(district: District, campaign_id: int) -> str:
-    campaign = _district_campaign(district, campaign_id)
+    campaign = campaign_of_district(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
     level = ledger.district_level(campaign)
     *shown, whole = ledger.table_figures([t for _, t in level.rows] + [level.total], suppress)
@@ -209,7 +181,7 @@ def district(district: District, campaign_id: int) -> str:
 @bp.get("/schools/<int:school_id>/campaigns/<int:campaign_id>")
 @requires("coverage.view_school", School)
 def school(school: School, campaign_id: int) -> str:
-    campaign = _school_campaign(school, campaign_id)
+    campaign = campaign_of_school(school, campaign_id)
     level = ledger.school_level(campaign, school)
     missing = ledger.ledger_rows(campaign, school=school, missing_only=True)
     return render_template(
@@ -229,9 +201,7 @@ def school(school: School, campaign_id: int) -> str:
 @bp.get("/classes/<int:class_id>/campaigns/<int:campaign_id>")
 @requires("coverage.view_class", SchoolClass)
 def school_class(school_class: SchoolClass, campaign_id: int) -> str:
-    campaign = _campaign(campaign_id)
-    if not ledger.covers_class(campaign, school_class):
-        abort(404)
+    campaign = campaign_of_class(school_class, campaign_id)
     rows = ledger.ledger_rows(campaign, school_class=school_class, with_consent=True)
     return render_template(
         "coverage/class.html",
@@ -269,14 +239,14 @@ def _class_links(school_class: SchoolClass, campaign: Campaign) -> list[tuple[st
 @bp.get("/districts/<int:district_id>/campaigns/<int:campaign_id>/equity")
 @requires("coverage.equity", District)
 def equity(district: District, campaign_id: int) -> str:
-    campaign = _district_campaign(district, campaign_id)
+    campaign = campaign_of_district(district, campaign_id)
     return _equity_page(campaign, district, None)
 
 
 @bp.get("/schools/<int:school_id>/campaigns/<int:campaign_id>/equity")
 @requires("coverage.equity", School)
 def school_equity(school: School, campaign_id: int) -> str:
-    campaign = _school_campaign(school, campaign_id)
+    campaign = campaign_of_school(school, campaign_id)
     return _equity_page(campaign, school, school)
 
 
@@ -334,7 +304,7 @@ def _act(target: CampaignTarget, act: Callable[[], object], said: Callable[[str]
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/mark")
 @requires("coverage.mark", Student)
 def mark(student: Student, campaign_id: int) -> Response:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     posted = mark_from(request.form)
     return _act(
         target,
@@ -346,7 +316,7 @@ def mark(student: Student, campaign_id: int) -> Response:
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/unmark")
 @requires("coverage.mark", Student)
 def unmark(student: Student, campaign_id: int) -> Response:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     return _act(
         target,
         lambda: services.unmark(target, current_user),
@@ -357,7 +327,7 @@ def unmark(student: Student, campaign_id: int) -> Response:
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/consent")
 @requires("consent.record", Student)
 def consent(student: Student, campaign_id: int) -> Response:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     return _act(
         target,
         lambda: services.record_consent(
@@ -374,7 +344,7 @@ def consent(student: Student, campaign_id: int) -> Response:
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/retest")
 @requires("coverage.mark", Student)
 def retest(student: Student, campaign_id: int) -> Response | str:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     try:
         code = services.issue_retest(target, current_user)
     except services.CampaignError as error:
@@ -387,7 +357,7 @@ def retest(student: Student, campaign_id: int) -> Response | str:
 @requires("coverage.mark", Student)
 def submit_saved(student: Student, campaign_id: int) -> Response:
     """A student who answered everything but never pressed Submit: submit for them."""
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     return _act(
         target,
         lambda: services.submit_saved(target, current_user),
@@ -402,7 +372,7 @@ def submit_saved(student: Student, campaign_id: int) -> Response:
 @bp.post("/students/<int:student_id>/campaigns/<int:campaign_id>/reissue")
 @requires("campaign.codes", Student)
 def reissue(student: Student, campaign_id: int) -> Response | str:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     try:
         code = services.reissue_code(target, current_user)
     except services.CampaignError as error:
@@ -489,7 +459,7 @@ def _xlsx(workbook: Workbook, name: str) -> Response:
 @bp.get("/schools/<int:school_id>/campaigns/<int:campaign_id>/export.xlsx")
 @requires("coverage.view_school", School)
 def export_school(school: School, campaign_id: int) -> Response:
-    campaign = _school_campaign(school, campaign_id)
+    campaign = campaign_of_school(school, campaign_id)
     rows = ledger.ledger_rows(campaign, school=school, with_consent=True)
     level = ledger.school_level(campaign, school)
     workbook = Workbook()
@@ -559,7 +529,7 @@ def export_school(school: School, campaign_id: int) -> Response:
 @bp.get("/districts/<int:district_id>/campaigns/<int:campaign_id>/export.xlsx")
 @requires("coverage.view_district", District)
 def export_district(district: District, campaign_id: int) -> Response:
-    campaign = _district_campaign(district, campaign_id)
+    campaign = campaign_of_district(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
     level = ledger.district_level(campaign)
     workbook = Workbook()

@@ -25,7 +25,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from wellbeing.campaigns import vocabulary as v
-from wellbeing.campaigns.models import Campaign, CampaignSchool, CampaignTarget, ConsentRecord
+from wellbeing.campaigns.models import Campaign, CampaignTarget, ConsentRecord
 from wellbeing.extensions import db
 from wellbeing.roster.models import Role, School, SchoolClass, Student, User
 from wellbeing.security.policy import scope_contains, scopes_for
@@ -113,17 +113,6 @@ def district_level(campaign: Campaign) -> Level:
     tallies = _tallies(campaign, SchoolClass.school_id)
     rows = [(school, tallies.get(school.id, Tally())) for school in campaign.schools]
     return Level(rows, total(tally for _, tally in rows))
-
-
-def covers_school(campaign: Campaign, school: School) -> bool:
-    return (
-        db.session.get(CampaignSchool, {"campaign_id": campaign.id, "school_id": school.id})
-        is not None
-    )
-
-
-def covers_class(campaign: Campaign, school_class: SchoolClass) -> bool:
-    return school_class.grade in campaign.grades and covers_school(campaign, school_class.school)
 
 
 def school_level(campaign: Campaign, school: School) -> Level:

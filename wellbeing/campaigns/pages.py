@@ -136,14 +136,6 @@ def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") ->
     return [ClassRow(c, figures(by_class[c.id])) for c in ordered]
 
 
-def covers_class(campaign: Campaign, school_class: SchoolClass) -> bool:
-    """Whether the class is in the campaign's population (its school and grade)."""
-    return (
-        any(school.id == school_class.school_id for school in campaign.schools)
-        and school_class.grade in campaign.grades
-    )
-
-
 # ----------------------------------------------------------------------------- the battery
 
 
@@ -311,14 +303,6 @@ def class_targets(
     if states is not None:
         query = query.where(CampaignTarget.state.in_(states))
     return list(db.session.scalars(query))
-
-
-def target_of(campaign: Campaign, student: Student) -> CampaignTarget | None:
-    return db.session.scalar(
-        select(CampaignTarget).where(
-            CampaignTarget.campaign_id == campaign.id, CampaignTarget.student_id == student.id
-        )
-    )
 
 
 def runner_url(host_url: str) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     make_response,
@@ -29,10 +28,10 @@ from werkzeug.wrappers import Response
 from screening.instruments import Instrument, Item, Option
 from wellbeing.campaigns import paper_import
 from wellbeing.campaigns.battery import battery, item_key
+from wellbeing.campaigns.lookups import campaign_of_school, target_of_student
 from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.campaigns.paper_import import BLANK, EntryRefused, text_in
 from wellbeing.clock import utcnow
-from wellbeing.extensions import db
 from wellbeing.roster.models import School, Student
 from wellbeing.security.policy import requires
 
@@ -108,21 +107,6 @@ def _screen_language(campaign: Campaign) -> str:
     return language if language in campaign.languages else campaign.languages[0]
 
 
-def _campaign_of_school(school: School, campaign_id: int) -> Campaign:
-    campaign = db.get_or_404(Campaign, campaign_id)
-    if school.id not in {s.id for s in campaign.schools}:
-        abort(404)
-    return campaign
-
-
-def _target(student: Student, campaign_id: int) -> CampaignTarget:
-    campaign = db.get_or_404(Campaign, campaign_id)
-    target = paper_import.target_for(campaign, student)
-    if target is None:
-        abort(404)
-    return target
-
-
 # ----------------------------------------------------------------------------- print
 
 
@@ -151,7 +135,7 @@ def print_form(campaign: Campaign) -> str:
 @bp.route("/students/<int:student_id>/campaigns/<int:campaign_id>", methods=["GET", "POST"])
 @requires("paper.enter", Student)
 def enter(student: Student, campaign_id: int) -> Any:
-    target = _target(student, campaign_id)
+    target = target_of_student(student, campaign_id)
     campaign = target.campaign
     instruments = battery(campaign)
     lang = _screen_language(campaign)
@@ -236,7 +220,7 @@ def _entry_message(target: CampaignTarget, outcome: paper_import.EntryOutcome) -
 @bp.route("/schools/<int:school_id>/campaigns/<int:campaign_id>/import", methods=["GET", "POST"])
 @requires("paper.enter", School)
 def import_file(school: School, campaign_id: int) -> Any:
-    campaign = _campaign_of_school(school, campaign_id)
+    campaign = campaign_of_school(school, campaign_id)
     instruments = battery(campaign)
     outcome = None
     error = None
@@ -266,7 +250,7 @@ def import_file(school: School, campaign_id: int) -> Any:
 @bp.get("/schools/<int:school_id>/campaigns/<int:campaign_id>/import/template.csv")
 @requires("paper.enter", School)
 def import_template(school: School, campaign_id: int) -> Response:
-    campaign = _campaign_of_school(school, campaign_id)
+    campaign = campaign_of_school(school, campaign_id)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(
         paper_import.template_columns(battery(campaign))

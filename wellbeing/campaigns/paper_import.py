@@ -92,14 +92,6 @@ def text_in(texts: Mapping[str, str], lang: str) -> str:
 # ----------------------------------------------------------------------------- targets
 
 
-def target_for(campaign: Campaign, student: Student) -> CampaignTarget | None:
-    return db.session.scalar(
-        select(CampaignTarget).where(
-            CampaignTarget.campaign_id == campaign.id, CampaignTarget.student_id == student.id
-        )
-    )
-
-
 def refusal(target: CampaignTarget, now: datetime) -> str | None:
     """Why the target's paper form cannot be recorded now; None when it can."""
     if now < target.campaign.opens_at:
