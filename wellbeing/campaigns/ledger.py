@@ -85,19 +85,25 @@ def total(tallies: Iterable[Tally]) -> Tally:
     return whole
 
 
-def _tallies(campaign: Campaign, key: Any, *where: Any) -> dict[Any, Tally]:
-    """One grouped query: targets of the campaign by `key` and state."""
+def tallies(key: Any, *where: Any) -> dict[Any, Tally]:
+    """One grouped query: campaign targets by `key` and state. The conditions may use the
+    target, its (current) class and its campaign."""
     query = (
         select(key, CampaignTarget.state, func.count())
         .select_from(CampaignTarget)
         .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
-        .where(CampaignTarget.campaign_id == campaign.id, *where)
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(*where)
         .group_by(key, CampaignTarget.state)
     )
-    tallies: dict[Any, Tally] = defaultdict(Tally)
+    found: dict[Any, Tally] = defaultdict(Tally)
     for place, state, count in db.session.execute(query):
-        tallies[place].add(state, count)
-    return tallies
+        found[place].add(state, count)
+    return found
+
+
+def _tallies(campaign: Campaign, key: Any, *where: Any) -> dict[Any, Tally]:
+    return tallies(key, CampaignTarget.campaign_id == campaign.id, *where)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from screening.errors import ScreeningError
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.battery import catalog
-from wellbeing.campaigns.ledger import Figures, Tally, figures
+from wellbeing.campaigns.ledger import Figures, Tally, figures, tallies
 from wellbeing.campaigns.models import (
     Campaign,
     CampaignSchool,
@@ -91,19 +91,12 @@ def coverage_by_campaign(
     user: Any, campaign_ids: Sequence[int], action: str = "campaign.list"
 ) -> dict[int, Tally]:
     """Coverage of each campaign within the user's scope, in one grouped query."""
-    result = {campaign_id: Tally() for campaign_id in campaign_ids}
-    if not campaign_ids:
-        return result
-    rows = db.session.execute(
-        select(CampaignTarget.campaign_id, CampaignTarget.state, func.count())
-        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
-        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
-        .where(CampaignTarget.campaign_id.in_(campaign_ids), _target_scope(user, action))
-        .group_by(CampaignTarget.campaign_id, CampaignTarget.state)
+    found = tallies(
+        CampaignTarget.campaign_id,
+        CampaignTarget.campaign_id.in_(campaign_ids),
+        _target_scope(user, action),
     )
-    for campaign_id, state, count in rows:
-        result[campaign_id].add(state, count)
-    return result
+    return {campaign_id: found.get(campaign_id, Tally()) for campaign_id in campaign_ids}
 
 
 @dataclass(frozen=True)
@@ -115,16 +108,11 @@ class ClassRow:
 def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") -> list[ClassRow]:
     """The campaign's classes (as drawn) within the user's scope for the action, with
     their coverage: one grouped query."""
-    rows = db.session.execute(
-        select(CampaignTarget.class_id, CampaignTarget.state, func.count())
-        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
-        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
-        .where(CampaignTarget.campaign_id == campaign.id, _target_scope(user, action))
-        .group_by(CampaignTarget.class_id, CampaignTarget.state)
-    ).all()
-    by_class: dict[int, Tally] = {}
-    for class_id, state, count in rows:
-        by_class.setdefault(class_id, Tally()).add(state, count)
+    by_class = tallies(
+        CampaignTarget.class_id,
+        CampaignTarget.campaign_id == campaign.id,
+        _target_scope(user, action),
+    )
     if not by_class:
         return []
     classes = db.session.scalars(
