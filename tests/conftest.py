@@ -164,7 +164,8 @@ def scratch_url(database_url: str, tmp_path) -> Iterator[str]:
     if not database_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
         return
-    name = "wellbeing_test_scratch"
+    # Named after the test database, so runs against different databases never collide.
+    name = f"{make_url(database_url).database}_scratch"
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
