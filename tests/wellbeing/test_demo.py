@@ -18,6 +18,7 @@ from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
+from wellbeing.followups.models import Notification
 from wellbeing.roster.models import (
     GRADES_BY_KIND,
     District,
@@ -310,4 +311,7 @@ def test_demo_campaign_plays_a_plausible_first_week(demo):
     assert 0.6 < states["screened_valid"] / enrolled_first_years < 0.9
     alerts = db.session.scalar(select(func.count()).select_from(CrisisAlert))
     assert 0 < alerts < states["screened_valid"] * 0.2
+    told = db.session.scalars(select(Notification).where(Notification.kind == "crisis_alert"))
+    links = {n.link for n in told}
+    assert links and all(link.startswith("/campaigns/schools/") for link in links)
     assert target_for_code(screening.trial_code, utcnow()).state == "not_started"

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -780,3 +780,155 @@ def test_algorithms_in_the_header_match_the_setting(make_app):
     assert parse_header(raw[a])[0].algorithm == AES_256_GCM
     assert parse_header(raw[s])[0].algorithm == SM4_GCM
     assert open_all(aes) == open_all(sm4) == {a: "a", s: "s"}
+
+
+# --- what a screening leaves at rest ---------------------------------------------------
+
+PURPOSE_CANARY = "CANARY-5d1e 学生离家出走，派出所请求核实既往访谈记录"
+INBOX_CANARY = "对危机条目作了肯定回答"  # the crisis message's words (Chinese default)
+ALERT_CANARY = "phq9@1.0: phq9_9"
+
+
+def seed_screening(app: Flask) -> dict[str, object]:
+    """A student who screened PHQ-9 moderately severe with item 9 endorsed (a crisis
+    alert, an inbox message) and a break-glass grant; what the pages then show."""
+    from tests.factories import build_world
+    from wellbeing.campaigns import services
+    from wellbeing.campaigns.battery import battery
+    from wellbeing.campaigns.models import CampaignTarget, CrisisAlert, ScreeningResponse
+    from wellbeing.clock import utcnow
+    from wellbeing.followups.models import Notification
+    from wellbeing.security.breakglass import open_record
+    from wellbeing.security.models import BreakGlassGrant
+
+    with app.test_request_context():
+        world = build_world(None)
+        plan = services.CampaignPlan(
+            name="封存检查",
+            instrument_refs=["phq9", "gad7"],
+            school_ids=[world.schools["A"].id],
+            grades=[7],
+            opens_at=utcnow() - timedelta(days=1),
+            closes_at=utcnow() + timedelta(days=1),
+            consent_mode="opt_out",
+            legal_basis="statutory_duty",
+            notice_version="1",
+            show_results=False,
+            languages=["zh"],
+        )
+        campaign = services.open_campaign(
+            world.district, world.schools["A"], plan, world.users["counselor"]
+        )
+        student = world.students["A1-0"]
+        target = db.session.scalar(
+            select(CampaignTarget).where(CampaignTarget.student_id == student.id)
+        )
+        for instrument in battery(campaign):
+            for item in instrument.items:
+                services.autosave(target, instrument.id, item.id, 2, 3.0)
+        services.submit(target, utcnow())
+        open_record(world.users["admin"], student, PURPOSE_CANARY)
+        db.session.commit()
+        phq9 = db.session.scalar(
+            select(ScreeningResponse).where(ScreeningResponse.instrument_id == "phq9")
+        )
+        alert = db.session.scalar(select(CrisisAlert))
+        return {
+            "student_id": student.id,
+            "score": (phq9.total, phq9.band, phq9.critical),
+            "alert": (alert.student_id, alert.response_id, alert.detail),
+            "messages": sorted(n.message for n in db.session.scalars(select(Notification))),
+            "purpose": db.session.scalar(select(BreakGlassGrant)).purpose,
+        }
+
+
+def read_screening(app: Flask) -> dict[str, object]:
+    from wellbeing.campaigns.models import CrisisAlert, ScreeningResponse
+    from wellbeing.followups.models import Notification
+    from wellbeing.security.models import BreakGlassGrant
+
+    with app.app_context():
+        phq9 = db.session.scalar(
+            select(ScreeningResponse).where(ScreeningResponse.instrument_id == "phq9")
+        )
+        alert = db.session.scalar(select(CrisisAlert))
+        return {
+            "score": (phq9.total, phq9.band, phq9.critical),
+            "alert": (alert.student_id, alert.response_id, alert.detail),
+            "messages": sorted(n.message for n in db.session.scalars(select(Notification))),
+            "purpose": db.session.scalar(select(BreakGlassGrant)).purpose,
+        }
+
+
+def stored_bytes(app: Flask, url: str) -> bytes:
+    """Everything the database holds: the SQLite files, or a pg_dump."""
+    with app.app_context():
+        db.engine.dispose()  # nothing left in a connection's cache
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return b"".join(
+            p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name)
+        )
+    dump = subprocess.run(
+        [
+            "/usr/bin/pg_dump",
+            "--no-owner",
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return dump.stdout
+
+
+def test_scores_alerts_inbox_and_purposes_are_absent_at_rest(make_app, fresh_url):
+    app = make_app(INSTRUMENT_DIRS="")
+    _ok(app, "generate")
+    seen = seed_screening(app)
+    assert seen["score"] == (18, "moderately_severe", True)
+    assert seen["alert"][0] == seen["student_id"] and seen["alert"][2] == ALERT_CANARY
+    assert any(INBOX_CANARY in message for message in seen["messages"])
+    assert seen["purpose"] == PURPOSE_CANARY
+    stored = stored_bytes(app, fresh_url)
+    assert "测试学校A".encode() in stored  # a clear column: the search finds plaintext
+    for canary in (
+        "moderately_severe",
+        '"critical": true',
+        ALERT_CANARY,
+        INBOX_CANARY,
+        PURPOSE_CANARY,
+        PURPOSE_CANARY[13:],
+    ):
+        assert canary.encode() not in stored, canary
+        assert canary.encode().hex().encode() not in stored.lower(), canary  # bytea as hex
+
+
+def test_the_migration_seals_existing_rows_and_its_downgrade_opens_them(make_app, fresh_url):
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade
+
+    app = make_app(INSTRUMENT_DIRS="")
+    _ok(app, "generate")
+    seen = seed_screening(app)
+    sealing = "c2d8f4a1e6b3"
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        before = ScriptDirectory.from_config(config).get_revision(sealing).down_revision
+        downgrade(revision=before)
+        clear = db.session.execute(
+            text(
+                "SELECT total, band, critical FROM screening_response WHERE instrument_id = 'phq9'"
+            )
+        ).one()
+        alert = db.session.execute(text("SELECT student_id, detail FROM crisis_alert")).one()
+        messages = db.session.scalars(text("SELECT message FROM notification")).all()
+        purpose = db.session.scalar(text("SELECT purpose FROM break_glass_grant"))
+        db.session.remove()
+        upgrade()
+    assert (clear.total, clear.band, bool(clear.critical)) == seen["score"]
+    assert tuple(alert) == (seen["student_id"], ALERT_CANARY)
+    assert sorted(messages) == seen["messages"] and purpose == PURPOSE_CANARY
+    assert read_screening(make_app(INSTRUMENT_DIRS="")) == {
+        key: value for key, value in seen.items() if key != "student_id"
+    }

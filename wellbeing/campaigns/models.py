@@ -2,21 +2,22 @@
 access code) per target student, guardians' consent decisions, autosaved answers,
 submitted responses with their scores, crisis alerts and paper first entries.
 
-Answers are counseling content: sealed at rest (draft answers, submitted answers, paper
-entries). Scores stay plain columns so queues and aggregates can be computed in SQL;
-every page that shows them checks the policy and is audited."""
+Answers and what they say are counseling content, sealed at rest: draft answers,
+submitted answers, paper entries, each response's score (total, band, critical flag,
+subscales, validity reasons), and a crisis alert's student and detail. Pages that list a
+school's students open that school's rows; district figures are computed by services.
+What stays in clear says where a student is in the process, not how they are (README.md,
+"What is sealed")."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     DateTime,
-    Float,
     ForeignKey,
     Integer,
     String,
@@ -35,7 +36,7 @@ from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, School, Student, User
 from wellbeing.security.crypto import EncryptedJSON, EncryptedText
-from wellbeing.security.fields import Encrypted, record_uid
+from wellbeing.security.fields import Encrypted, SealedField, record_uid
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -216,37 +217,53 @@ class ScreeningResponse(db.Model):
     # withdrawn (the raw answers are erased, the fact of the response stays).
     raw_sealed: Mapped[bytes | None] = mapped_column("raw", EncryptedJSON)
     raw = Encrypted("raw_sealed")
-    total: Mapped[float | None] = mapped_column(Float)
-    band: Mapped[str | None] = mapped_column(String(40))
-    critical: Mapped[bool] = mapped_column(Boolean)
+    # {"total", "band", "critical", "subscales", "invalid_reasons"}: sealed, one document
+    # so a page opens a response's score once (see the properties below).
+    score_sealed: Mapped[bytes] = mapped_column("score", EncryptedJSON)
+    score = Encrypted("score_sealed")
+    # In clear: whether the sitting can be used and how many items were left blank, which
+    # the ledger's state says already (retest_pending); never how the student is.
     valid: Mapped[bool] = mapped_column(Boolean)
     missing: Mapped[int] = mapped_column(Integer)
-    subscales: Mapped[dict[str, Any]] = mapped_column(JSON)
-    invalid_reasons: Mapped[list[str]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    total = SealedField("score", "total")
+    band = SealedField("score", "band")
+    critical = SealedField("score", "critical", False)
+    subscales = SealedField("score", "subscales", {})
+    invalid_reasons = SealedField("score", "invalid_reasons", [])
 
     target: Mapped[CampaignTarget] = relationship()
 
 
 class CrisisAlert(db.Model):
-    """A crisis raised by a critical item: the school's counselors must acknowledge it."""
+    """A crisis raised by a critical item: the school's counselors must acknowledge it.
+
+    Which student (and response) it is about, and what raised it, are sealed: a backup
+    shows that a school had an alert and when, not whose. The school, time and
+    acknowledgement stay in clear for the school's count of open alerts."""
 
     __tablename__ = "crisis_alert"
     id: Mapped[int] = mapped_column(primary_key=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    uid: Mapped[str] = record_uid()
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
-    response_id: Mapped[int | None] = mapped_column(ForeignKey("screening_response.id"))
-    # What raised it, e.g. "critical_item" with the instrument and item ids.
+    # {"student_id": ..., "response_id": ...}
+    subject_sealed: Mapped[bytes] = mapped_column("subject", EncryptedJSON)
+    subject = Encrypted("subject_sealed")
+    # What raised it: "critical_item", with the instrument and item ids in the detail.
     source: Mapped[str] = mapped_column(String(20))
-    detail: Mapped[str] = mapped_column(String(200))
+    detail_sealed: Mapped[bytes] = mapped_column("detail", EncryptedText)
+    detail = Encrypted("detail_sealed")
     raised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    student: Mapped[Student] = relationship()
+    student_id = SealedField("subject", "student_id")
+    response_id = SealedField("subject", "response_id")
+
     acknowledged_by: Mapped[User | None] = relationship()
 
 

@@ -309,14 +309,13 @@ class AlertRow:
 
 
 def school_alerts(school: School) -> list[AlertRow]:
-    """The school's crisis alerts, unacknowledged first, newest first within each."""
+    """The school's crisis alerts, unacknowledged first, newest first within each. Whose
+    each alert is is sealed: the school's alerts are opened here, then their students
+    loaded in one query."""
     alerts = db.session.scalars(
         select(CrisisAlert)
         .where(CrisisAlert.school_id == school.id)
-        .options(
-            selectinload(CrisisAlert.student).selectinload(Student.school_class),
-            selectinload(CrisisAlert.acknowledged_by),
-        )
+        .options(selectinload(CrisisAlert.acknowledged_by))
         .order_by(
             CrisisAlert.acknowledged_at.is_not(None),
             CrisisAlert.raised_at.desc(),
@@ -331,9 +330,22 @@ def school_alerts(school: School) -> list[AlertRow]:
         if campaign_ids
         else []
     )
-    return [
-        AlertRow(a, a.student, a.student.school_class, names.get(a.campaign_id)) for a in alerts
-    ]
+    students = students_by_id({a.student_id for a in alerts})
+    rows = []
+    for alert in alerts:
+        student = students[alert.student_id]
+        rows.append(AlertRow(alert, student, student.school_class, names.get(alert.campaign_id)))
+    return rows
+
+
+def students_by_id(ids: set[int]) -> dict[int, Student]:
+    """Students (with their classes) by id, in one query."""
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(Student).where(Student.id.in_(ids)).options(selectinload(Student.school_class))
+    )
+    return {student.id: student for student in found}
 
 
 def has_endpoint(name: str) -> bool:

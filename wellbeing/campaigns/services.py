@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -34,7 +34,7 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.services import counselors_of_school, notify
+from wellbeing.followups.services import counselors_of_school, link_to, notify
 from wellbeing.roster.models import (
     District,
     RoleAssignment,
@@ -591,15 +591,17 @@ def _response(
         version=instrument.version,
         content_hash=instrument.content_hash,
         source=source,
-        total=score.total,
-        band=score.band,
-        critical=score.critical,
         valid=score.valid,
         missing=score.missing,
-        subscales=dict(score.subscales),
-        invalid_reasons=list(score.invalid_reasons),
         entered_by_id=user.id if user else None,
     )
+    response.score = {
+        "total": score.total,
+        "band": score.band,
+        "critical": score.critical,
+        "subscales": dict(score.subscales),
+        "invalid_reasons": list(score.invalid_reasons),
+    }
     response.raw = {"answers": dict(answers), "seconds": dict(seconds)}
     db.session.add(response)
     db.session.flush()
@@ -620,28 +622,32 @@ def raise_crisis_alert(
         if answers.get(item_id) is not None and answers[item_id] >= c.min
     ]
     student = target.student
-    school_id = student.school_class.school_id
-    alert = CrisisAlert(
-        student_id=student.id,
-        school_id=school_id,
-        campaign_id=target.campaign_id,
-        response_id=response.id,
-        source="critical_item",
-        detail=f"{instrument.ref}: {', '.join(items)}"[:200],
-    )
+    school = student.school_class.school
+    alert = CrisisAlert(school_id=school.id, campaign_id=target.campaign_id, source="critical_item")
+    alert.subject = {"student_id": student.id, "response_id": response.id}
+    alert.detail = f"{instrument.ref}: {', '.join(items)}"
     db.session.add(alert)
     db.session.flush()
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         message = _(
-            "Crisis alert: %(student)s (%(class)s) endorsed a critical item in %(campaign)s. "
-            "Please see the student today.",
+            "Crisis alert at %(school)s: %(student)s (%(class)s) endorsed a critical item in "
+            "%(campaign)s. Please see the student today.",
+            school=school.name,
             student=student.name,
-            **{"class": student.school_class.name},
+            **{
+                "class": _(
+                    "Grade %(grade)d, class %(name)s",
+                    grade=student.school_class.grade,
+                    name=student.school_class.name,
+                )
+            },
             campaign=target.campaign.name,
         )
-    for person in alert_recipients(student.school_class.school):
-        notify(person.id, "crisis_alert", message, link=_alert_link(alert))
-    record_event("crisis_alert", target=student, detail={"alert": alert.id})
+    link = link_to("campaigns.alerts", school_id=school.id)
+    for person in alert_recipients(school):
+        notify(person.id, "crisis_alert", message, link=link)
+    # The audit row names the alert, not the student: whose alert it is stays sealed.
+    record_event("crisis_alert", target=alert, detail={"school": school.id})
     return alert
 
 
@@ -664,18 +670,11 @@ def alert_recipients(school: School) -> list[User]:
     )
 
 
-def _alert_link(alert: CrisisAlert) -> str | None:
-    try:
-        return url_for("campaigns.alerts", school_id=alert.school_id)
-    except Exception:  # outside a request (a command): no URL to build
-        return None
-
-
 def acknowledge_alert(alert: CrisisAlert, user: User) -> None:
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by_id = user.id
-        record_event("alert_acknowledge", target=alert.student, user=user)
+        record_event("alert_acknowledge", target=alert, user=user)
         db.session.flush()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, update
 
 from wellbeing.clock import utcnow
@@ -9,13 +10,23 @@ from wellbeing.extensions import db
 from wellbeing.followups.models import Notification
 from wellbeing.roster.models import RoleAssignment, User
 
-MESSAGE_LENGTH = 500  # the column's width
+MESSAGE_LENGTH = 500  # what the inbox shows of one message
+
+
+def link_to(endpoint: str, **values: object) -> str:
+    """A page's path for a message's link: from the request when there is one, otherwise
+    from the URL map (the demo and the commands send messages too)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def notify(user_id: int, kind: str, message: str, link: str | None = None) -> Notification:
+    """Put a message (sealed, with its link) in a user's inbox."""
     if len(message) > MESSAGE_LENGTH:
         message = message[: MESSAGE_LENGTH - 1] + "…"
-    notification = Notification(user_id=user_id, kind=kind, message=message, link=link)
+    notification = Notification(user_id=user_id, kind=kind)
+    notification.message, notification.link = message, link
     db.session.add(notification)
     db.session.flush()
     return notification

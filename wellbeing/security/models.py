@@ -97,8 +97,12 @@ class BreakGlassGrant(db.Model):
 
     __tablename__ = "break_glass_grant"
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = record_uid()
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
-    purpose: Mapped[str] = mapped_column(Text)
+    # Sealed: a purpose says why a student's record was needed ("self-harm reported by ...").
+    # Audit rows name the grant, never the purpose itself.
+    purpose_sealed: Mapped[bytes] = mapped_column("purpose", EncryptedText)
+    purpose = Encrypted("purpose_sealed")
     granted_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

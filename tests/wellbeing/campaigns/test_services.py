@@ -20,6 +20,7 @@ from wellbeing.campaigns.models import (
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.models import Notification
+from wellbeing.security.models import AuditEvent
 
 
 def _count(model, *where) -> int:
@@ -127,6 +128,10 @@ def test_a_critical_item_raises_an_alert_the_counselors_see_at_once(world, campa
     alert = db.session.scalar(select(CrisisAlert))
     assert alert.student_id == world.students["A1-0"].id
     assert alert.detail == "phq9@1.0: phq9_9"
+    # Whose alert it is stays sealed: the audit row names the alert, not the student.
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "crisis_alert")).one()
+    assert (event.target_type, event.target_id) == ("crisis_alert", str(alert.id))
+    assert b"phq9_9" not in alert.detail_sealed
     kind = Notification.kind == "crisis_alert"
     notes = list(db.session.scalars(select(Notification).where(kind)))
     assert [n.user_id for n in notes] == [world.users["counselor"].id]
