@@ -195,3 +195,19 @@ def test_a_broken_chain_is_reported_in_the_pack(app, db_session, tmp_path):
 def test_a_year_out_of_range_is_refused(app, db_session):
     result = app.test_cli_runner().invoke(pack_command, ["--year", "99"])
     assert result.exit_code == 2
+
+
+def test_the_pack_opens_the_sealed_purpose_of_a_grant(app, world, tmp_path, monkeypatch):
+    """Audit rows name the grant; the pack shows its purpose, opened from the grant."""
+    from wellbeing.security.breakglass import open_record
+
+    purpose = "依法配合公安机关调查，需要查阅既往访谈记录"
+    _at(datetime(2025, 6, 1, 2), monkeypatch)
+    open_record(world.users["admin"], world.students["A1-0"], purpose)
+    monkeypatch.undo()
+    folder = tmp_path / "pack"
+    result = app.test_cli_runner().invoke(pack_command, ["--year", str(YEAR), "--out", folder])
+    assert result.exit_code == 0, result.output
+    glass = _read_csv(folder / FILES[1])
+    assert [row[5] for row in glass[1:]] == [purpose]
+    assert glass[1][3] == f"student:{world.students['A1-0'].id}"

@@ -3,6 +3,7 @@ and no secrets or personal data in the logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -58,52 +59,108 @@ def test_empty_note_is_refused_and_nothing_stored(client, world):
     assert db.session.scalar(select(StudentNote.id)) is None
 
 
-def test_monitor_break_glass_with_a_purpose(app, client, world, monkeypatch):
+PURPOSE = "学生当晚失联，家长报警，需核实既往访谈记录"
+
+
+def _break_glass(client, number, purpose=PURPOSE):
+    return client.post("/break-glass", data={"purpose": purpose, "student_number": number})
+
+
+def _grants() -> list[BreakGlassGrant]:
+    return list(db.session.scalars(select(BreakGlassGrant)))
+
+
+def test_monitors_have_no_break_glass(client, world):
+    """Monitors see aggregates only: no emergency path to a student, not even a form."""
     student = world.students["A1-0"]
-    login(client, "counselor")
-    _add_note(client, student)
-    client.post("/logout")
-
     login(client, "monitor")
+    assert "/break-glass" not in client.get("/home").get_data(as_text=True)
+    assert client.get("/break-glass").status_code == 403
+    assert _break_glass(client, student.student_number).status_code == 403
     assert client.get(f"/students/{student.id}").status_code == 403
-    found = client.get(f"/break-glass?student_number={student.student_number}")
-    assert found.headers["Location"] == f"/students/{student.id}/break-glass"
-    refused = client.post(f"/students/{student.id}/break-glass", data={"purpose": "看看"})
-    assert refused.status_code == 200 and db.session.scalar(select(BreakGlassGrant.id)) is None
-
-    purpose = "学生当晚失联，家长报警，需核实既往访谈记录"
-    opened = client.post(f"/students/{student.id}/break-glass", data={"purpose": purpose})
-    assert opened.headers["Location"] == f"/students/{student.id}"
-    assert NOTE in client.get(f"/students/{student.id}").get_data(as_text=True)
-    event = _audit("break_glass")[-1]
-    assert event.purpose == purpose and event.username == "monitor"
-    told = db.session.scalars(select(Notification)).all()
-    assert [n.user_id for n in told] == [world.users["counselor"].id]
-    assert purpose in told[0].message
-
-    # Only that student, and only for the grant's time.
-    assert client.get(f"/students/{world.students['A1-1'].id}").status_code == 403
-    later = utcnow() + timedelta(minutes=app.config["BREAK_GLASS_MINUTES"] + 1)
-    monkeypatch.setattr("wellbeing.security.policy.utcnow", lambda: later)
-    assert client.get(f"/students/{student.id}").status_code == 403
+    assert _grants() == []
 
 
-def test_admin_breaks_glass_to_read_counseling_content(client, world):
+def test_admin_breaks_glass_to_read_notes_with_a_sealed_purpose(app, client, world, monkeypatch):
     student = world.students["A1-0"]
     login(client, "counselor")
     _add_note(client, student)
     client.post("/logout")
     login(client, "admin")
     page = client.get(f"/students/{student.id}").get_data(as_text=True)
-    assert NOTE not in page and f"/students/{student.id}/break-glass" in page
-    client.post(f"/students/{student.id}/break-glass", data={"purpose": "依法配合公安机关调查"})
+    assert NOTE not in page and "/break-glass?student_number=" in page
+
+    # The form names nobody, whatever number it carries; nothing is looked up.
+    form = client.get(f"/break-glass?student_number={student.student_number}")
+    assert form.status_code == 200 and student.name not in form.get_data(as_text=True)
+
+    short = _break_glass(client, student.student_number, "看看")
+    assert short.status_code == 200 and _grants() == []
+    assert student.name not in short.get_data(as_text=True)
+    assert json.loads(_audit("break_glass_refused")[-1].detail)["reason"] == "invalid"
+
+    opened = _break_glass(client, student.student_number)
+    assert opened.status_code == 303 and opened.headers["Location"] == f"/students/{student.id}"
     assert NOTE in client.get(f"/students/{student.id}").get_data(as_text=True)
+    [grant] = _grants()
+    assert grant.purpose == PURPOSE
+    raw = db.session.execute(text("SELECT purpose FROM break_glass_grant")).scalar_one()
+    assert PURPOSE.encode() not in bytes(raw)
+    event = _audit("break_glass")[-1]
+    assert event.username == "admin" and event.purpose is None
+    assert json.loads(event.detail) == {"break_glass_grant": grant.id}
+    told = db.session.scalars(select(Notification)).all()
+    assert [n.user_id for n in told] == [world.users["counselor"].id]
+    assert PURPOSE in told[0].message and student.name in told[0].message
+
+    # Only that student, and only for the grant's time.
+    later = utcnow() + timedelta(minutes=app.config["BREAK_GLASS_MINUTES"] + 1)
+    monkeypatch.setattr("wellbeing.security.policy.utcnow", lambda: later)
+    assert NOTE not in client.get(f"/students/{student.id}").get_data(as_text=True)
 
 
-def test_break_glass_unknown_student_number(client, world):
-    login(client, "monitor")
-    response = client.get("/break-glass?student_number=G000000000000000000")
-    assert response.status_code == 200
+def test_an_unknown_number_and_another_districts_student_answer_alike(client, world):
+    """Whether a number exists is not told by the answer; every attempt is audited."""
+    login(client, "admin")
+    other = world.students["C1-0"]  # school C is in the other district
+    answers = [
+        _break_glass(client, number) for number in ("G510502201200000000", other.student_number)
+    ]
+    bodies = [
+        a.get_data(as_text=True).replace(number, "")
+        for a, number in zip(answers, ("G510502201200000000", other.student_number), strict=True)
+    ]
+    assert [a.status_code for a in answers] == [200, 200] and bodies[0] == bodies[1]
+    assert other.name not in bodies[1] and _grants() == []
+    refusals = [json.loads(e.detail) for e in _audit("break_glass_refused")]
+    assert [(r["reason"], r["typed"]) for r in refusals] == [
+        ("no_match", "G510502201200000000"),
+        ("no_match", other.student_number),
+    ]
+
+
+def test_break_glass_attempts_are_limited_per_user(app, client, world, monkeypatch):
+    from wellbeing.security.limits import limiter
+
+    monkeypatch.setitem(app.config, "RATE_LIMITS_IN_TESTS", True)
+    monkeypatch.setitem(app.config, "BREAK_GLASS_RATE_LIMIT", "3 per hour")
+    limiter.reset()
+    try:
+        login(client, "admin")
+        for attempt in range(3):
+            assert _break_glass(client, f"G51050220120000000{attempt}").status_code == 200
+        refused = _break_glass(client, world.students["A1-0"].student_number)
+        assert refused.status_code == 429 and _grants() == []
+        reasons = [json.loads(e.detail)["reason"] for e in _audit("break_glass_refused")]
+        assert reasons == ["no_match"] * 3 + ["rate_limited"]
+    finally:
+        limiter.reset()
+
+
+def test_break_glass_purpose_has_an_upper_bound(client, world):
+    login(client, "admin")
+    answer = _break_glass(client, world.students["A1-0"].student_number, "理由" * 250)
+    assert answer.status_code == 200 and _grants() == []
 
 
 def test_inbox_shows_and_clears_unread(client, world):
@@ -142,26 +199,19 @@ def test_roster_import_is_audited(client, world):
     assert '"schools": {"created": 1' in event.detail
 
 
-def test_reads_under_break_glass_carry_the_purpose(client, world):
+def test_reads_under_break_glass_name_the_grant(client, world):
     student = world.students["A1-0"]
     login(client, "counselor")
     _add_note(client, student)
     client.post("/logout")
     login(client, "admin")
-    purpose = "依法配合公安机关调查，需要查阅访谈记录"
-    client.post(f"/students/{student.id}/break-glass", data={"purpose": purpose})
+    _break_glass(client, student.student_number)
     client.get(f"/students/{student.id}")
-    read = _audit("view_sensitive")[-1]
-    viewed = _audit("view_student")[-1]
-    assert read.purpose == purpose and viewed.purpose == purpose
-    assert '"break_glass_grant"' in read.detail
-
-
-def test_break_glass_purpose_has_an_upper_bound(client, world):
-    login(client, "monitor")
-    student = world.students["A1-0"]
-    client.post(f"/students/{student.id}/break-glass", data={"purpose": "理由" * 250})
-    assert db.session.scalar(select(BreakGlassGrant.id)) is None
+    [grant] = _grants()
+    read, viewed = _audit("view_sensitive")[-1], _audit("view_student")[-1]
+    assert read.purpose is None and viewed.purpose is None
+    assert json.loads(read.detail)["break_glass_grant"] == grant.id
+    assert json.loads(viewed.detail) == {"break_glass_grant": grant.id}
 
 
 def test_a_user_with_several_roles_is_audited(client, world, password_hash):

@@ -30,11 +30,9 @@ def add_note(student: Student, author: User, body: str) -> StudentNote:
     return note
 
 
-def read_notes(
-    student: Student, purpose: str | None = None, grant_id: int | None = None
-) -> list[tuple[StudentNote, str]]:
-    """The student's notes, newest first, opened; the read is audited (with the purpose
-    and the grant when it happens under break-glass)."""
+def read_notes(student: Student, grant_id: int | None = None) -> list[tuple[StudentNote, str]]:
+    """The student's notes, newest first, opened; the read is audited (naming the grant
+    when it happens under break-glass)."""
     notes = list(
         db.session.scalars(
             select(StudentNote)
@@ -45,7 +43,6 @@ def read_notes(
     record_event(
         "view_sensitive",
         target=student,
-        purpose=purpose,
         detail={
             "field": "student_note.body",
             "notes": len(notes),

@@ -46,18 +46,15 @@ def class_names(school_class: SchoolClass) -> str:
 @bp.get("/students/<int:student_id>")
 @requires("roster.view_student", Student)
 def student(student: Student) -> str:
-    # A read under break-glass carries the grant's purpose into every audit row it makes.
+    # A read under break-glass names its grant in every audit row it makes (the grant
+    # holds the purpose, sealed).
     grant = active_break_glass_grant(current_user, student)
-    purpose = grant.purpose if grant else None
-    detail = {"break_glass_grant": grant.id} if grant else None
-    record_event("view_student", target=student, purpose=purpose, detail=detail)
+    grant_id = grant.id if grant else None
+    detail = {"break_glass_grant": grant_id} if grant else None
+    record_event("view_student", target=student, detail=detail)
     show_guardians = can(current_user, "roster.view_guardians", student)
     readable = can(current_user, "notes.read", student)
-    notes = (
-        read_notes(student, purpose=purpose, grant_id=grant.id if grant else None)
-        if readable
-        else None
-    )
+    notes = read_notes(student, grant_id=grant_id) if readable else None
     return render_template(
         "roster/student.html",
         student=student,

@@ -1,43 +1,56 @@
-"""Break-glass: an administrator or district monitor opens one student's sensitive record
-outside their scope, only by stating a purpose. The grant lasts a short while, the read is
-audited with the purpose, and the school's counselors are told in their inbox."""
+"""Break-glass: an administrator opens one student's record, counseling notes included,
+only by stating a purpose. It is the district's one emergency path to notes (counselors
+alone read them otherwise); district monitors never see a student, so they have none.
+
+One form asks for the purpose first and the 学籍号 second; nothing about any student is
+shown before a grant is made. Every attempt is audited (a grant as `break_glass`, a
+refusal as `break_glass_refused` with the number typed), attempts are rate-limited per
+user, and a number that opens nothing gets the same answer whether or not it exists.
+The grant lasts BREAK_GLASS_MINUTES; the purpose is sealed on the grant, and audit rows
+name the grant; the school's counselors are told in their inbox who opened what, and why.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from screening.text import InvalidText, clean_text
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.services import counselors_of_school, notify
+from wellbeing.followups.services import counselors_of_school, link_to, notify
 from wellbeing.roster.models import Student, User
+from wellbeing.security import audit
 from wellbeing.security.audit import record_event
+from wellbeing.security.limits import break_glass_limit
 from wellbeing.security.models import BreakGlassGrant
 from wellbeing.security.policy import requires
 
 bp = Blueprint("break_glass", __name__)
 
 MIN_PURPOSE_LENGTH = 10
-MAX_PURPOSE_LENGTH = 400  # leaves room in the counselors' notice for the names
+MAX_PURPOSE_LENGTH = 400
+MAX_NUMBER_LENGTH = 40
 
 
 def open_record(user: User, student: Student, purpose: str) -> BreakGlassGrant:
+    """Grant the user the student's record for a while; audited, counselors told."""
     now = utcnow()
     grant = BreakGlassGrant(
         user_id=user.id,
         student_id=student.id,
-        purpose=purpose,
         granted_at=now,
         expires_at=now + timedelta(minutes=current_app.config["BREAK_GLASS_MINUTES"]),
     )
+    grant.purpose = purpose
     db.session.add(grant)
     db.session.flush()
-    record_event("break_glass", target=student, user=user, purpose=purpose)
+    record_event("break_glass", target=student, user=user, detail={"break_glass_grant": grant.id})
     for counselor in counselors_of_school(student.school_class.school_id):
         notify(
             counselor.id,
@@ -48,31 +61,89 @@ def open_record(user: User, student: Student, purpose: str) -> BreakGlassGrant:
                 student=student.name,
                 purpose=purpose,
             ),
-            link=url_for("roster.student", student_id=student.id),
+            link=link_to("roster.student", student_id=student.id),
         )
     return grant
 
 
-@bp.get("/break-glass")
-@requires("student.break_glass")
-def find() -> str | Response:
-    number = request.args.get("student_number", "").strip().upper()
-    if number:
-        student = db.session.scalar(select(Student).where(Student.student_number == number))
-        if student is not None:
-            return redirect(url_for("break_glass.confirm", student_id=student.id))
-        flash(_("No student has this student number."), "error")
-    return render_template("break_glass/find.html", number=number)
+def _openable(number: str, user: User) -> Student | None:
+    """The student of the user's district with this number, if any."""
+    student = db.session.scalar(select(Student).where(Student.student_number == number))
+    if student is None:
+        return None
+    districts = {a.district_id for a in user.roles if a.role == "admin"}
+    return student if student.school_class.school.district_id in districts else None
 
 
-@bp.route("/students/<int:student_id>/break-glass", methods=["GET", "POST"])
-@requires("student.break_glass", Student)
-def confirm(student: Student) -> str | Response:
+def _read_form() -> tuple[str, str, dict[str, str]]:
+    """The purpose and the number typed, and an error per field that is wrong."""
+    errors: dict[str, str] = {}
     purpose = request.form.get("purpose", "").strip()
-    if request.method == "POST":
-        if not MIN_PURPOSE_LENGTH <= len(purpose) <= MAX_PURPOSE_LENGTH:
-            flash(_("State the purpose in 10 to 400 characters."), "error")
-        else:
-            open_record(current_user, student, purpose)
-            return redirect(url_for("roster.student", student_id=student.id))
-    return render_template("break_glass/confirm.html", student=student, purpose=purpose)
+    number = request.form.get("student_number", "").strip().upper()
+    try:
+        purpose = clean_text(purpose, multiline=True)
+    except InvalidText as refused:
+        errors["purpose"] = _(
+            "Contains a character that is not allowed (%(code)s).", code=refused.codepoint
+        )
+    if "purpose" not in errors and not MIN_PURPOSE_LENGTH <= len(purpose) <= MAX_PURPOSE_LENGTH:
+        errors["purpose"] = _("State the purpose in 10 to 400 characters.")
+    try:
+        number = clean_text(number)
+    except InvalidText as refused:
+        errors["student_number"] = _(
+            "Contains a character that is not allowed (%(code)s).", code=refused.codepoint
+        )
+    if "student_number" not in errors and not 0 < len(number) <= MAX_NUMBER_LENGTH:
+        errors["student_number"] = _("Type the student number.")
+    return purpose, number, errors
+
+
+def _refused(reason: str, number: str) -> None:
+    # The number typed is kept (cut short) so a harvest shows in the trail; the purpose is
+    # not: a refused attempt grants nothing that needs one.
+    record_event(
+        "break_glass_refused", detail={"reason": reason, "typed": number[:MAX_NUMBER_LENGTH]}
+    )
+
+
+@bp.route("/break-glass", methods=["GET", "POST"])
+@requires("student.break_glass")
+@break_glass_limit
+def find() -> str | Response:
+    if request.method == "GET":
+        # A number may be carried from a student's page; nothing is looked up.
+        typed = request.args.get("student_number", "")[:MAX_NUMBER_LENGTH]
+        return render_template("break_glass/find.html", purpose="", number=typed, errors={})
+    purpose, number, errors = _read_form()
+    if errors:
+        _refused("invalid", number)
+        return render_template(
+            "break_glass/find.html", purpose=purpose, number=number, errors=errors
+        )
+    student = _openable(number, current_user)
+    if student is None:
+        # The same answer for an unknown number and one of another district.
+        _refused("no_match", number)
+        errors = {
+            "student_number": _(
+                "Nothing was opened. Check the student number; every attempt is recorded."
+            )
+        }
+        return render_template(
+            "break_glass/find.html", purpose=purpose, number=number, errors=errors
+        )
+    open_record(current_user, student, purpose)
+    return redirect(url_for("roster.student", student_id=student.id), 303)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error: Exception) -> tuple[str, int]:
+    """Past the per-user limit: refused and audited (committed here, as a 429 otherwise
+    discards the request's audit rows)."""
+    _refused("rate_limited", request.form.get("student_number", "").strip())
+    audit.append_pending()
+    db.session.commit()
+    errors = {"student_number": _("Too many attempts. Try again later.")}
+    page = render_template("break_glass/find.html", purpose="", number="", errors=errors)
+    return page, 429

@@ -19,6 +19,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 limiter = Limiter(key_func=get_remote_address)
 
@@ -43,6 +44,20 @@ access_code_limit = limiter.shared_limit(
     methods=["POST"],
     exempt_when=_exempt,
     deduct_when=lambda response: response.status_code >= 400,
+)
+
+
+def _user_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+# Break-glass attempts count per user, not per address: each one is a look-up of a
+# student number, and one account must not be able to sweep the roster.
+break_glass_limit = limiter.limit(
+    lambda: current_app.config["BREAK_GLASS_RATE_LIMIT"],
+    key_func=_user_key,
+    methods=["POST"],
+    exempt_when=_exempt,
 )
 
 
