@@ -149,7 +149,11 @@ def tighten(path: Path) -> None:
         return
     if status.st_mode & 0o077 and status.st_uid == os.geteuid():
         mode = PRIVATE_DIRECTORY if stat.S_ISDIR(status.st_mode) else PRIVATE_FILE
-        os.chmod(path, mode)
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:  # a read-only mount: say so, and go on serving
+            log.warning("%s is open to other accounts and stays so: %s", path, exc.strerror)
+            return
         log.warning("%s was open to other accounts: its mode is now %o", path, mode)
 
 
