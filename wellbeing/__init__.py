@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
@@ -15,7 +16,8 @@ from flask_babel import refresh as refresh_babel
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
-from wellbeing.config import flask_config, load_settings
+from wellbeing.config import chosen_instance_path, flask_config, load_settings, tighten
+from wellbeing.database import IdConverter, configure_sqlite, prepare_sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,16 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         logging.basicConfig(
             level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    app = Flask(__name__, instance_relative_config=True)
     settings = load_settings(config_override)
+    app = Flask(
+        __name__, instance_path=chosen_instance_path(settings), instance_relative_config=True
+    )
+    # Before any route: every <int:...> is bounded to the Integer columns' range.
+    app.url_map.converters["int"] = IdConverter
+    tighten(Path(app.instance_path))  # a folder from before folders were made private
     app.config.from_mapping(flask_config(settings, app.instance_path))
     app.permanent_session_lifetime = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        _ensure_parent_dir(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -47,13 +53,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
     _register_error_pages(app)
     return app
-
-
-def _ensure_parent_dir(path: str) -> None:
-    from pathlib import Path
-
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _select_locale() -> str:
@@ -69,10 +68,7 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from pathlib import Path
-
     import wellbeing.models  # noqa: F401  (every table in the metadata)
-    from wellbeing.database import configure_sqlite
     from wellbeing.extensions import babel, csrf, db, login_manager, migrate
     from wellbeing.roster.models import User
     from wellbeing.security.crypto import KeySource

@@ -1,10 +1,55 @@
-"""Engine settings that make SQLite behave like the production database where it matters."""
+"""Engine settings that make SQLite behave like the production database where it matters;
+the SQLite file's permissions; the range of ids a route accepts."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
+from werkzeug.routing import IntegerConverter, Map
+
+from wellbeing.config import PRIVATE_FILE, private_directory, tighten
+
+# The range of an Integer column on PostgreSQL (SQLite's is wider; the ids are the same).
+INTEGER_MAX = 2**31 - 1
+# Beside an SQLite database: SQLite creates them with the database file's mode.
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+class IdConverter(IntegerConverter):
+    """Every route's `<int:...>`: a number beyond the Integer columns' range names no row,
+    so it is not found (404) rather than a database error (500)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = 0,
+        max: int | None = INTEGER_MAX,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create an SQLite database file readable by its owner only, in a private folder if the
+    folder is new, before SQLite opens it: SQLite gives its -wal, -shm and -journal files
+    the database file's mode. Files made before this rule are tightened."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return
+    if database.startswith("file:"):  # a URI filename: SQLite's to interpret
+        return
+    path = Path(database)
+    private_directory(path.parent)
+    with contextlib.suppress(FileExistsError):  # O_EXCL: never truncate a database
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for companion in (path, *(path.with_name(path.name + end) for end in _SQLITE_COMPANIONS)):
+        tighten(companion)
 
 
 def configure_sqlite(engine: Engine) -> None:

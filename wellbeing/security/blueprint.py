@@ -189,6 +189,7 @@ def change_password() -> str | Response:
             form.new_password.data,
             current_user.username,
             current_app.config["PASSWORD_MIN_LENGTH"],
+            current=form.current_password.data,
         )
         if not verify_password(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))

@@ -40,10 +40,16 @@ def is_common_password(password: str) -> bool:
     return password.strip().lower() in common_passwords()
 
 
-def password_problems(password: str, username: str, min_length: int) -> list[str]:
-    """What is wrong with a new password; empty when it is acceptable. Also used by the
+def password_problems(
+    password: str, username: str, min_length: int, current: str | None = None
+) -> list[str]:
+    """What is wrong with a new password; empty when it is acceptable. `current` is the
+    password it replaces (already verified), which it must not repeat. Also used by the
     roster import for initial passwords."""
     problems = []
+    if current is not None and password == current:
+        # An imported account's initial password is known to whoever handed it out.
+        problems.append(_("The new password must differ from the current one."))
     if len(password) < min_length:
         problems.append(_("At least %(n)d characters.", n=min_length))
     if password.strip().lower() == username.strip().lower():
