@@ -41,7 +41,7 @@ from wellbeing.campaigns.models import Campaign, CampaignTarget, DraftAnswer, Sc
 from wellbeing.campaigns.services import AnswerRefused, CodeRefused, MissingAnswers
 from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
-from wellbeing.security.limits import access_code_limit
+from wellbeing.security.limits import check_code_ceiling, count_refused_code
 from wellbeing.security.policy import public
 
 bp = Blueprint("runner", __name__, url_prefix="/s")
@@ -330,15 +330,17 @@ def too_many_codes(error: Exception) -> tuple[str, int]:
 
 @bp.route("/", methods=["GET", "POST"])
 @public
-@access_code_limit
 def enter() -> Any:
-    """The code entry page. Only refused codes count toward the rate limit."""
+    """The code entry page. Only refused codes count toward the rate limit, and a valid
+    code passes even when the address has spent it (a computer room shares one)."""
     if request.method == "GET":
         return render_template("runner/enter.html", message=None, typed="")
+    check_code_ceiling()
     typed = request.form.get("code", "")
     try:
         target = services.target_for_code(typed, utcnow())
     except CodeRefused as refused:
+        count_refused_code()
         campaign = refused.target.campaign if refused.target is not None else None
         page = render_template(
             "runner/enter.html", message=_message(refused.reason, campaign), typed=typed[:40]

@@ -43,8 +43,8 @@ def _target(world, campaign, key="A1-0") -> CampaignTarget:
     return target_of(campaign, _student(world, key))
 
 
-def _enter(client, code: str):
-    return client.post("/s/", data={"code": code})
+def _enter(client, code: str, address: str = "127.0.0.1"):
+    return client.post("/s/", data={"code": code}, environ_base={"REMOTE_ADDR": address})
 
 
 def _said(app, message: str, **values) -> str:
@@ -189,25 +189,48 @@ def test_a_refused_code_says_why(app, client, world, opened, reason, status, mes
         assert "runner" not in session
 
 
-def test_refused_codes_count_toward_the_rate_limit_and_valid_ones_do_not(
-    app, client, world, opened, monkeypatch
-):
+@pytest.fixture
+def code_limits(app, monkeypatch):
+    """Rate limits on, as in production (they are off under TESTING), from a clean slate."""
     monkeypatch.setitem(app.config, "RATE_LIMITS_IN_TESTS", True)
-    monkeypatch.setitem(app.config, "ACCESS_CODE_RATE_LIMIT", "3 per minute")
     limiter.reset()
-    try:
-        target = _target(world, opened)
-        for _ in range(5):  # a computer room of valid codes behind one address
-            assert _enter(client, target.code).status_code == 303
-        for _ in range(3):
-            assert _enter(client, UNKNOWN).status_code == 400
-        refused = _enter(client, UNKNOWN)
-        assert refused.status_code == 429
-        assert 'id="code-form"' in refused.get_data(as_text=True)
-        assert _enter(client, target.code).status_code == 429  # the address waits a minute
-        assert client.get("/s/").status_code == 200  # the form is always shown
-    finally:
-        limiter.reset()
+    yield
+    limiter.reset()
+
+
+def test_refused_codes_count_toward_the_rate_limit_and_valid_ones_always_pass(
+    app, client, world, opened, code_limits
+):
+    assert app.config["ACCESS_CODE_RATE_LIMIT"] == "30 per minute"  # the shipped default
+    target, neighbour = _target(world, opened), _target(world, opened, "A1-1")
+    for _ in range(5):  # a computer room of valid codes behind one address
+        assert _enter(client, target.code).status_code == 303
+    assert [_enter(client, UNKNOWN).status_code for _ in range(31)] == [400] * 30 + [429]
+    refused = _enter(client, UNKNOWN)
+    assert refused.status_code == 429
+    assert 'id="code-form"' in refused.get_data(as_text=True)
+    # The room's valid codes still open the questionnaire; only refused ones wait.
+    entered = _enter(client, target.code)
+    assert entered.status_code == 303 and entered.headers["Location"] == "/s/run/0"
+    assert client.get("/s/run/0").status_code == 200
+    assert _enter(app.test_client(), codes.display(neighbour.code)).status_code == 303
+    assert _enter(client, UNKNOWN).status_code == 429
+    assert client.get("/s/").status_code == 200  # the form is always shown
+    assert _enter(client, UNKNOWN, "10.9.9.9").status_code == 400  # the limit is per address
+
+
+def test_an_address_far_beyond_the_limit_waits_even_with_a_valid_code(
+    app, client, world, opened, code_limits, monkeypatch
+):
+    """Past ten times the limit the address is guessing: were a valid code to pass
+    still, each 429 would tell a script that ignores them that its guess was wrong."""
+    monkeypatch.setitem(app.config, "ACCESS_CODE_RATE_LIMIT", "3 per minute")
+    target = _target(world, opened)
+    assert [_enter(client, UNKNOWN).status_code for _ in range(29)] == [400] * 3 + [429] * 26
+    assert _enter(client, target.code).status_code == 303  # short of the ceiling
+    assert _enter(client, UNKNOWN).status_code == 429  # the 30th refusal: the ceiling
+    assert _enter(client, target.code).status_code == 429
+    assert _enter(app.test_client(), target.code, "10.9.9.9").status_code == 303
 
 
 # ----------------------------------------------------------------------------- sections
