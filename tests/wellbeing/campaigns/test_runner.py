@@ -1,7 +1,8 @@
 """The student's questionnaire runner over HTTP: code entry and its refusals, the rate
 limit, section pages that show what was saved, the JSON autosave and its refusals, the
 form without JavaScript, submission (refused while required items are missing, keeping
-every answer), the closing page, and a runner session ended by a reissued code."""
+every answer), the closing page, and a runner session ended on the server by a reissued
+code, a pause or the code entered again (a copied cookie included)."""
 
 from __future__ import annotations
 
@@ -498,6 +499,87 @@ def test_pause_and_leave_ends_the_session_and_keeps_the_answers(client, world, o
     assert client.post("/s/leave").status_code == 200
     assert client.get("/s/run/0").status_code == 401
     assert services.saved_answers(target) == {"phq9:phq9_1": {"value": 2, "seconds": 3.5}}
+
+
+PAUSED_ELSEWHERE = (
+    "The questionnaire was paused, or opened again with your code. "
+    "Your answers are saved: enter your code again to continue."
+)
+
+
+def _browser_with(app, cookie: str):
+    """Another browser holding a copy of a runner's session cookie."""
+    browser = app.test_client()
+    browser.set_cookie("session", cookie)
+    return browser
+
+
+def _ended_for(app, cookie: str) -> list:
+    """The questionnaire's three doors, each tried by a fresh copy of the cookie (a
+    refused request forgets the runner session in the copy it answers)."""
+    return [
+        _browser_with(app, cookie).get("/s/run/0"),
+        _save(_browser_with(app, cookie), "phq9_2", 3),
+        _browser_with(app, cookie).post("/s/submit"),
+    ]
+
+
+def test_pause_ends_the_sitting_on_the_server_so_a_copied_cookie_stops(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    assert _save(client, "phq9_1", 2, seconds=3.5).status_code == 200
+    cookie = client.get_cookie("session").value  # copied off the shared computer
+    assert _browser_with(app, cookie).get("/s/run/0").status_code == 200
+    answer_all(target, 1)  # everything answered: a submit would go through
+    db.session.commit()
+
+    assert client.post("/s/leave").status_code == 200
+    page, saved, submitted = _ended_for(app, cookie)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert _said(app, PAUSED_ELSEWHERE) in text and 'id="reenter"' in text
+    assert "checked" not in text
+    assert saved.status_code == 409 and saved.get_json()["reason"] == "ended"
+    assert submitted.status_code == 409 and 'id="reenter"' in submitted.get_data(as_text=True)
+    assert target.submitted_at is None and target.state == "in_progress"
+    assert services.saved_answers(target)["phq9:phq9_2"]["value"] == 1  # not the copy's 3
+
+    # The code opens a new sitting with every saved answer.
+    assert _enter(client, target.code).status_code == 303
+    assert _radios(client.get("/s/run/0").get_data(as_text=True)).checked["phq9:phq9_1"] == "1"
+    assert _save(client, "phq9_2", 0).status_code == 200
+    assert [r.status_code for r in _ended_for(app, cookie)] == [409, 409, 409]
+
+
+def test_entering_the_code_again_ends_the_session_on_the_other_computer(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    assert _save(client, "phq9_1", 2).status_code == 200
+    other = app.test_client()
+    assert _enter(other, target.code).status_code == 303
+    ended = _save(client, "phq9_2", 1)
+    assert ended.status_code == 409 and ended.get_json()["reason"] == "ended"
+    assert _save(other, "phq9_2", 1).status_code == 200
+    assert services.saved_answers(target).keys() == {"phq9:phq9_1", "phq9:phq9_2"}
+
+
+def test_pause_after_an_idle_while_still_ends_a_copy_used_since(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    cookie = client.get_cookie("session").value
+    with client.session_transaction() as session:  # this browser idle, the copy in use
+        session["runner"] = {**session["runner"], "seen": session["runner"]["seen"] - 21 * 60}
+    assert client.post("/s/leave").status_code == 200
+    assert [r.status_code for r in _ended_for(app, cookie)] == [409, 409, 409]
+
+
+def test_a_stale_cookie_cannot_pause_the_live_sitting(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    stale = client.get_cookie("session").value
+    _enter(client, target.code)  # the student entered the code again: a new sitting
+    assert _browser_with(app, stale).post("/s/leave").status_code == 200
+    assert _save(client, "phq9_1", 2).status_code == 200
 
 
 def test_a_second_submit_goes_to_the_closing_page(client, world, opened):
