@@ -12,7 +12,7 @@ Sealing existing rows needs the keys (WELLBEING_KEYS or the key file); an empty 
 needs none. The downgrade opens them again into clear columns.
 
 Revision ID: c2d8f4a1e6b3
-Revises: 97547b8c42a8
+Revises: b7e1c0a95d42
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -28,7 +28,7 @@ from wellbeing.security.crypto import Context, EncryptedJSON, EncryptedText
 
 # revision identifiers, used by Alembic.
 revision = "c2d8f4a1e6b3"
-down_revision = "97547b8c42a8"
+down_revision = "b7e1c0a95d42"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from wellbeing import create_app
 from wellbeing.config import flask_config, load_settings
 from wellbeing.extensions import db
 from wellbeing.security.headers import CONTENT_SECURITY_POLICY
-from wellbeing.security.limits import access_code_limit, limiter
+from wellbeing.security.limits import check_code_ceiling, count_refused_code, limiter
 from wellbeing.security.models import AuditEvent
 from wellbeing.security.policy import public
 
@@ -252,12 +252,15 @@ def test_access_code_limit_counts_refused_codes_only(tmp_path):
 
     @app.route("/try-code", methods=["GET", "POST"])
     @public
-    @access_code_limit
     def try_code():
         from flask import request
 
-        if request.method == "GET" or request.form.get("code") == "right":
+        if request.method == "GET":
             return "ok"
+        check_code_ceiling()
+        if request.form.get("code") == "right":
+            return "ok"
+        count_refused_code()
         return "refused", 400
 
     limiter.reset()
@@ -268,6 +271,7 @@ def test_access_code_limit_counts_refused_codes_only(tmp_path):
     ] * 5
     assert [client.post("/try-code").status_code for _ in range(3)] == [400, 400, 429]
     assert client.get("/try-code").status_code == 200
+    assert client.post("/try-code", data={"code": "right"}).status_code == 200  # still
     limiter.reset()
 
 

@@ -144,6 +144,10 @@ class CampaignTarget(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The language the student chose.
     language: Mapped[str | None] = mapped_column(String(5))
+    # The version of the runner session on the code: a runner session holds the one it
+    # was opened with, and pausing or entering the code again raises it, so every older
+    # session ends on the server, a copied cookie too.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     campaign: Mapped[Campaign] = relationship()
     student: Mapped[Student] = relationship()

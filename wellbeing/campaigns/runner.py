@@ -2,9 +2,12 @@
 per section (every answer autosaved), submit, and a calm closing page.
 
 Students do not log in. A valid code puts `session["runner"] = {"target": id, "digest":
-code_digest}` in Flask's signed session cookie, and every later request checks it again:
-the target still exists, its code digest is still the session's (a reissued or retest
-code ends the old session) and the questionnaire can still be answered.
+code_digest, "version": session_version, "seen": time}` in Flask's signed session cookie,
+and every later request checks it again: the target still exists, its code digest is
+still the session's (a reissued or retest code ends the old session), its session
+version too (pausing, or entering the code again, raises the target's version: every
+older session ends on the server, a copied cookie included), the session was not left
+idle, and the questionnaire can still be answered.
 
 HTTP contract (the load benchmark relies on it): GET/POST /s/ (code entry), GET/POST
 /s/run/<section>, POST /s/answer (JSON autosave), POST /s/submit, GET /s/done.
@@ -41,7 +44,7 @@ from wellbeing.campaigns.models import Campaign, CampaignTarget, DraftAnswer, Sc
 from wellbeing.campaigns.services import AnswerRefused, CodeRefused, MissingAnswers
 from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
-from wellbeing.security.limits import access_code_limit
+from wellbeing.security.limits import check_code_ceiling, count_refused_code
 from wellbeing.security.policy import public
 
 bp = Blueprint("runner", __name__, url_prefix="/s")
@@ -53,6 +56,7 @@ DONE = "runner_done"  # session key: the target just submitted, for the closing 
 # CodeRefused reasons, plus these.
 NO_SESSION = "no_session"
 REPLACED = "replaced"
+ENDED = "ended"  # paused, or the code entered again (elsewhere)
 IDLE = "idle"
 # The autosave's JSON is a few dozen bytes; anything much larger is not an answer.
 ANSWER_MAX_BYTES = 2048
@@ -114,6 +118,11 @@ def _message(reason: str, campaign: Campaign | None = None) -> str:
         return _(
             "This code has been replaced by a new one. Please enter the code on your new slip."
         )
+    if reason == ENDED:
+        return _(
+            "The questionnaire was paused, or opened again with your code. "
+            "Your answers are saved: enter your code again to continue."
+        )
     return _("Please enter the code on your slip to start or continue.")
 
 
@@ -142,6 +151,9 @@ def _session_target() -> tuple[CampaignTarget | None, str | None, Campaign | Non
     if target is None or target.code_digest != held.get("digest"):
         session.pop(RUNNER, None)
         return None, REPLACED, None
+    if target.session_version != held.get("version"):
+        session.pop(RUNNER, None)
+        return None, ENDED, None
     try:
         services.check_answerable(target, utcnow())
     except CodeRefused as refused:
@@ -330,23 +342,32 @@ def too_many_codes(error: Exception) -> tuple[str, int]:
 
 @bp.route("/", methods=["GET", "POST"])
 @public
-@access_code_limit
 def enter() -> Any:
-    """The code entry page. Only refused codes count toward the rate limit."""
+    """The code entry page. Only refused codes count toward the rate limit, and a valid
+    code passes even when the address has spent it (a computer room shares one); the
+    code opens a new runner session and ends any other on it."""
     if request.method == "GET":
         return render_template("runner/enter.html", message=None, typed="")
+    check_code_ceiling()
     typed = request.form.get("code", "")
     try:
         target = services.target_for_code(typed, utcnow())
     except CodeRefused as refused:
+        count_refused_code()
         campaign = refused.target.campaign if refused.target is not None else None
         page = render_template(
             "runner/enter.html", message=_message(refused.reason, campaign), typed=typed[:40]
         )
         return page, REFUSAL_STATUS.get(refused.reason, 400)
     services.start(target)
+    version = services.end_runner_sessions(target)
     session.pop(DONE, None)
-    session[RUNNER] = {"target": target.id, "digest": target.code_digest, "seen": int(time.time())}
+    session[RUNNER] = {
+        "target": target.id,
+        "digest": target.code_digest,
+        "version": version,
+        "seen": int(time.time()),
+    }
     _use_language(target.language)
     return redirect(url_for("runner.section", section=0), 303)
 
@@ -456,8 +477,19 @@ def submit() -> Any:
 @bp.post("/leave")
 @public
 def leave() -> Any:
-    """Pause: end this browser's session (the answers stay saved for the code)."""
-    session.pop(RUNNER, None)
+    """Pause: end the runner session on the server, so no copy of this browser's cookie
+    goes on (the answers stay saved for the code). Even an idle session is ended: a
+    copy may have been used since."""
+    held = session.pop(RUNNER, None)
+    session.pop(DONE, None)
+    if isinstance(held, dict) and isinstance(held.get("target"), int):
+        target = db.session.get(CampaignTarget, held["target"])
+        if (
+            target is not None
+            and target.code_digest == held.get("digest")
+            and target.session_version == held.get("version")
+        ):
+            services.end_runner_sessions(target)
     message = _("Your answers are saved. Enter your code again to continue.")
     return render_template("runner/enter.html", message=message, typed="", paused=True)
 

@@ -388,6 +388,15 @@ def start(target: CampaignTarget, language: str | None = None) -> None:
         target.language = target.campaign.languages[0]
 
 
+def end_runner_sessions(target: CampaignTarget) -> int:
+    """End every runner session on the target's code: each holds the version it was
+    opened with. Returns the new version, for a session opening now."""
+    # An UPDATE of the expression, not a read-modify-write: two at once both count.
+    target.session_version = CampaignTarget.session_version + 1
+    db.session.flush()
+    return target.session_version
+
+
 def _mark_started(target: CampaignTarget) -> None:
     if target.state != v.IN_PROGRESS:
         target.state = v.IN_PROGRESS

@@ -1,7 +1,8 @@
 """The student's questionnaire runner over HTTP: code entry and its refusals, the rate
 limit, section pages that show what was saved, the JSON autosave and its refusals, the
 form without JavaScript, submission (refused while required items are missing, keeping
-every answer), the closing page, and a runner session ended by a reissued code."""
+every answer), the closing page, and a runner session ended on the server by a reissued
+code, a pause or the code entered again (a copied cookie included)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def _target(world, campaign, key="A1-0") -> CampaignTarget:
     return target_of(campaign, _student(world, key))
 
 
-def _enter(client, code: str):
-    return client.post("/s/", data={"code": code})
+def _enter(client, code: str, address: str = "127.0.0.1"):
+    return client.post("/s/", data={"code": code}, environ_base={"REMOTE_ADDR": address})
 
 
 def _said(app, message: str, **values) -> str:
@@ -189,25 +190,48 @@ def test_a_refused_code_says_why(app, client, world, opened, reason, status, mes
         assert "runner" not in session
 
 
-def test_refused_codes_count_toward_the_rate_limit_and_valid_ones_do_not(
-    app, client, world, opened, monkeypatch
-):
+@pytest.fixture
+def code_limits(app, monkeypatch):
+    """Rate limits on, as in production (they are off under TESTING), from a clean slate."""
     monkeypatch.setitem(app.config, "RATE_LIMITS_IN_TESTS", True)
-    monkeypatch.setitem(app.config, "ACCESS_CODE_RATE_LIMIT", "3 per minute")
     limiter.reset()
-    try:
-        target = _target(world, opened)
-        for _ in range(5):  # a computer room of valid codes behind one address
-            assert _enter(client, target.code).status_code == 303
-        for _ in range(3):
-            assert _enter(client, UNKNOWN).status_code == 400
-        refused = _enter(client, UNKNOWN)
-        assert refused.status_code == 429
-        assert 'id="code-form"' in refused.get_data(as_text=True)
-        assert _enter(client, target.code).status_code == 429  # the address waits a minute
-        assert client.get("/s/").status_code == 200  # the form is always shown
-    finally:
-        limiter.reset()
+    yield
+    limiter.reset()
+
+
+def test_refused_codes_count_toward_the_rate_limit_and_valid_ones_always_pass(
+    app, client, world, opened, code_limits
+):
+    assert app.config["ACCESS_CODE_RATE_LIMIT"] == "30 per minute"  # the shipped default
+    target, neighbour = _target(world, opened), _target(world, opened, "A1-1")
+    for _ in range(5):  # a computer room of valid codes behind one address
+        assert _enter(client, target.code).status_code == 303
+    assert [_enter(client, UNKNOWN).status_code for _ in range(31)] == [400] * 30 + [429]
+    refused = _enter(client, UNKNOWN)
+    assert refused.status_code == 429
+    assert 'id="code-form"' in refused.get_data(as_text=True)
+    # The room's valid codes still open the questionnaire; only refused ones wait.
+    entered = _enter(client, target.code)
+    assert entered.status_code == 303 and entered.headers["Location"] == "/s/run/0"
+    assert client.get("/s/run/0").status_code == 200
+    assert _enter(app.test_client(), codes.display(neighbour.code)).status_code == 303
+    assert _enter(client, UNKNOWN).status_code == 429
+    assert client.get("/s/").status_code == 200  # the form is always shown
+    assert _enter(client, UNKNOWN, "10.9.9.9").status_code == 400  # the limit is per address
+
+
+def test_an_address_far_beyond_the_limit_waits_even_with_a_valid_code(
+    app, client, world, opened, code_limits, monkeypatch
+):
+    """Past ten times the limit the address is guessing: were a valid code to pass
+    still, each 429 would tell a script that ignores them that its guess was wrong."""
+    monkeypatch.setitem(app.config, "ACCESS_CODE_RATE_LIMIT", "3 per minute")
+    target = _target(world, opened)
+    assert [_enter(client, UNKNOWN).status_code for _ in range(29)] == [400] * 3 + [429] * 26
+    assert _enter(client, target.code).status_code == 303  # short of the ceiling
+    assert _enter(client, UNKNOWN).status_code == 429  # the 30th refusal: the ceiling
+    assert _enter(client, target.code).status_code == 429
+    assert _enter(app.test_client(), target.code, "10.9.9.9").status_code == 303
 
 
 # ----------------------------------------------------------------------------- sections
@@ -475,6 +499,87 @@ def test_pause_and_leave_ends_the_session_and_keeps_the_answers(client, world, o
     assert client.post("/s/leave").status_code == 200
     assert client.get("/s/run/0").status_code == 401
     assert services.saved_answers(target) == {"phq9:phq9_1": {"value": 2, "seconds": 3.5}}
+
+
+PAUSED_ELSEWHERE = (
+    "The questionnaire was paused, or opened again with your code. "
+    "Your answers are saved: enter your code again to continue."
+)
+
+
+def _browser_with(app, cookie: str):
+    """Another browser holding a copy of a runner's session cookie."""
+    browser = app.test_client()
+    browser.set_cookie("session", cookie)
+    return browser
+
+
+def _ended_for(app, cookie: str) -> list:
+    """The questionnaire's three doors, each tried by a fresh copy of the cookie (a
+    refused request forgets the runner session in the copy it answers)."""
+    return [
+        _browser_with(app, cookie).get("/s/run/0"),
+        _save(_browser_with(app, cookie), "phq9_2", 3),
+        _browser_with(app, cookie).post("/s/submit"),
+    ]
+
+
+def test_pause_ends_the_sitting_on_the_server_so_a_copied_cookie_stops(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    assert _save(client, "phq9_1", 2, seconds=3.5).status_code == 200
+    cookie = client.get_cookie("session").value  # copied off the shared computer
+    assert _browser_with(app, cookie).get("/s/run/0").status_code == 200
+    answer_all(target, 1)  # everything answered: a submit would go through
+    db.session.commit()
+
+    assert client.post("/s/leave").status_code == 200
+    page, saved, submitted = _ended_for(app, cookie)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert _said(app, PAUSED_ELSEWHERE) in text and 'id="reenter"' in text
+    assert "checked" not in text
+    assert saved.status_code == 409 and saved.get_json()["reason"] == "ended"
+    assert submitted.status_code == 409 and 'id="reenter"' in submitted.get_data(as_text=True)
+    assert target.submitted_at is None and target.state == "in_progress"
+    assert services.saved_answers(target)["phq9:phq9_2"]["value"] == 1  # not the copy's 3
+
+    # The code opens a new sitting with every saved answer.
+    assert _enter(client, target.code).status_code == 303
+    assert _radios(client.get("/s/run/0").get_data(as_text=True)).checked["phq9:phq9_1"] == "1"
+    assert _save(client, "phq9_2", 0).status_code == 200
+    assert [r.status_code for r in _ended_for(app, cookie)] == [409, 409, 409]
+
+
+def test_entering_the_code_again_ends_the_session_on_the_other_computer(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    assert _save(client, "phq9_1", 2).status_code == 200
+    other = app.test_client()
+    assert _enter(other, target.code).status_code == 303
+    ended = _save(client, "phq9_2", 1)
+    assert ended.status_code == 409 and ended.get_json()["reason"] == "ended"
+    assert _save(other, "phq9_2", 1).status_code == 200
+    assert services.saved_answers(target).keys() == {"phq9:phq9_1", "phq9:phq9_2"}
+
+
+def test_pause_after_an_idle_while_still_ends_a_copy_used_since(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    cookie = client.get_cookie("session").value
+    with client.session_transaction() as session:  # this browser idle, the copy in use
+        session["runner"] = {**session["runner"], "seen": session["runner"]["seen"] - 21 * 60}
+    assert client.post("/s/leave").status_code == 200
+    assert [r.status_code for r in _ended_for(app, cookie)] == [409, 409, 409]
+
+
+def test_a_stale_cookie_cannot_pause_the_live_sitting(app, client, world, opened):
+    target = _target(world, opened)
+    _enter(client, target.code)
+    stale = client.get_cookie("session").value
+    _enter(client, target.code)  # the student entered the code again: a new sitting
+    assert _browser_with(app, stale).post("/s/leave").status_code == 200
+    assert _save(client, "phq9_1", 2).status_code == 200
 
 
 def test_a_second_submit_goes_to_the_closing_page(client, world, opened):
