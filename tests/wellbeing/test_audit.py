@@ -270,7 +270,7 @@ def test_a_chain_purged_under_retention_starts_at_its_first_row(app, db_session,
 def test_a_purge_of_rows_still_under_retention_is_a_break(app, db_session):
     write_events(5)
     assert verify_chain().intact  # a young chain from row 1 is whole, however young
-    delete_rows(1, 2)  # rows a day old: still under the 1095 days of retention
+    delete_rows(1, 2)  # rows just written: well within the 1095 days of retention
     result = verify_chain()
     assert _break(result) == (2, "deleted")
     assert "within the retention period" in result.failure.message
