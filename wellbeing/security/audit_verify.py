@@ -148,7 +148,7 @@ def _expected_prev(state: Verification, row_id: int) -> tuple[str, ChainBreak | 
     return state.last_hash, None
 
 
-def _purged_under_retention(state: Verification, row: Any) -> ChainBreak | None:
+def _purged_within_retention(state: Verification, row: Any) -> ChainBreak | None:
     """The chain starts after row 1: the rows before it were purged, which is lawful only
     if they were past retention. The first remaining row must be past it too (a purge
     keeps the newest row older than the period), else younger rows were removed."""
@@ -181,7 +181,7 @@ def _check_row(state: Verification, row: Any, anchors: Mapping[int, str]) -> Cha
             "(the row was edited, or forged)",
         )
     if state.last_id is None and row.id != 1:
-        purged = _purged_under_retention(state, row)
+        purged = _purged_within_retention(state, row)
         if purged is not None:
             return purged
     if row.prev_hash != expected:
