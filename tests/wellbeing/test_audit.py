@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -17,11 +17,12 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import TEST_KEYS, login
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.security import audit
 from wellbeing.security.audit import GENESIS, HASHED_FIELDS, record_event, row_hash
 from wellbeing.security.audit_cli import audit_group, verify_command
-from wellbeing.security.audit_verify import verify_chain
+from wellbeing.security.audit_verify import retention_cutoff, verify_chain
 from wellbeing.security.models import AuditEvent, AuditHead
 
 pytestmark = pytest.mark.app
@@ -65,6 +66,31 @@ def _insert(fields: dict, prev_hash: str, digest: str | None = None) -> None:
 def _break(result):
     assert not result.intact
     return result.failure.row_id, result.failure.problem
+
+
+def rewrite_chain_wholesale() -> None:
+    """Play the attacker with full database access: change row 2, then recompute every
+    hash after it and the head, so the chain alone still looks intact."""
+    disable_append_only()
+    last = db.session.scalar(select(AuditHead.last_id).where(AuditHead.id == 1))
+    previous = GENESIS
+    for row_id in range(1, last + 1):
+        fields = {name: _row_fields(row_id)[name] for name in HASHED_FIELDS}
+        if row_id == 2:
+            fields["purpose"] = "rewritten"
+        digest = row_hash(fields, previous)
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.id == row_id)
+            .values(purpose=fields["purpose"], prev_hash=previous, hash=digest)
+        )
+        previous = digest
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=previous))
+
+
+def _written(moment: datetime, monkeypatch) -> None:
+    """Rows recorded from now on carry this time."""
+    monkeypatch.setattr(audit, "utcnow", lambda: moment)
 
 
 # --- the append-only table -----------------------------------------------------------
@@ -204,20 +230,7 @@ def test_a_forged_row_replacing_a_deleted_one_is_named(db_session):
 def test_a_chain_rewritten_wholesale_is_caught_by_an_anchor(app, db_session):
     write_events(4)
     anchor = _row_fields(4)["hash"]
-    disable_append_only()
-    previous = GENESIS
-    for row_id in range(1, 5):  # recompute every hash after changing row 2
-        fields = {name: _row_fields(row_id)[name] for name in HASHED_FIELDS}
-        if row_id == 2:
-            fields["purpose"] = "rewritten"
-        digest = row_hash(fields, previous)
-        db.session.execute(
-            update(AuditEvent)
-            .where(AuditEvent.id == row_id)
-            .values(purpose=fields["purpose"], prev_hash=previous, hash=digest)
-        )
-        previous = digest
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=previous))
+    rewrite_chain_wholesale()
     assert verify_chain().intact  # a hash chain alone cannot see this
     assert _break(verify_chain(anchors={4: anchor})) == (4, "anchor")
     outcome = app.test_cli_runner().invoke(verify_command, ["--expect", f"4:{anchor}"])
@@ -231,14 +244,59 @@ def test_an_anchor_that_still_matches_passes(db_session):
     assert result.intact and result.anchors_checked == 1
 
 
-def test_a_chain_purged_under_retention_starts_at_its_first_row(app, db_session):
-    write_events(5)
-    delete_rows(1, 2)  # what a DBA's purge of old rows leaves
+# What README ("Retention") tells a DBA to run, with the trigger lifted: delete the rows
+# before the newest row older than the period, which stays as the chain's first row.
+DBA_PURGE = (
+    "DELETE FROM audit_event WHERE id < (SELECT max(id) FROM audit_event WHERE at < :cutoff)"
+)
+
+
+def test_a_chain_purged_under_retention_starts_at_its_first_row(app, db_session, monkeypatch):
+    now = utcnow()
+    _written(now - timedelta(days=1200), monkeypatch)  # past the default 1095 days
+    write_events(3)
+    monkeypatch.undo()
+    write_events(2)
+    disable_append_only()
+    db.session.execute(text(DBA_PURGE), {"cutoff": retention_cutoff(app.config, now)})
     result = verify_chain()
-    assert result.intact and not result.from_genesis and result.first_id == 3
+    assert result.intact, result.summary()
+    assert not result.from_genesis and result.first_id == 3
     outcome = app.test_cli_runner().invoke(verify_command)
-    assert outcome.exit_code == 0
+    assert outcome.exit_code == 0, outcome.output
     assert "chain starts at row 3" in outcome.output
+
+
+def test_a_purge_of_rows_still_under_retention_is_a_break(app, db_session):
+    write_events(5)
+    assert verify_chain().intact  # a young chain from row 1 is whole, however young
+    delete_rows(1, 2)  # rows just written: well within the 1095 days of retention
+    result = verify_chain()
+    assert _break(result) == (2, "deleted")
+    assert "within the retention period" in result.failure.message
+    outcome = app.test_cli_runner().invoke(verify_command)
+    assert outcome.exit_code == 1
+    assert "BROKEN at row 2 (deleted): row(s) 1–2 are missing" in outcome.output
+
+
+def test_the_chain_start_is_checked_against_the_180_day_floor(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "RETENTION_AUDIT_DAYS", 30)  # raised to 180
+    now = utcnow()
+    for age in (400, 100, 1):  # rows 1, 2 and 3
+        _written(now - timedelta(days=age), monkeypatch)
+        write_events(1)
+    monkeypatch.setattr(audit, "utcnow", utcnow)
+    delete_rows(1)  # row 2, 100 days old, now starts the chain: too young for 180 days
+    assert _break(verify_chain()) == (1, "deleted")
+    assert app.test_cli_runner().invoke(verify_command).exit_code == 1
+    assert verify_chain(retained_since=now - timedelta(days=99)).intact
+
+
+def test_an_old_first_row_after_a_purge_passes_however_recent_the_rest(app, db_session):
+    write_events(3)
+    delete_rows(1)
+    later = utcnow() + timedelta(days=1096)  # three years on: row 2 is past retention
+    assert verify_chain(retained_since=retention_cutoff(app.config, later)).intact
 
 
 def test_a_missing_head_row_is_reported(db_session):

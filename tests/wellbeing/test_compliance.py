@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -14,13 +15,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.wellbeing.test_audit import delete_rows, write_events
+from tests.wellbeing.test_audit import delete_rows, rewrite_chain_wholesale, write_events
 from wellbeing.extensions import db
 from wellbeing.security import audit
 from wellbeing.security.audit import record_event
-from wellbeing.security.audit_cli import compliance_group, pack_command
+from wellbeing.security.audit_cli import compliance_group, pack_command, verify_command
 from wellbeing.security.audit_verify import verify_chain
-from wellbeing.security.compliance import year_bounds
+from wellbeing.security.compliance import COMMAND_ITEM, EXPECT_ITEM, year_bounds
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -190,6 +191,42 @@ def test_a_broken_chain_is_reported_in_the_pack(app, db_session, tmp_path):
     assert chain["状态 Status"] == "已破坏 BROKEN"
     assert chain["断裂行 Broken at row"] == "3" and chain["问题 Problem"] == "deleted"
     assert "已破坏" in (folder / "README.txt").read_text(encoding="utf-8-sig")
+
+
+def test_the_pack_gives_the_head_as_verify_expects_it(app, db_session, tmp_path):
+    write_events(4)
+    folder = tmp_path / "pack"
+    result = app.test_cli_runner().invoke(pack_command, ["--year", str(YEAR), "--out", folder])
+    assert result.exit_code == 0, result.output
+    chain = dict(_read_csv(folder / FILES[6])[1:])
+    anchor, command = chain[EXPECT_ITEM], chain[COMMAND_ITEM]
+    assert anchor == f"4:{db.session.get(AuditEvent, 4).hash}"  # the head when verified
+    assert command == f"wellbeing audit verify --expect {anchor}"
+    assert command in result.output  # printed, ready to copy
+    assert f"  {command}" in (folder / "README.txt").read_text(encoding="utf-8-sig").splitlines()
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert json.loads(row.detail)["anchor"] == anchor
+
+    arguments = shlex.split(command)[3:]  # what follows `wellbeing audit verify`
+    outcome = app.test_cli_runner().invoke(verify_command, arguments)
+    assert outcome.exit_code == 0, outcome.output
+    assert "anchors matched: 1" in outcome.output
+
+    rewrite_chain_wholesale()  # every hash recomputed: only the anchor can tell
+    assert app.test_cli_runner().invoke(verify_command).exit_code == 0
+    outcome = app.test_cli_runner().invoke(verify_command, arguments)
+    assert outcome.exit_code == 1
+    assert "BROKEN at row 4 (anchor)" in outcome.output
+
+
+def test_a_broken_chain_gives_no_anchor(app, db_session, tmp_path):
+    write_events(5)
+    delete_rows(3)
+    folder = tmp_path / "pack"
+    result = app.test_cli_runner().invoke(pack_command, ["--year", str(YEAR), "--out", folder])
+    chain = dict(_read_csv(folder / FILES[6])[1:])
+    assert chain[EXPECT_ITEM] == chain[COMMAND_ITEM] == ""
+    assert "--expect" not in result.output
 
 
 def test_a_year_out_of_range_is_refused(app, db_session):

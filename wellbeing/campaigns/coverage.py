@@ -47,7 +47,7 @@ from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, School, SchoolClass, Student
-from wellbeing.security.audit import record_event
+from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.compliance import spreadsheet_safe
 from wellbeing.security.policy import can, requires
 
@@ -184,6 +184,7 @@ def school(school: School, campaign_id: int) -> str:
     campaign = campaign_of_school(school, campaign_id)
     level = ledger.school_level(campaign, school)
     missing = ledger.ledger_rows(campaign, school=school, missing_only=True)
+    record_view(school, len(missing), campaign=campaign.id)
     return render_template(
         "coverage/school.html",
         school=school,
@@ -203,6 +204,7 @@ def school(school: School, campaign_id: int) -> str:
 def school_class(school_class: SchoolClass, campaign_id: int) -> str:
     campaign = campaign_of_class(school_class, campaign_id)
     rows = ledger.ledger_rows(campaign, school_class=school_class, with_consent=True)
+    record_view(school_class, len(rows), campaign=campaign.id)
     return render_template(
         "coverage/class.html",
         school_class=school_class,

@@ -33,6 +33,7 @@ from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.campaigns.paper_import import BLANK, EntryRefused, text_in
 from wellbeing.clock import utcnow
 from wellbeing.roster.models import School, Student
+from wellbeing.security.audit import record_view
 from wellbeing.security.policy import requires
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
@@ -175,6 +176,7 @@ def enter(student: Student, campaign_id: int) -> Any:
                 return redirect(here)
     pending = paper_import.pending_entries(target)
     first_by, first_at = paper_import.first_entry_by(pending)
+    record_view(student, 1, campaign=campaign.id)
     page = render_template(
         "paper/enter.html",
         student=student,

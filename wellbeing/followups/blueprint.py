@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from wellbeing.followups import services
+from wellbeing.security.audit import record_view
 from wellbeing.security.policy import requires
 
 bp = Blueprint("inbox", __name__)
@@ -16,5 +17,7 @@ bp = Blueprint("inbox", __name__)
 def inbox() -> str:
     notifications = services.inbox(current_user.id)
     unread = {n.id for n in notifications if n.read_at is None}
+    if notifications:  # each message names a student (a crisis alert, a break-glass read)
+        record_view(("user_account", current_user.id), len(notifications))
     services.mark_read(current_user.id, sorted(unread))
     return render_template("followups/inbox.html", notifications=notifications, unread=unread)

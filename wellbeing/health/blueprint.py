@@ -44,7 +44,7 @@ from wellbeing.health.rounds import (
     vision_round_for,
 )
 from wellbeing.roster.models import School, SchoolClass, Student
-from wellbeing.security.audit import record_event
+from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import can, requires
 
 bp = Blueprint("health", __name__, url_prefix="/health")
@@ -114,6 +114,7 @@ def vision_grid(school_class: SchoolClass, vision_round: str) -> str:
     chosen = _vision_round(vision_round)
     students = queries.enrolled_students(school_class)
     records = queries.vision_by_student([s.id for s in students], chosen)
+    record_view(school_class, len(students), round=chosen.key)
     return render_template(
         "health/vision_grid.html",
         school_class=school_class,
@@ -147,6 +148,7 @@ def fitness_grid(school_class: SchoolClass, school_year: int) -> str:
     year = _school_year(school_year)
     students = queries.enrolled_students(school_class)
     records = queries.fitness_by_student([s.id for s in students], year)
+    record_view(school_class, len(students), school_year=year)
     return render_template(
         "health/fitness_grid.html",
         school_class=school_class,
@@ -216,13 +218,17 @@ def student(student: Student) -> str:
 @requires("health.view_class", SchoolClass)
 def school_class(school_class: SchoolClass) -> str:
     vision_round, school_year = _chosen_rounds()
+    shown = pages.class_page(school_class, vision_round, school_year)
+    record_view(
+        school_class, len(shown["students"]), round=vision_round.key, school_year=school_year
+    )
     return render_template(
         "health/class.html",
         school_class=school_class,
         vision_round=vision_round,
         school_year=school_year,
         rounds=pages.round_choices(),
-        **pages.class_page(school_class, vision_round, school_year),
+        **shown,
         can_enter=can(current_user, "health.enter", school_class),
         can_letters=can(current_user, "health.letters", school_class),
     )
@@ -259,6 +265,8 @@ def _letters_page(
             template = "health/letters_print.html"
         else:  # a stale selection: print nothing, log nothing
             flash(_("None of the chosen students needs a letter now."), "error")
+    if template == "health/letters.html":  # the printed letters are audited as an export
+        record_view(school_class, len(batch), letters=kind, round=round_key)
     return render_template(
         template,
         school_class=school_class,
@@ -276,6 +284,7 @@ def _letters_page(
 def school_summary(school: School) -> str:
     vision_round, school_year = _chosen_rounds()
     students = queries.school_students(school)
+    record_view(school, len(students), round=vision_round.key, school_year=school_year)
     return render_template(
         "health/summary.html",
         school=school,
@@ -295,6 +304,7 @@ def school_summary(school: School) -> str:
 @requires("health.export", School)
 def export_check(school: School, school_year: int) -> str:
     national = export.build(school, _school_year(school_year))
+    record_view(school, national.students, school_year=school_year)
     return render_template(
         "health/export.html", school=school, national=national, columns=export.COLUMNS
     )

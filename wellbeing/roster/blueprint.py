@@ -9,7 +9,7 @@ from wellbeing.notes.services import read_notes
 from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import ETHNICITIES
-from wellbeing.security.audit import record_event
+from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import active_break_glass_grant, can, requires
 
 bp = Blueprint("roster", __name__)
@@ -33,6 +33,7 @@ def school(school: School) -> str:
 @bp.get("/classes/<int:class_id>")
 @requires("roster.view_class", SchoolClass)
 def school_class(school_class: SchoolClass) -> str:
+    record_view(school_class, len(school_class.students))
     return render_template("roster/class.html", school_class=school_class)
 
 
@@ -40,6 +41,7 @@ def school_class(school_class: SchoolClass) -> str:
 @requires("committee.class_roster", SchoolClass)
 def class_names(school_class: SchoolClass) -> str:
     names = [s.name for s in school_class.students if s.status == "enrolled"]
+    record_view(school_class, len(names))
     return render_template("roster/class_names.html", school_class=school_class, names=names)
 
 

@@ -123,6 +123,21 @@ def record_event(
     return event
 
 
+def record_view(scope: Any, students: int, **detail: Any) -> AuditEvent:
+    """Audit one view of a page that shows students' data (names, 学籍号, states, consent,
+    health values, answers): one row per page view, never one per student. `scope` is
+    what the page covers (a class, a school, a user's inbox; one student: the action is
+    then "view_student", else "view_list"); the detail names the page (its endpoint) and
+    how many students it shows, with any other ids that place it (e.g. the campaign)."""
+    kind, _ident = _target(scope)
+    page = request.endpoint if has_request_context() else None
+    return record_event(
+        "view_student" if kind == "student" else "view_list",
+        target=scope,
+        detail={"page": page, "students": students, **detail},
+    )
+
+
 def _append(event: AuditEvent) -> None:
     """Give the event the next id and chain it to the head (locking the head row)."""
     # The head is never loaded as an object, so there is nothing in the session to

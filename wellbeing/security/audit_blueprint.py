@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "login_failed": _l("Failed login"),
     "logout": _l("Logout"),
     "view_student": _l("Viewed a student"),
+    "view_list": _l("Viewed a list of students"),
     "view_sensitive": _l("Read sensitive data"),
     "export": _l("Export"),
     "decision": _l("Decision"),

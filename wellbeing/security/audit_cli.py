@@ -16,7 +16,7 @@ from wellbeing.extensions import db
 from wellbeing.security import retention
 from wellbeing.security.audit import command_actor
 from wellbeing.security.audit_verify import BATCH_SIZE, verify_chain
-from wellbeing.security.compliance import build_pack, default_folder
+from wellbeing.security.compliance import build_pack, default_folder, expect_command
 from wellbeing.security.models import AuditHead
 
 # Below this many rows a verification takes a second or two: no progress bar.
@@ -93,3 +93,6 @@ def pack_command(year: int, out: Path | None) -> None:
         click.echo(f"  {name}")
     status = "intact" if pack.verification.intact else "BROKEN (see 07_audit_chain_verification)"
     click.echo(f"audit chain: {status}", err=not pack.verification.intact)
+    command = expect_command(pack.verification)
+    if command is not None:
+        click.echo(f"keep this to check later that the chain was not rewritten:\n  {command}")

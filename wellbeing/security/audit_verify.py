@@ -14,7 +14,11 @@ What each kind of tampering looks like to the walk:
 
 Rows purged by a DBA under the retention period (see README, "Retention") leave a chain
 that starts at a later row: the walk then trusts the first remaining row's prev_hash and
-says so ("chain starts at row N").
+says so ("chain starts at row N"). Such a purge removes only rows older than the period
+(RETENTION_AUDIT_DAYS, never below 180 days) and keeps the newest of them as the chain's
+new first row, so that row is itself older than the period. A chain that starts after row
+1 with a row younger than that has lost rows still under retention: that is a break.
+Row 1 is the installation's first row, whatever its age.
 
 Rows are read in batches by keyset (id > last), as plain tuples: a million rows need no
 ORM objects and constant memory.
@@ -27,9 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.security import retention
 from wellbeing.security.audit import GENESIS, HASHED_FIELDS, row_hash
 from wellbeing.security.models import AuditEvent, AuditHead
 
@@ -40,6 +47,13 @@ MAX_PASSES = 1_000
 
 _TABLE = AuditEvent.__table__
 _COLUMNS = [_TABLE.c[name] for name in (*HASHED_FIELDS, "prev_hash", "hash")]
+_AUDIT_PERIOD = next(rule.period for rule in retention.RULES if rule.kind == "audit_events")
+
+
+def retention_cutoff(config: Mapping[str, Any], now: datetime | None = None) -> datetime:
+    """When the audit rows still under retention begin (RETENTION_AUDIT_DAYS before now,
+    never fewer than 180 days): a purge may remove only rows written before it."""
+    return _AUDIT_PERIOD.cutoff(config, now or utcnow())
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,8 @@ class Verification:
     head_hash: str | None = None
     failure: ChainBreak | None = None
     anchors_checked: int = 0
+    # Rows written from this time on are under retention: none may have been purged.
+    retained_since: datetime | None = None
     _seen_anchors: set[int] = field(default_factory=set, repr=False)
 
     @property
@@ -72,6 +88,15 @@ class Verification:
     def from_genesis(self) -> bool:
         """Whether the chain still starts at its first row (nothing purged)."""
         return self.first_id in (None, 1)
+
+    @property
+    def anchor(self) -> str | None:
+        """The newest row as `wellbeing audit verify --expect` takes it (ID:HASH), for a
+        later run to check that the chain up to it was not rewritten; None when there is
+        nothing trustworthy to write down (no row, or a broken chain)."""
+        if not self.intact or self.last_id is None:
+            return None
+        return f"{self.last_id}:{self.last_hash}"
 
     def summary(self) -> list[str]:
         """Lines for a person: the result first, then the figures."""
@@ -84,9 +109,9 @@ class Verification:
         if self.rows and not self.from_genesis:
             written = f"{self.first_at:%Y-%m-%d %H:%M} UTC" if self.first_at else "?"
             lines.append(
-                f"chain starts at row {self.first_id} (written {written}): rows before it are "
-                "absent. A DBA's purge under the retention period removes only rows older "
-                "than RETENTION_AUDIT_DAYS; any other absence is tampering."
+                f"chain starts at row {self.first_id} (written {written}): the rows before it "
+                f"were purged, and row {self.first_id}, older than the retention period "
+                "(RETENTION_AUDIT_DAYS), shows that each of them was older too."
             )
         span = f"rows {self.first_id}–{self.last_id}" if self.rows else "no rows"
         lines.append(f"checked {self.rows} row(s), {span}; newest hash {self.last_hash}")
@@ -123,6 +148,23 @@ def _expected_prev(state: Verification, row_id: int) -> tuple[str, ChainBreak | 
     return state.last_hash, None
 
 
+def _purged_within_retention(state: Verification, row: Any) -> ChainBreak | None:
+    """The chain starts after row 1: the rows before it were purged, which is lawful only
+    if they were past retention. The first remaining row must be past it too (a purge
+    keeps the newest row older than the period), else younger rows were removed."""
+    if state.retained_since is None or row.at < state.retained_since:
+        return None
+    missing = "1" if row.id == 2 else f"1–{row.id - 1}"
+    return ChainBreak(
+        row.id - 1,
+        "deleted",
+        f"row(s) {missing} are missing and the chain starts at row {row.id}, written "
+        f"{row.at:%Y-%m-%d %H:%M} UTC, within the retention period (rows written since "
+        f"{state.retained_since:%Y-%m-%d %H:%M} UTC are kept, RETENTION_AUDIT_DAYS): a purge "
+        "removes only rows older than the period, so rows still under retention were deleted",
+    )
+
+
 def _check_row(state: Verification, row: Any, anchors: Mapping[int, str]) -> ChainBreak | None:
     # A plain dict: row_hash reads 13 fields, and a dict's get is far cheaper than a row's.
     fields = dict(zip(HASHED_FIELDS, row, strict=False))
@@ -138,6 +180,10 @@ def _check_row(state: Verification, row: Any, anchors: Mapping[int, str]) -> Cha
             f"row {row.id}'s stored hash does not match its content "
             "(the row was edited, or forged)",
         )
+    if state.last_id is None and row.id != 1:
+        purged = _purged_within_retention(state, row)
+        if purged is not None:
+            return purged
     if row.prev_hash != expected:
         before = f"row {state.last_id}" if state.last_id else "the chain's start"
         return ChainBreak(
@@ -226,13 +272,18 @@ def _check_anchors(state: Verification, anchors: Mapping[int, str]) -> ChainBrea
 def verify_chain(
     *,
     anchors: Mapping[int, str] | None = None,
+    retained_since: datetime | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], Any] | None = None,
 ) -> Verification:
     """Walk the whole chain and compare its end with the head. `anchors` maps row ids to
-    hashes written down earlier; each must still match. Stops at the first break."""
+    hashes written down earlier; each must still match. A chain that no longer starts at
+    row 1 must start with a row written before `retained_since` (by default the app's
+    audit retention cutoff). Stops at the first break."""
     anchors = dict(anchors or {})
-    state = Verification()
+    if retained_since is None:
+        retained_since = retention_cutoff(current_app.config)
+    state = Verification(retained_since=retained_since)
     for _ in range(MAX_PASSES):
         _walk(state, anchors, batch_size, progress)
         if state.failure is not None:

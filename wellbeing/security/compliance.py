@@ -266,6 +266,17 @@ def _key_rotations(bounds: tuple[datetime, datetime]) -> Sheet:
     )
 
 
+EXPECT_ITEM = "核验锚点 Anchor (--expect ID:HASH)"
+COMMAND_ITEM = "下次核验命令 Command to verify later"
+
+
+def expect_command(verification: Verification) -> str | None:
+    """The command that checks, later, that the chain up to today's head is unchanged."""
+    if verification.anchor is None:
+        return None
+    return f"wellbeing audit verify --expect {verification.anchor}"
+
+
 def _chain(verification: Verification, verified_at: datetime) -> Sheet:
     failure = verification.failure
     rows: list[list[Any]] = [
@@ -275,6 +286,9 @@ def _chain(verification: Verification, verified_at: datetime) -> Sheet:
         ["首行 First row", verification.first_id or ""],
         ["末行 Last row", verification.last_id or ""],
         ["末行哈希 Last hash", verification.last_hash],
+        # The head in the form --expect takes, ready to paste (empty if the chain is broken).
+        [EXPECT_ITEM, verification.anchor or ""],
+        [COMMAND_ITEM, expect_command(verification) or ""],
         ["自创世行开始 From genesis", "是 yes" if verification.from_genesis else "否 no"],
         ["断裂行 Broken at row", failure.row_id if failure and failure.row_id else ""],
         ["问题 Problem", failure.problem if failure else ""],
@@ -285,12 +299,13 @@ def _chain(verification: Verification, verified_at: datetime) -> Sheet:
         "audit chain",
         ["项目 Item", "结果 Value"],
         rows,
-        "审计链核验结果：逐行重新计算哈希，检查删除、插入或篡改；记下末行编号与哈希，"
-        "明年可用 `wellbeing audit verify --expect 编号:哈希` 确认此前记录未被整体改写。",
+        "审计链核验结果：逐行重新计算哈希，检查删除、插入或篡改。“核验锚点”一行是末行的"
+        "“编号:哈希”，请另行保存；以后运行“下次核验命令”一行的命令（即 "
+        "`wellbeing audit verify --expect 编号:哈希`），可确认此前的记录未被整体改写。",
         "The audit-chain verification: every row's hash recomputed, to detect deleted, "
-        "inserted or edited rows. Keep the last row and hash: next year, "
-        "`wellbeing audit verify --expect ID:HASH` confirms the chain up to it was not "
-        "rewritten.",
+        "inserted or edited rows. The anchor row holds the last row as ID:HASH: keep it "
+        "elsewhere. Running the command in the next row later (`wellbeing audit verify "
+        "--expect ID:HASH`) confirms the chain up to that row was not rewritten.",
     )
 
 
@@ -349,6 +364,16 @@ def _readme(year: int, sheets: list[Sheet], workbook: str, verification: Verific
         f"Period: {year}-01-01 to {year}-12-31 (Asia/Shanghai), read from the tamper-evident "
         "audit trail.",
         f"审计链核验：{state_zh}。 Audit chain: {state_en}.",
+    ]
+    command = expect_command(verification)
+    if command is not None:
+        lines += [
+            "请另行保存下面的命令，以后运行它可确认审计日志截至本次的记录未被整体改写：",
+            "Keep this command elsewhere; run later, it confirms the audit trail up to today "
+            "was not rewritten:",
+            f"  {command}",
+        ]
+    lines += [
         "",
         "文件 Files:",
     ]
@@ -400,6 +425,7 @@ def build_pack(year: int, folder: Path, *, actor: str | None = None) -> Pack:
             "year": year,
             "files": files,
             "chain_intact": verification.intact,
+            "anchor": verification.anchor,
             "rows": {sheet.filename: len(sheet.rows) for sheet in sheets},
         },
     )
