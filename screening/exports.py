@@ -3,18 +3,18 @@ and the writers that apply it to every cell (pages, the compliance pack and the 
 commands alike). Pure: no Flask, no database.
 
 The cell rule (`cell`):
-- A text that a spreadsheet would run as a formula gets a leading apostrophe, so Excel,
-  WPS and LibreOffice show it as written: text whose first character is `=`, `+`, `-`,
-  `@`, tab or carriage return, or whose first non-blank character is one of `= + - @` or
-  their full-width forms `＝ ＋ － ＠` (Chinese input methods type those). A text that is
+- A text that a spreadsheet would run as a formula gets a leading apostrophe, so it is
+  shown as text and never run: text whose first character is `=`, `+`, `-`, `@`, tab or
+  carriage return, or whose first non-blank character is one of `= + - @` or their
+  full-width forms `＝ ＋ － ＠` (as a Chinese input method types them). A text that is
   exactly a decimal number ("-2", "-1.25", "-1e-05") stays: a spreadsheet reads it as that
   number, never as a formula, and the batch commands print their negative numbers so.
 - Control characters (C0 other than tab, line feed and carriage return; DEL; C1),
-  unpaired surrogates and U+FFFE/U+FFFF are replaced by U+FFFD, each by one: XLSX (XML)
-  cannot hold most of them, and in a CSV read on a terminal ESC starts an escape
-  sequence. The replacement shows that something was there, where dropping it would
-  silently change a name. Input refuses these characters (screening.text); rows stored
-  before that rule still reach exports.
+  unpaired surrogates and U+FFFE/U+FFFF are replaced by U+FFFD, one for one: XLSX (XML)
+  cannot hold most of them (openpyxl raises), and in a CSV printed on a terminal ESC
+  starts an escape sequence. The replacement shows that something was there, where
+  dropping it would silently change a name. Input refuses these characters
+  (screening.text); rows stored before that rule still reach exports.
 - Numbers, booleans, dates, times and None are returned unchanged (an XLSX number cell
   stays a number; CSV prints it as before); any other object is written as its text.
 
@@ -63,7 +63,7 @@ class Formatted:
     number_format: str
 
 
-def text(value: str) -> str:
+def safe_text(value: str) -> str:
     """The cell rule for one text (see the module's docstring)."""
     if _UNSAFE_CHARACTER.search(value):
         value = _UNSAFE_CHARACTER.sub(REPLACEMENT, value)
@@ -75,12 +75,12 @@ def text(value: str) -> str:
 def cell(value: Any) -> Any:
     """Any value as a spreadsheet cell that shows what it holds and never runs."""
     if isinstance(value, str):
-        return text(value)
+        return safe_text(value)
     if value is None or isinstance(value, _AS_IS):
         return value
     if isinstance(value, Formatted):
         return Formatted(cell(value.value), value.number_format)
-    return text(str(value))
+    return safe_text(str(value))
 
 
 def column(values: Sequence[Any]) -> list[Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -44,9 +44,17 @@ def runs_as_formula(value: str) -> bool:
     return value[:1] in ("\t", "\r") or value.lstrip()[:1] in tuple(OPERATORS)
 
 
+SHEET = Workbook().active
+
+
+def as_read(text: str) -> str:
+    """What XLSX reads back: XML turns CR LF, and a lone CR, into LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def xlsx_cell_type(value: Any) -> str:
     """The data type openpyxl gives the value (raises on characters XML cannot hold)."""
-    return Cell(Workbook().active, value=value).data_type
+    return Cell(SHEET, value=value).data_type
 
 
 # ----------------------------------------------------------------------------- the rule
@@ -185,6 +193,24 @@ def test_csv_cells_are_neutralised_and_numbers_printed_as_before() -> None:
     assert exports.csv_bytes([["a"]], bom=False, lineterminator="\n") == b"a\n"
 
 
+@given(st.lists(st.text(), min_size=1, max_size=4))
+def test_a_csv_row_reads_back_as_the_rule_wrote_it(row: list[str]) -> None:
+    data = exports.csv_bytes([row])
+    parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert parsed == [[exports.cell(value) for value in row]]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=4))
+@example(["a\r\nb", "\r\n=x", "=1+1"])
+def test_an_xlsx_row_reads_back_as_text_never_a_formula(row: list[str]) -> None:
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes([exports.Sheet("x", [row])]))).active
+    cells = next(sheet.iter_rows(), ())
+    assert all(c.data_type != "f" for c in cells)
+    written = [c.value for c in cells] + [None] * (len(row) - len(cells))
+    assert written == [as_read(exports.cell(v)) or None for v in row]
+
+
 def test_csv_chunks_split_a_big_file_without_changing_it() -> None:
     rows = [[f"=A{i}", i] for i in range(2000)]
     chunks = list(exports.csv_chunks(rows, chunk_chars=1000))
@@ -206,8 +232,7 @@ def test_xlsx_cells_are_text_never_formulas_and_numbers_stay_numbers(tmp_path: P
         for row in worksheet.iter_rows():
             assert all(cell.data_type != "f" for cell in row)
     names = [row[0].value for row in workbook["名单"].iter_rows(min_row=2, max_row=len(ROWS))]
-    # XML reads a carriage return back as a line feed
-    expected = [exports.cell(name).replace("\r", "\n") for name in [*NAMES, CONTROL_NAME]]
+    expected = [as_read(exports.cell(name)) for name in [*NAMES, CONTROL_NAME]]
     assert names == expected
     value = workbook["名单"]["B2"]
     assert (value.value, value.data_type) == (-1.25, "n")

@@ -71,8 +71,8 @@ def store_directly(row: Any, **values: str) -> None:
 
 
 def as_read(text: str) -> str:
-    """XML reads a carriage return back as a line feed."""
-    return text.replace("\r", "\n")
+    """What XLSX reads back: XML turns CR LF, and a lone CR, into LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def assert_no_formula(workbook: Any) -> list[list[Any]]:
