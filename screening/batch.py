@@ -20,7 +20,6 @@ mean scores, e.g. 11.25 or 2.3333333333333335). Empty cell = not scorable / not 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import IO, Any, ClassVar, Protocol
 
 import numpy as np
 
-from screening import rules
+from screening import exports, rules
 from screening.errors import InputError
 from screening.instruments import SECONDS_SUFFIX, Instrument
 from screening.scoring import Scores, first_invalid_answer, first_invalid_time, score_matrix
@@ -54,8 +53,8 @@ class ScoredBlock:
 
 class TextResult(Protocol):
     """What write_csv and write_xlsx need from a result (`wellbeing score`, and the
-    vision and fitness commands): the header, the row count, the rows as contract text
-    block by block, and each cell as XLSX should type it."""
+    vision and fitness commands): the header, the row count, the output columns as
+    contract text block by block, and each cell as XLSX should type it."""
 
     @property
     def sheet(self) -> str: ...
@@ -66,7 +65,7 @@ class TextResult(Protocol):
     @property
     def columns(self) -> list[str]: ...
 
-    def text_rows(self) -> Iterator[list[tuple[str, ...]]]: ...
+    def text_blocks(self) -> Iterator[list[list[str]]]: ...
 
     def typed(self, text: str, column: str) -> Any: ...
 
@@ -85,8 +84,9 @@ class ScoredTable:
     def columns(self) -> list[str]:
         return output_columns(self.instrument)
 
-    def text_rows(self) -> Iterator[list[tuple[str, ...]]]:
-        return iter_text_rows(self)
+    def text_blocks(self) -> Iterator[list[list[str]]]:
+        for block in self.blocks:
+            yield [values.tolist() for values in text_columns(block)]
 
     def typed(self, text: str, column: str) -> Any:
         return _typed(text, column)
@@ -207,20 +207,23 @@ def text_columns(block: ScoredBlock) -> list[np.ndarray]:
     return [*columns, scores.invalid_reasons()]
 
 
-def iter_text_rows(result: ScoredTable) -> Iterator[list[tuple[str, ...]]]:
-    for block in result.blocks:
-        yield list(zip(*(c.tolist() for c in text_columns(block)), strict=True))
+def _counted(
+    result: TextResult, progress: Callable[[int], Any] | None
+) -> Iterator[list[list[str]]]:
+    """The result's blocks, reporting each block's rows once it is written."""
+    for columns in result.text_blocks():
+        yield columns
+        if progress is not None:
+            progress(len(columns[0]))
 
 
 def write_csv(
     result: TextResult, handle: IO[str], progress: Callable[[int], Any] | None = None
 ) -> None:
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(result.columns)
-    for rows in result.text_rows():
-        writer.writerows(rows)
-        if progress is not None:
-            progress(len(rows))
+    """CSV (UTF-8, no BOM: the contract's), every cell through screening.exports."""
+    exports.write_csv_columns(
+        handle, result.columns, _counted(result, progress), lineterminator="\n"
+    )
 
 
 def _typed(text: str, column: str) -> Any:
@@ -236,19 +239,16 @@ def _typed(text: str, column: str) -> Any:
 def write_xlsx(
     result: TextResult, path: Path, progress: Callable[[int], Any] | None = None
 ) -> None:
-    from openpyxl import Workbook  # only XLSX output pays for the import
-
     if result.rows > XLSX_MAX_ROWS:
         raise InputError(
             f"{result.rows} rows do not fit in an XLSX sheet ({XLSX_MAX_ROWS}): write CSV"
         )
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(result.sheet)
     columns = result.columns
-    sheet.append(columns)
-    for rows in result.text_rows():
-        for row in rows:
-            sheet.append([result.typed(text, c) for text, c in zip(row, columns, strict=True)])
-        if progress is not None:
-            progress(len(rows))
-    book.save(path)
+
+    def rows() -> Iterator[list[Any]]:
+        yield columns
+        for block in _counted(result, progress):
+            for row in zip(*block, strict=True):
+                yield [result.typed(text, c) for text, c in zip(row, columns, strict=True)]
+
+    exports.write_xlsx(path, [exports.Sheet(result.sheet, rows())])

@@ -107,10 +107,9 @@ class FrameResult:
     def columns(self) -> list[str]:
         return list(self.command.columns)
 
-    def text_rows(self) -> Iterator[list[tuple[str, ...]]]:
+    def text_blocks(self) -> Iterator[list[list[str]]]:
         for frame in self.frames:
-            cells = [_text(frame[column], column, self.command) for column in self.columns]
-            yield list(zip(*(c.tolist() for c in cells), strict=True))
+            yield [_text(frame[column], column, self.command).tolist() for column in self.columns]
 
     def typed(self, text: str, column: str) -> Any:
         """XLSX cells: numbers as numbers, everything else (ids, booleans) as text."""

@@ -31,9 +31,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from openpyxl import Workbook
 from werkzeug.wrappers import Response
 
+from screening import exports
 from wellbeing.campaigns import codes, ledger, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.coverage_forms import consent_from, mark_from
@@ -48,7 +48,6 @@ from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event, record_view
-from wellbeing.security.compliance import spreadsheet_safe
 from wellbeing.security.policy import can, requires
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
@@ -424,10 +423,10 @@ def _count_cells(figures: ledger.Figures) -> list[Any]:
 
 def _basis_rows(campaign: Campaign) -> list[list[Any]]:
     return [
-        [_("Campaign"), spreadsheet_safe(campaign.name)],
+        [_("Campaign"), campaign.name],
         [_("Legal basis"), str(LEGAL_BASIS_LABELS[campaign.legal_basis])],
         [_("Consent mode"), str(CONSENT_MODE_LABELS[campaign.consent_mode])],
-        [_("Notice version"), spreadsheet_safe(campaign.notice_version)],
+        [_("Notice version"), campaign.notice_version],
         [
             _("Coverage rate"),
             _(
@@ -439,22 +438,18 @@ def _basis_rows(campaign: Campaign) -> list[list[Any]]:
     ]
 
 
-def _write_table(sheet: Any, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _write_table(
+    sheet: exports.Sheet, headers: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """A header and rows whose last cell is the coverage rate (shown as a percentage)."""
     sheet.append(list(headers))
-    first = sheet.max_row + 1
-    for row in rows:
-        sheet.append([spreadsheet_safe(cell) for cell in row])
-    rate_column = len(headers)
-    for (cell,) in sheet.iter_rows(
-        min_row=first, min_col=rate_column, max_col=rate_column, max_row=sheet.max_row
-    ):
-        cell.number_format = "0.0%"
+    for *cells, rate in rows:
+        sheet.append([*cells, exports.Formatted(rate, "0.0%")])
 
 
-def _xlsx(workbook: Workbook, name: str) -> Response:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
+def _xlsx(workbook: exports.Book, name: str) -> Response:
+    """The workbook, every cell written through screening.exports."""
+    buffer = io.BytesIO(exports.xlsx_bytes(workbook.sheets))
     return send_file(buffer, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
 
 
@@ -464,9 +459,8 @@ def export_school(school: School, campaign_id: int) -> Response:
     campaign = campaign_of_school(school, campaign_id)
     rows = ledger.ledger_rows(campaign, school=school, with_consent=True)
     level = ledger.school_level(campaign, school)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Ledger")
+    workbook = exports.Book()
+    sheet = workbook.create_sheet(_("Ledger"))
     sheet.append(
         [
             _("Class"),
@@ -503,7 +497,7 @@ def export_school(school: School, campaign_id: int) -> Response:
             local_text(row.submitted_at),
             local_text(row.state_changed_at),
         ]
-        sheet.append([spreadsheet_safe(cell) for cell in cells])
+        sheet.append(cells)
     summary = workbook.create_sheet(_("Summary"))
     for basis_row in _basis_rows(campaign):
         summary.append(basis_row)
@@ -534,9 +528,8 @@ def export_district(district: District, campaign_id: int) -> Response:
     campaign = campaign_of_district(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
     level = ledger.district_level(campaign)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Schools")
+    workbook = exports.Book()
+    sheet = workbook.create_sheet(_("Schools"))
     for basis_row in _basis_rows(campaign):
         sheet.append(basis_row)
     if suppress:

@@ -5,8 +5,6 @@ paper_import; these views check access, call it and render."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from screening import exports
 from screening.instruments import Instrument, Item, Option
 from wellbeing.campaigns import paper_import
 from wellbeing.campaigns.battery import battery, item_key
@@ -253,11 +252,8 @@ def import_file(school: School, campaign_id: int) -> Any:
 @requires("paper.enter", School)
 def import_template(school: School, campaign_id: int) -> Response:
     campaign = campaign_of_school(school, campaign_id)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(
-        paper_import.template_columns(battery(campaign))
-    )
-    response = make_response(buffer.getvalue())
+    header = paper_import.template_columns(battery(campaign))
+    response = make_response(exports.csv_bytes([header], bom=False, lineterminator="\n"))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="paper-import-campaign-{campaign.id}.csv"'

@@ -11,14 +11,13 @@ autumn round of the school year (the national collection runs September-December
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
+from screening import exports
 from screening.errors import ScreeningError
 from wellbeing.health import core, queries
 from wellbeing.health.labels import STATUS
@@ -261,20 +260,15 @@ TEXT_COLUMNS = {"班级编号", "学籍号", "民族代码", "出生日期", "80
 
 
 def workbook_bytes(national: NationalFile) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "学生体测成绩"
-    sheet.append(list(COLUMNS))
-    for row in national.rows:
-        sheet.append(row)
     # Text cells stay text in Excel (a 学籍号 must not become a number).
-    for index, name in enumerate(COLUMNS, start=1):
-        if name in TEXT_COLUMNS:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "@"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    text = [name in TEXT_COLUMNS for name in COLUMNS]
+    rows: list[list[Any]] = [list(COLUMNS)]
+    for row in national.rows:
+        cells = zip(row, text, strict=True)
+        rows.append(
+            [exports.Formatted(value, "@") if is_text else value for value, is_text in cells]
+        )
+    return exports.xlsx_bytes([exports.Sheet("学生体测成绩", rows)])
 
 
 def export(school: School, school_year: int, audit: Callable[..., Any] = record_event) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from screening import exports
 from wellbeing.extensions import db
 from wellbeing.roster.importer import KINDS, read_roster, template_csv, template_xlsx
 from wellbeing.roster.services import Credential, ImportResult, apply_roster
@@ -76,9 +76,8 @@ def _report_credentials(credentials: list[Credential], out: Path | None, source:
     # Created for the owner only, and before the commit: no account without its password.
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["username", "display_name", "password"])
-        writer.writerows((c.username, c.display_name, c.password) for c in credentials)
+        rows = [(c.username, c.display_name, c.password) for c in credentials]
+        exports.write_csv(handle, [("username", "display_name", "password"), *rows])
     click.echo(f"generated passwords of {len(credentials)} account(s) written to {out}", err=True)
 
 

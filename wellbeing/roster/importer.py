@@ -1179,34 +1179,34 @@ EXAMPLE_ROWS: dict[str, dict[str, str]] = {
 }
 
 
-def template_frames(language: str = "zh") -> dict[str, pd.DataFrame]:
-    """One frame per kind: the header row (Chinese or English) and one example row."""
-    frames = {}
+def template_rows(language: str = "zh") -> dict[str, list[list[str]]]:
+    """One table per kind: the header row (Chinese or English) and one example row."""
+    tables = {}
     for kind, columns in COLUMNS.items():
         names = [c.name for c in columns]
         headers = [CHINESE_HEADERS[n] if language == "zh" else n for n in names]
-        row = [EXAMPLE_ROWS[kind][n] for n in names]
-        frames[kind] = pd.DataFrame([row], columns=headers, dtype=str)
-    return frames
+        tables[kind] = [headers, [EXAMPLE_ROWS[kind][n] for n in names]]
+    return tables
 
 
 def template_xlsx(language: str = "zh") -> bytes:
-    """The workbook template: one sheet per kind, cells stored as text."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for kind, frame in template_frames(language).items():
-            sheet_name = CHINESE_SHEETS[kind] if language == "zh" else kind
-            frame.to_excel(writer, sheet_name=sheet_name, index=False)
-            worksheet = writer.sheets[sheet_name]
-            for letter_cells in worksheet.iter_cols(min_row=1, max_row=2):
-                letter = letter_cells[0].column_letter
-                # Text format keeps 学籍号 and phone numbers from turning into numbers.
-                for cell in letter_cells:
-                    cell.number_format = "@"
-                worksheet.column_dimensions[letter].width = 20
-    return buffer.getvalue()
+    """The workbook template: one sheet per kind, cells stored as text (the text format
+    keeps 学籍号 and phone numbers from turning into numbers)."""
+    from screening import exports  # local: the template writers' only dependency
+
+    sheets = [
+        exports.Sheet(
+            CHINESE_SHEETS[kind] if language == "zh" else kind,
+            [[exports.Formatted(value, "@") for value in row] for row in rows],
+            widths=[20] * len(rows[0]),
+        )
+        for kind, rows in template_rows(language).items()
+    ]
+    return exports.xlsx_bytes(sheets)
 
 
 def template_csv(kind: str, language: str = "zh") -> bytes:
     """One kind's template as CSV in UTF-8 with BOM (Excel opens it as UTF-8)."""
-    return template_frames(language)[kind].to_csv(index=False).encode("utf-8-sig")
+    from screening import exports
+
+    return exports.csv_bytes(template_rows(language)[kind], lineterminator="\n")

@@ -5,6 +5,7 @@ request (action "export", with the filter and the row count)."""
 from __future__ import annotations
 
 import io
+import itertools
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from screening import exports
 from wellbeing.clock import local_midnight_utc, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.audit import record_event
-from wellbeing.security.compliance import csv_text, local_time
+from wellbeing.security.compliance import local_time
 from wellbeing.security.models import AuditEvent, AuditHead
 from wellbeing.security.policy import requires
 
@@ -258,7 +260,7 @@ def export() -> Response:
     # file holds, though writers keep appending (this export's own row among them).
     up_to = db.session.scalar(select(AuditHead.last_id).where(AuditHead.id == 1)) or 0
     counted = _Counter(_export_rows(_clauses(filters), up_to))
-    body = _spool(csv_text(_csv_headers(), counted))
+    body = _spool(exports.csv_chunks(itertools.chain([_csv_headers()], counted)))
     record_event(
         "export",
         detail={

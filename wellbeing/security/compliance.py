@@ -5,35 +5,29 @@ personal information is processed (Regulations on the Protection of Minors Onlin
 Everything is read from the audit trail, so the pack shows what the trail shows; the
 pack's own creation is audited too (action "export", detail kind "compliance_pack").
 
-The helpers at the top (local time, spreadsheet-safe cells, UTF-8 CSV with BOM) are
-shared with the admin audit browser's CSV export.
+The helpers at the top (local time, year bounds) are shared with the admin audit
+browser's CSV export; every cell of both is written by screening.exports.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 
+from screening import exports
 from wellbeing.clock import SECONDS, local_midnight_utc, local_text, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_verify import Verification, verify_chain
 from wellbeing.security.models import AuditEvent, BreakGlassGrant
 
-# Excel runs a cell that starts with one of these as a formula: a user name typed at a
-# failed login must not become one in an administrator's spreadsheet.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILE_MODE = 0o600  # the pack names staff and states purposes: its owner only
 
 
@@ -48,28 +42,6 @@ def local_time(at: datetime | None) -> str:
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """The local calendar year as stored times: [start, end)."""
     return local_midnight_utc(date(year, 1, 1)), local_midnight_utc(date(year + 1, 1, 1))
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A cell value that Excel shows as written: never a formula, no control bytes."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterable[str]:
-    """CSV text in chunks, cells made spreadsheet-safe (the caller adds the BOM)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 # --- the pack's sheets ---------------------------------------------------------------
@@ -334,22 +306,14 @@ def _open_private(path: Path, mode: str) -> Any:
 
 def _write_csv(folder: Path, sheet: Sheet) -> None:
     with _open_private(folder / sheet.filename, "w") as handle:
-        for chunk in csv_text(sheet.headers, sheet.rows):
-            handle.write(chunk)
+        exports.write_csv(handle, [sheet.headers, *sheet.rows])
 
 
 def _write_workbook(path: Path, sheets: list[Sheet], readme: str) -> None:
-    workbook = Workbook(write_only=True)
-    about = workbook.create_sheet("README 说明")
-    for line in readme.splitlines():
-        about.append([spreadsheet_safe(line)])
-    for sheet in sheets:
-        worksheet = workbook.create_sheet(sheet.title)
-        worksheet.append(sheet.headers)
-        for row in sheet.rows:
-            worksheet.append([spreadsheet_safe(cell) for cell in row])
+    about = exports.Sheet("README 说明", [[line] for line in readme.splitlines()])
+    tables = [exports.Sheet(sheet.title, [sheet.headers, *sheet.rows]) for sheet in sheets]
     with _open_private(path, "wb") as handle:
-        workbook.save(handle)
+        exports.write_xlsx(handle, [about, *tables])
 
 
 def _readme(year: int, sheets: list[Sheet], workbook: str, verification: Verification) -> str:
@@ -385,9 +349,10 @@ def _readme(year: int, sheets: list[Sheet], workbook: str, verification: Verific
         "  All of the above in one Excel workbook, one sheet per file.",
         "",
         "CSV 文件为带 BOM 的 UTF-8 编码，可直接用 Excel 打开；以 = + - @ 开头的内容前加了单引号，"
-        "以免被当作公式。",
+        "以免被当作公式；控制字符显示为 \ufffd。",
         "CSV files are UTF-8 with a BOM, so Excel opens them directly; a cell starting with "
-        "= + - @ has a leading apostrophe so it is never run as a formula.",
+        "= + - @ has a leading apostrophe so it is never run as a formula, and control "
+        "characters are shown as \ufffd.",
         "本材料包含教职工账号与调阅目的，请按敏感信息保管。",
         "The pack names staff accounts and states purposes: keep it as sensitive information.",
     ]
