@@ -43,6 +43,7 @@ from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.limits import access_code_limit
 from wellbeing.security.policy import public
+from wellbeing.text_input import cleaned_or_empty
 
 bp = Blueprint("runner", __name__, url_prefix="/s")
 
@@ -335,7 +336,7 @@ def enter() -> Any:
     """The code entry page. Only refused codes count toward the rate limit."""
     if request.method == "GET":
         return render_template("runner/enter.html", message=None, typed="")
-    typed = request.form.get("code", "")
+    typed = cleaned_or_empty(request.form.get("code", ""))  # NUL, ESC...: no code, not found
     try:
         target = services.target_for_code(typed, utcnow())
     except CodeRefused as refused:
