@@ -306,11 +306,13 @@ def _act(target: CampaignTarget, act: Callable[[], object], said: Callable[[str]
 @requires("coverage.mark", Student)
 def mark(student: Student, campaign_id: int) -> Response:
     target = target_of_student(student, campaign_id)
-    posted = mark_from(request.form)
+
+    def act() -> None:
+        posted = mark_from(request.form)
+        services.mark(target, posted.state, posted.reason, current_user)
+
     return _act(
-        target,
-        lambda: services.mark(target, posted.state, posted.reason, current_user),
-        lambda state: _("%(name)s: %(state)s.", name=student.name, state=state),
+        target, act, lambda state: _("%(name)s: %(state)s.", name=student.name, state=state)
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -29,6 +28,7 @@ from wellbeing.campaigns import pages
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.clock import to_local
 from wellbeing.roster.models import School
+from wellbeing.text_input import TextForm
 
 # How many instruments a battery may hold on the form (more would tire a student).
 BATTERY_SLOTS = 6
@@ -68,7 +68,7 @@ def _window_fields() -> tuple[DateTimeLocalField, DateTimeLocalField]:
     )
 
 
-class OpenCampaignForm(FlaskForm):
+class OpenCampaignForm(TextForm):
     name = StringField(_l("Campaign name"), validators=[Length(max=100)])
     battery = FieldList(
         SelectField(_l("Instrument"), choices=[], default=""),
@@ -111,11 +111,11 @@ class OpenCampaignForm(FlaskForm):
         return [entry.data for entry in self.battery.entries if entry.data]
 
 
-class EditCampaignForm(FlaskForm):
+class EditCampaignForm(TextForm):
     name = StringField(_l("Campaign name"), validators=[Length(max=100)])
     opens_at, closes_at = _window_fields()
     notice_version = StringField(_l("Notice version"), validators=[Length(max=40)])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(TextForm):
     alert_id = IntegerField(validators=[InputRequired()])

@@ -34,6 +34,7 @@ from wellbeing.clock import utcnow
 from wellbeing.roster.models import School, Student
 from wellbeing.security.audit import record_view
 from wellbeing.security.policy import requires
+from wellbeing.text_input import TextFields
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
 
@@ -147,9 +148,13 @@ def enter(student: Student, campaign_id: int) -> Any:
     status = 200
     chosen: dict[str, str] = {}
     if request.method == "POST":
-        chosen = {key: value for key, value in request.form.items() if ":" in key}
+        fields = TextFields(request.form)
+        labels = _item_labels(instruments, lang)
+        chosen = {key: fields.get(key, labels.get(key, key)) for key in request.form if ":" in key}
         if refused is not None:
             problems, status = [refused], 409
+        elif fields.errors:
+            problems, status = fields.messages, 422
         elif request.form.get("action") == "discard":
             if paper_import.discard_first_entry(target, current_user):
                 flash(_("The first entry was discarded: enter the form again."), "info")
@@ -159,7 +164,7 @@ def enter(student: Student, campaign_id: int) -> Any:
             return redirect(here)
         else:
             try:
-                answers = paper_import.read_form(instruments, request.form, lang)
+                answers = paper_import.read_form(instruments, chosen, lang)
                 outcome = paper_import.enter_form(
                     target,
                     instruments,
@@ -194,6 +199,19 @@ def enter(student: Student, campaign_id: int) -> Any:
         chosen=chosen,
     )
     return make_response(page, status)
+
+
+def _item_labels(instruments: list[Instrument], lang: str) -> dict[str, str]:
+    """Each item's field name -> the instrument and item number people see."""
+    return {
+        item_key(instrument, item.id): _(
+            "%(instrument)s, item %(number)d",
+            instrument=text_in(instrument.title, lang),
+            number=number,
+        )
+        for instrument in instruments
+        for number, item in enumerate(instrument.items, start=1)
+    }
 
 
 def _entry_message(target: CampaignTarget, outcome: paper_import.EntryOutcome) -> str:

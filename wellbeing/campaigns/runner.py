@@ -46,6 +46,7 @@ from wellbeing.clock import local_text, utcnow
 from wellbeing.extensions import db
 from wellbeing.security.limits import check_code_ceiling, count_refused_code
 from wellbeing.security.policy import public
+from wellbeing.text_input import cleaned_or_empty
 
 bp = Blueprint("runner", __name__, url_prefix="/s")
 
@@ -349,7 +350,7 @@ def enter() -> Any:
     if request.method == "GET":
         return render_template("runner/enter.html", message=None, typed="")
     check_code_ceiling()
-    typed = request.form.get("code", "")
+    typed = cleaned_or_empty(request.form.get("code", ""))  # NUL, ESC...: no code, not found
     try:
         target = services.target_for_code(typed, utcnow())
     except CodeRefused as refused:

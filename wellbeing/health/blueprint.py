@@ -87,7 +87,8 @@ def _chosen_rounds() -> tuple[VisionRound, int]:
     school_year = school_year_for(today)
     if request.args.get("vision_round"):
         vision_round = _vision_round(request.args["vision_round"])
-    if request.args.get("school_year", "").isdigit():
+    # isdecimal, not isdigit: int() refuses digits such as "²" that isdigit accepts.
+    if request.args.get("school_year", "").isdecimal():
         school_year = _school_year(int(request.args["school_year"]))
     return vision_round, school_year
 

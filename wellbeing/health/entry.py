@@ -29,6 +29,7 @@ from wellbeing.health.models import (
 )
 from wellbeing.health.rounds import VisionRound, age_on, school_year_for, vision_round_for
 from wellbeing.roster.models import SchoolClass, Student
+from wellbeing.text_input import TextFields
 
 TRUE_TEXT = {"true", "1", "yes", "y", "是", "有", "√"}
 FALSE_TEXT = {"false", "0", "no", "n", "否", "无", ""}
@@ -317,9 +318,22 @@ def _write(record: Any, fields: Mapping[str, Any], user: Any) -> Any:
     return record
 
 
+def typed_text(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """A grid row's typed text cleaned by screening.text's rule (NFC, no control
+    characters); each refused value is its column's error."""
+    fields = TextFields(payload)
+    cleaned = {
+        key: fields.get(key) if isinstance(value, str) else value for key, value in payload.items()
+    }
+    return cleaned, [FieldError(column, message) for column, message in fields.errors.items()]
+
+
 def save_vision_row(
     school_class: SchoolClass, vision_round: VisionRound, payload: Mapping[str, Any], user: Any
 ) -> RowOutcome:
+    payload, errors = typed_text(payload)
+    if errors:
+        return RowOutcome(errors)
     student = class_student(school_class, payload.get("student"))
     if student is None:
         return RowOutcome([FieldError("student", _("No such student in this class."))])
@@ -332,6 +346,9 @@ def save_vision_row(
 def save_fitness_row(
     school_class: SchoolClass, school_year: int, payload: Mapping[str, Any], user: Any
 ) -> RowOutcome:
+    payload, errors = typed_text(payload)
+    if errors:
+        return RowOutcome(errors)
     student = class_student(school_class, payload.get("student"))
     if student is None:
         return RowOutcome([FieldError("student", _("No such student in this class."))])

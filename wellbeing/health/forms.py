@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from wellbeing.health.labels import round_label, school_year_label
 from wellbeing.health.rounds import recent_school_years, recent_vision_rounds
+from wellbeing.text_input import TextForm
 
 
-class ImportForm(FlaskForm):
+class ImportForm(TextForm):
     kind = SelectField(
         _l("Records"),
         choices=[SelectChoice("vision", _l("Vision")), SelectChoice("fitness", _l("Fitness"))],

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from wellbeing.notes import services
 from wellbeing.roster.models import Student
 from wellbeing.security.policy import requires
+from wellbeing.text_input import TextFields
 
 bp = Blueprint("notes", __name__)
 
@@ -17,8 +18,13 @@ bp = Blueprint("notes", __name__)
 @bp.post("/students/<int:student_id>/notes")
 @requires("notes.write", Student)
 def add(student: Student) -> Response:
+    fields = TextFields(request.form)
+    body = fields.get("body", _("Note"), multiline=True)
+    if fields.errors:
+        flash(fields.errors["body"], "error")
+        return redirect(url_for("roster.student", student_id=student.id))
     try:
-        services.add_note(student, current_user, request.form.get("body", ""))
+        services.add_note(student, current_user, body)
         flash(_("The note has been saved."), "info")
     except services.NoteError:
         flash(_("A note must have between 1 and 20,000 characters."), "error")

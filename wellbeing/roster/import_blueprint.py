@@ -9,13 +9,13 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
 
 from wellbeing.roster import importer, services
 from wellbeing.roster.importer import KINDS, RowError
 from wellbeing.security.policy import requires
+from wellbeing.text_input import TextForm
 
 bp = Blueprint("roster_import", __name__, url_prefix="/admin/roster")
 
@@ -24,7 +24,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 ERRORS_SHOWN = 1000
 
 
-class ImportForm(FlaskForm):
+class ImportForm(TextForm):
     file = FileField(
         _l("Roster file (XLSX or CSV)"),
         validators=[

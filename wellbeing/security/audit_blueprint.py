@@ -15,7 +15,6 @@ from typing import IO, Any
 from flask import Blueprint, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, select
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
@@ -28,6 +27,7 @@ from wellbeing.security.audit import record_event
 from wellbeing.security.compliance import local_time
 from wellbeing.security.models import AuditEvent, AuditHead
 from wellbeing.security.policy import requires
+from wellbeing.text_input import TextForm
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -62,7 +62,7 @@ ACTION_LABELS = {
 }
 
 
-class FilterForm(FlaskForm):
+class FilterForm(TextForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 

@@ -20,7 +20,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from screening.text import InvalidText, clean_text
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.services import counselors_of_school, link_to, notify
@@ -30,6 +29,7 @@ from wellbeing.security.audit import record_event
 from wellbeing.security.limits import break_glass_limit
 from wellbeing.security.models import BreakGlassGrant
 from wellbeing.security.policy import requires
+from wellbeing.text_input import TextFields
 
 bp = Blueprint("break_glass", __name__)
 
@@ -77,23 +77,12 @@ def _openable(number: str, user: User) -> Student | None:
 
 def _read_form() -> tuple[str, str, dict[str, str]]:
     """The purpose and the number typed, and an error per field that is wrong."""
-    errors: dict[str, str] = {}
-    purpose = request.form.get("purpose", "").strip()
-    number = request.form.get("student_number", "").strip().upper()
-    try:
-        purpose = clean_text(purpose, multiline=True)
-    except InvalidText as refused:
-        errors["purpose"] = _(
-            "Contains a character that is not allowed (%(code)s).", code=refused.codepoint
-        )
+    fields = TextFields(request.form)
+    purpose = fields.get("purpose", multiline=True).strip()
+    number = fields.get("student_number").strip().upper()
+    errors = dict(fields.errors)
     if "purpose" not in errors and not MIN_PURPOSE_LENGTH <= len(purpose) <= MAX_PURPOSE_LENGTH:
         errors["purpose"] = _("State the purpose in 10 to 400 characters.")
-    try:
-        number = clean_text(number)
-    except InvalidText as refused:
-        errors["student_number"] = _(
-            "Contains a character that is not allowed (%(code)s).", code=refused.codepoint
-        )
     if "student_number" not in errors and not 0 < len(number) <= MAX_NUMBER_LENGTH:
         errors["student_number"] = _("Type the student number.")
     return purpose, number, errors
@@ -141,7 +130,7 @@ def find() -> str | Response:
 def too_many_attempts(error: Exception) -> tuple[str, int]:
     """Past the per-user limit: refused and audited (committed here, as a 429 otherwise
     discards the request's audit rows)."""
-    _refused("rate_limited", request.form.get("student_number", "").strip())
+    _refused("rate_limited", TextFields(request.form).get("student_number").strip())
     audit.append_pending()
     db.session.commit()
     errors = {"student_number": _("Too many attempts. Try again later.")}
