@@ -19,6 +19,16 @@ INTEGER_MAX = 2**31 - 1
 _SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+def row_id(value: object) -> int | None:
+    """A row id typed by a client (a form, a query string, JSON): the number, or None when
+    it is not a whole number within the Integer columns' range (then it names no row)."""
+    try:
+        number = int(str(value).strip()) if isinstance(value, str | int) else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 <= number <= INTEGER_MAX else None
+
+
 class IdConverter(IntegerConverter):
     """Every route's `<int:...>`: a number beyond the Integer columns' range names no row,
     so it is not found (404) rather than a database error (500)."""

@@ -401,3 +401,25 @@ def test_files_from_before_are_tightened(tmp_path, usual_umask):
     _dispose(create_app(_open_settings(instance)))
     assert _mode(instance) == 0o700
     assert _mode(database) == _mode(database.with_name("wellbeing.sqlite-wal")) == 0o600
+
+
+@pytest.mark.parametrize("value", ["2147483648", str(10**23), "-1", "x"])
+def test_ids_typed_in_forms_queries_and_json_beyond_the_range_name_no_row(client, world, value):
+    """Ids that come in a form, a query string or a JSON body, not a route, are bounded too."""
+    from wellbeing.clock import utcnow
+    from wellbeing.health.rounds import vision_round_for
+
+    login(client, "admin")
+    assert client.get(f"/admin/audit/?before={value}").status_code == 200
+    assert client.get(f"/admin/audit/?after={value}").status_code == 200
+    school = world.schools["A"]
+    acknowledged = client.post(
+        f"/campaigns/schools/{school.id}/alerts/acknowledge", data={"alert_id": value}
+    )
+    assert acknowledged.status_code == 302
+    chosen = vision_round_for(utcnow().date())
+    saved = client.post(
+        f"/health/classes/{world.classes['A1'].id}/vision/{chosen.key}/rows",
+        json={"student": value},
+    )
+    assert saved.status_code == 200 and saved.get_json()["ok"] is False

@@ -21,12 +21,13 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from wellbeing.campaigns import pages
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.clock import to_local
+from wellbeing.database import INTEGER_MAX
 from wellbeing.roster.models import School
 from wellbeing.text_input import TextForm
 
@@ -118,4 +119,4 @@ class EditCampaignForm(TextForm):
 
 
 class AcknowledgeForm(TextForm):
-    alert_id = IntegerField(validators=[InputRequired()])
+    alert_id = IntegerField(validators=[InputRequired(), NumberRange(0, INTEGER_MAX)])

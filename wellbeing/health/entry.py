@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from screening.errors import ScreeningError
 from wellbeing.clock import utcnow
+from wellbeing.database import row_id
 from wellbeing.extensions import db
 from wellbeing.health import core
 from wellbeing.health.core import FieldError
@@ -151,9 +152,8 @@ def core_error(error: ScreeningError) -> FieldError:
 
 def class_student(school_class: SchoolClass, student_id: Any) -> Student | None:
     """The enrolled student of this class with that id (ids typed by a client: checked)."""
-    try:
-        ident = int(student_id)
-    except (TypeError, ValueError):
+    ident = row_id(student_id)
+    if ident is None:
         return None
     return db.session.scalar(
         select(Student).where(

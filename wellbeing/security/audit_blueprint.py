@@ -22,6 +22,7 @@ from wtforms.validators import Length, Optional
 
 from screening import exports
 from wellbeing.clock import local_midnight_utc, utcnow
+from wellbeing.database import row_id
 from wellbeing.extensions import db
 from wellbeing.security.audit import record_event
 from wellbeing.security.compliance import local_time
@@ -160,8 +161,8 @@ def browse() -> Response:
     if valid:
         page = _page(
             _clauses(filters),
-            request.args.get("before", type=int),
-            request.args.get("after", type=int),
+            request.args.get("before", type=row_id),
+            request.args.get("after", type=row_id),
         )
     response = make_response(
         render_template(
