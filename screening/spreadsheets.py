@@ -44,6 +44,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -272,12 +273,13 @@ def _clean_column(
 
 
 def _header_cells(cells: Sequence[Any]) -> list[str]:
-    """Header cells as stripped text; a character text may not hold is refused (line
-    breaks are allowed: a long header is often wrapped in its cell)."""
-    header = [_cell_text(c) for c in cells]
-    for text in header:
+    """Header cells as stripped text in NFC; a character text may not hold is refused
+    (line breaks are allowed: a long header is often wrapped in its cell)."""
+    header = []
+    for cell in cells:
+        text = _cell_text(cell)
         try:
-            clean_text(text, multiline=True)
+            header.append(clean_text(text, multiline=True))
         except InvalidText as problem:
             raise ReadError(
                 "text", str(problem), 0, visible(text), codepoint=problem.codepoint
@@ -601,8 +603,6 @@ class Workbook:
             raise _damaged(str(error)) from None
         self.parts = {info.filename: info for info in self.zip.infolist()}
         self.sheets = self._sheets()  # (name, part path) in workbook order
-        self._strings: list[str] | None = None
-        self._dates: frozenset[int] | None = None
 
     # -- parts
 
@@ -719,12 +719,9 @@ class Workbook:
 
     # -- shared strings and styles
 
+    @cached_property
     def strings(self) -> list[str]:
-        if self._strings is None:
-            self._strings = self._read_strings()
-        return self._strings
-
-    def _read_strings(self) -> list[str]:
+        """The shared strings, read at the first cell that refers to one."""
         path = self._related("/sharedStrings")
         if path is None:
             return []
@@ -746,13 +743,9 @@ class Workbook:
                     )
         return strings
 
+    @cached_property
     def date_styles(self) -> frozenset[int]:
         """Indexes of the cell formats that show numbers as dates or times."""
-        if self._dates is None:
-            self._dates = self._read_date_styles()
-        return self._dates
-
-    def _read_date_styles(self) -> frozenset[int]:
         from openpyxl.styles.numbers import is_date_format  # Excel's format-code rules
 
         path = self._related("/styles")
@@ -884,7 +877,7 @@ def _value(book: Workbook, kind: str, text: str, cell: ElementTree.Element) -> A
     """A cell's <v> as openpyxl's read-only mode gives it (data_only): numbers, text,
     booleans, datetimes for numbers formatted as dates."""
     if kind == "s":
-        strings = book.strings()
+        strings = book.strings
         try:
             return strings[int(text)]
         except (ValueError, IndexError):
@@ -895,7 +888,7 @@ def _value(book: Workbook, kind: str, text: str, cell: ElementTree.Element) -> A
         except ValueError:
             raise _damaged(f"the cell {cell.get('r', '')} holds {text[:20]!r}") from None
         style = cell.get("s")
-        if style and style != "0" and style.isdigit() and int(style) in book.date_styles():
+        if style and style != "0" and style.isdigit() and int(style) in book.date_styles:
             return _from_excel(number, book) or number
         return number
     if kind == "b":

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from screening import vision
 from screening.spreadsheets import (
     COMMAND_LIMITS,
     CsvTable,
@@ -502,16 +503,7 @@ print("peak_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, sep="\t")
 """
 BATCH_HEADERS = {
     "score": ["respondent_id", *(f"phq9_{i}" for i in range(1, 10))],
-    "vision": [
-        "student_id",
-        "age",
-        "ucva_right",
-        "ucva_left",
-        "sph_right",
-        "cyl_right",
-        "sph_left",
-        "cyl_left",
-    ],
+    "vision": list(vision.INPUT_COLUMNS),
     "fitness": ["student_id", "grade", "sex", "height_cm", "weight_kg"],
 }
 

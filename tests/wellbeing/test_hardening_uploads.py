@@ -14,17 +14,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
+from screening import vision
 from tests.conftest import login
 from tests.screening.test_spreadsheet_limits import (
     far_cell_xlsx,
@@ -44,16 +45,7 @@ from wellbeing.roster.models import Student
 pytestmark = pytest.mark.app
 
 REPO = Path(__file__).resolve().parents[2]
-VISION = [
-    "student_id",
-    "age",
-    "ucva_right",
-    "ucva_left",
-    "sph_right",
-    "cyl_right",
-    "sph_left",
-    "cyl_left",
-]
+VISION = list(vision.INPUT_COLUMNS)
 PAPER = ["respondent_id", *(f"phq9_{n}" for n in range(1, 10)), *(f"gad7_{n}" for n in range(1, 8))]
 # What the pages say (Chinese by default), by the kind of refusal.
 SAYS = {
@@ -158,6 +150,17 @@ def test_the_roster_page_refuses_a_file_over_the_size_ceiling(
     assert status == 200 and "文件大于 1 MB，超出此处可读取的范围。" in html
 
 
+def test_the_roster_page_has_a_time_ceiling(
+    app: Flask, client: FlaskClient, world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "IMPORT_WEB_MAX_SECONDS", 1e-9)
+    login(client, "admin")
+    rows = [[sn(1), "学生", "M", "2013-05-01", "SA", 7, "1"]]
+    status, html, _seconds = _roster_post(client, csv_bytes(STUDENTS_EN, rows), "s.csv")
+    assert status == 200 and "读取和检查该文件的时间超过了 1e-09 秒。" in html
+    assert 'id="import-summary"' not in html
+
+
 def test_the_health_import_refuses_hostile_workbooks(
     client: FlaskClient, world: SimpleNamespace
 ) -> None:
@@ -187,35 +190,35 @@ def test_the_paper_import_refuses_hostile_workbooks(
 # ----------------------------------------------------------------------------- command
 
 
-@pytest.fixture
-def cli_runner(app: Flask) -> object:
+def roster_command(app: Flask, *args: str) -> Result:
+    """`wellbeing roster ...` in this process, on the test's database."""
     if "roster" not in app.cli.commands:
         app.cli.add_command(roster_group)
-    return app.test_cli_runner()
+    return app.test_cli_runner().invoke(args=["roster", *args])
 
 
 def test_the_roster_command_refuses_hostile_workbooks(
-    cli_runner: object, world: SimpleNamespace, tmp_path: Path
+    app: Flask, world: SimpleNamespace, tmp_path: Path
 ) -> None:
     says = {"rows": "column XFD", "ratio": "zip bomb", "xlsx": "XLSX workbook"}
     for code, data in hostile_files(STUDENTS_EN).items():
         path = tmp_path / f"{code}.xlsx"
         path.write_bytes(data)
         start = time.perf_counter()
-        result = cli_runner.invoke(args=["roster", "import", str(path)])
+        result = roster_command(app, "import", str(path))
         assert result.exit_code == 2 and says[code] in result.stderr, result.output
         assert time.perf_counter() - start < 2
 
 
 def test_the_roster_command_takes_what_the_web_refuses(
-    app: Flask, cli_runner: object, world: SimpleNamespace, tmp_path: Path, monkeypatch
+    app: Flask, world: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "IMPORT_WEB_MAX_ROWS", 3)
     path = tmp_path / "students.xlsx"
     path.write_bytes(
         rows_xlsx(STUDENTS_EN, 5, lambda i: [sn(i), f"学生{i}", "M", "2013-05-01", "SA", 7, "1"])
     )
-    result = cli_runner.invoke(args=["roster", "import", str(path)])
+    result = roster_command(app, "import", str(path))
     assert result.exit_code == 0, result.output
     assert "students: 5 created" in result.stdout
 
@@ -315,14 +318,18 @@ def test_a_students_csv_with_nul_esc_and_bel_is_refused_row_by_row(
 
 
 def test_the_roster_command_names_sheet_row_column_and_code_point(
-    cli_runner: object, world: SimpleNamespace, tmp_path: Path
+    app: Flask, world: SimpleNamespace, tmp_path: Path
 ) -> None:
     path = tmp_path / "s.csv"
     rows = [[sn(1), "张三", "M", "2013-05-01", "SA", 7, "1\x1b"]]
     path.write_bytes(csv_bytes(STUDENTS_EN, rows))
-    result = cli_runner.invoke(args=["roster", "import", str(path)])
+    result = roster_command(app, "import", str(path))
     assert result.exit_code == 2
     assert "students row 1 [class_name]: The value holds the character U+001B" in result.stderr
+    path.write_bytes(csv_bytes([*STUDENTS_EN[:-1], "class\x00name"], rows))
+    result = roster_command(app, "import", str(path))
+    assert result.exit_code == 2
+    assert "s.csv [class<U+0000>name]: The header holds the character U+0000" in result.stderr
 
 
 def test_control_characters_are_refused_by_the_health_import(
@@ -435,13 +442,9 @@ def test_the_web_imports_refuse_hostile_workbooks_in_bounded_memory(
 
 
 def test_the_roster_command_refuses_hostile_workbooks_in_bounded_memory(
-    scratch_url: str, tmp_path: Path
+    migrated: dict[str, str], tmp_path: Path
 ) -> None:
     """The installed command's path (`wellbeing roster import`) under a 1 GiB cap."""
-    settings = {"WELLBEING_DATABASE_URL": scratch_url, "WELLBEING_ENVIRONMENT": "test"}
-    migrate = [sys.executable, "-c", "from wellbeing.cli import main; main()", "db", "upgrade"]
-    env = {**os.environ, **settings}
-    subprocess.run(migrate, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
     script = (
         "import resource, time\n"
         "from wellbeing.cli import main\n"
@@ -454,7 +457,7 @@ def test_the_roster_command_refuses_hostile_workbooks_in_bounded_memory(
     for code, data in hostile_files(STUDENTS_EN).items():
         path = tmp_path / f"{code}.xlsx"
         path.write_bytes(data)
-        out = run_limited(["-c", script, "roster", "import", str(path)], **settings)
+        out = run_limited(["-c", script, "roster", "import", str(path)], **migrated)
         assert says[code] in out and "nothing was imported" in out, out
         figures = re.search(r"seconds ([\d.]+) peak_kib (\d+)", out)
         assert figures and int(figures[2]) < 1 << 20, out
@@ -501,16 +504,26 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def killed_env(scratch_url: str) -> Iterator[dict[str, str]]:
-    env = {
-        **os.environ,
-        "WELLBEING_DATABASE_URL": scratch_url,
-        "WELLBEING_ENVIRONMENT": "test",
-        "PYTHONPATH": str(REPO),
-    }
-    migrate = [sys.executable, "-c", "from wellbeing.cli import main; main()", "db", "upgrade"]
-    subprocess.run(migrate, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
-    yield env
+def migrated(scratch_url: str) -> dict[str, str]:
+    """Settings of a command run on a migrated scratch database."""
+    settings = {"WELLBEING_DATABASE_URL": scratch_url, "WELLBEING_ENVIRONMENT": "test"}
+    assert wellbeing(settings, "db", "upgrade").returncode == 0
+    return settings
+
+
+def wellbeing(
+    settings: dict[str, str], *args: str, script: str = "from wellbeing.cli import main; main()"
+) -> subprocess.CompletedProcess:
+    """The `wellbeing` command (or a script standing in for it) in a subprocess."""
+    env = {**os.environ, **settings, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _roster_file(tmp_path: Path, students: int, name: str) -> Path:
@@ -543,44 +556,20 @@ def _roster_file(tmp_path: Path, students: int, name: str) -> Path:
 
 
 def test_a_roster_import_killed_mid_write_leaves_the_database_as_it_was(
-    killed_env: dict[str, str], scratch_url: str, tmp_path: Path
+    migrated: dict[str, str], scratch_url: str, tmp_path: Path
 ) -> None:
-    command = [sys.executable, "-c", "from wellbeing.cli import main; main()", "roster", "import"]
-    first = subprocess.run(
-        [*command, str(_roster_file(tmp_path, 40, "旧名"))],
-        cwd=REPO,
-        env=killed_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    first = wellbeing(migrated, "roster", "import", str(_roster_file(tmp_path, 40, "旧名")))
     assert first.returncode == 0, first.stderr
     before = _snapshot(scratch_url)
     assert len(before["student"]) == 40
 
     # The same students renamed, and 160 new ones: updates and inserts, killed between.
-    changed = _roster_file(tmp_path, 200, "新名")
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_IMPORT, "roster", "import", str(changed)],
-        cwd=REPO,
-        env=killed_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    changed = str(_roster_file(tmp_path, 200, "新名"))
+    killed = wellbeing(migrated, "roster", "import", changed, script=KILLED_IMPORT)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert _snapshot(scratch_url) == before  # all or nothing: nothing
 
-    again = subprocess.run(
-        [*command, str(changed)],
-        cwd=REPO,
-        env=killed_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = wellbeing(migrated, "roster", "import", changed)
     assert again.returncode == 0, again.stderr
-    after = _snapshot(scratch_url)
-    assert len(after["student"]) == 200 and all(
-        n.startswith("新名") for _s, n, _c in after["student"]
-    )
+    names = [name for _number, name, _class in _snapshot(scratch_url)["student"]]
+    assert len(names) == 200 and all(name.startswith("新名") for name in names)

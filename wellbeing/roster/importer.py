@@ -1,5 +1,8 @@
 """Roster files: reading (CSV in UTF-8/GBK, XLSX) and validation of every row.
 
+Files are read by screening.spreadsheets, the reader every import shares: as a stream,
+within Limits (the web's are lower than the command's), with text cells under
+screening.text's rule (a control character is an error of its sheet, row and column).
 Nothing here touches the database. What the database already holds arrives as a
 `Known` snapshot, so the same checks run in pure tests and in the import service.
 Validation is vectorized with pandas: a 100,000-row file is checked column by column,
