@@ -59,6 +59,7 @@ CHUNK_ROWS = 100_000
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf(?:inity)?", re.I)
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+ZERO_WIDTH = "\ufeff\u200b"
 
 # ----------------------------------------------------------------------------- limits
 
@@ -252,12 +253,16 @@ def _clean_column(
     values: np.ndarray, rows: np.ndarray, column: str, errors: list[CellError]
 ) -> np.ndarray:
     """Text cells under screening.text's rule: NFC, and each refused cell reported and
-    replaced by visible() of itself. The whole column is checked at C speed first;
-    only a column with something unusual is looked at cell by cell."""
+    replaced by visible() of itself; zero-width spaces and byte-order marks that Excel
+    leaves around pasted values are stripped. The whole column is checked at C speed
+    first; only a column with something unusual is looked at cell by cell."""
     cells = values.tolist()
     joined = " ".join(cells)  # a space composes with nothing, so NFC holds cell by cell
     if joined.isprintable() and unicodedata.is_normalized("NFC", joined):
         return values
+    if any(mark in joined for mark in ZERO_WIDTH):
+        cells = [cell.strip().strip(ZERO_WIDTH).strip() for cell in cells]
+        values, joined = np.array(cells, dtype=object), " ".join(cells)
     suspects = {c for c in set(joined) if not is_clean(c)}
     if not suspects and unicodedata.is_normalized("NFC", joined):
         return values  # only printable-but-unusual characters (U+3000, private use)

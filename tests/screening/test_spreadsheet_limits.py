@@ -414,9 +414,10 @@ def test_text_cells_with_refused_characters_are_reported(careful: bool) -> None:
 
 
 def test_text_is_normalised_to_nfc_and_unusual_but_allowed_characters_stay() -> None:
-    table = CsvTable("t.csv", "id,name\nG1,Jose\u0301\nG2,王\u3000芳\nG3,\ue000\n")
-    (block,) = table.blocks(["id", "name"], [])
-    assert block.text["name"].tolist() == ["José", "王\u3000芳", "\ue000"] and not block.errors
+    text = "id,name\nG1,Jose\u0301\nG2,王\u3000芳\nG3,\ue000\nG4,\u200b 李四\ufeff\n"
+    (block,) = CsvTable("t.csv", text).blocks(["id", "name"], [])
+    assert block.text["name"].tolist() == ["José", "王\u3000芳", "\ue000", "李四"]
+    assert not block.errors  # and the zero-width marks Excel leaves around a value: gone
 
 
 def test_excel_escaped_control_characters_are_refused() -> None:

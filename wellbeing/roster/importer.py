@@ -533,8 +533,9 @@ def _add_sheet(
 def _read_frame(
     parsed: ParsedRoster, label: str, table: Table, matched: Mapping[str, str]
 ) -> pd.DataFrame:
-    """The matched columns as stripped text, indexed by row number. A cell holding a
-    character text may not hold is an error here; it reads as its visible form."""
+    """The matched columns as stripped text, indexed by row number (blank rows are not
+    read). A cell holding a character text may not hold is an error here; it reads as
+    its visible form."""
     names, headers = list(matched), list(matched.values())
     rows, columns = [], [[] for _ in names]
     for block in table.blocks(headers, []):
@@ -559,9 +560,7 @@ def _read_frame(
         index=np.concatenate(rows) if rows else np.array([], dtype=np.int64),
         dtype=object,
     )
-    # Excel leaves zero-width spaces and byte-order marks around pasted values.
-    frame = frame.apply(lambda s: s.str.strip("\ufeff\u200b").str.strip()).astype(str)
-    return frame[(frame != "").any(axis=1)]
+    return frame.astype(str)
 
 
 def read_roster(
