@@ -650,11 +650,9 @@ class Workbook:
                         )
                     self.deadline.check()
                     yield chunk
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
-            raise _damaged(f"{path}: {error}") from None
-        except Exception as error:  # zlib.error, lzma/bz2 errors: damage, never a crash
-            if isinstance(error, ReadError):
-                raise
+        except ReadError:
+            raise
+        except Exception as error:  # a bad CRC, zlib, encryption...: damage, never a crash
             raise _damaged(f"{path}: {error}") from None
 
     def _events(
