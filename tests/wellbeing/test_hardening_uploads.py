@@ -474,7 +474,10 @@ apply_roster, calls = cli.apply_roster, []
 def killed_midway(parsed, **options):
     def progress(rows):
         calls.append(rows)
-        if len(calls) == 3:  # the schools and classes written, students half written
+        # Schools and classes unchanged (a call each), the new students inserted (seven
+        # calls), the first 25 renamed: killed inside the transaction, before its commit.
+        if len(calls) == 10:
+            print("killed after writing", sum(calls[2:]), "student rows", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
     return apply_roster(parsed, **{**options, "progress": progress})
 
@@ -567,6 +570,7 @@ def test_a_roster_import_killed_mid_write_leaves_the_database_as_it_was(
     changed = str(_roster_file(tmp_path, 200, "新名"))
     killed = wellbeing(migrated, "roster", "import", changed, script=KILLED_IMPORT)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert "killed after writing 185 student rows" in killed.stdout
     assert _snapshot(scratch_url) == before  # all or nothing: nothing
 
     again = wellbeing(migrated, "roster", "import", changed)
