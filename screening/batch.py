@@ -125,6 +125,9 @@ def _first_error(table: Table, instrument: Instrument, block: Block, times: list
     allowed = {item.id: ", ".join(str(v) for v in item.values) for item in instrument.items}
     found = []
     for cell in block.errors:
+        if cell.codepoint:  # a refused character in respondent_id
+            found.append(InputError(f"{cell.text!r} {cell.reason}", cell.row, cell.column))
+            continue
         kind = f"allowed: {allowed[cell.column]}" if cell.column in allowed else "seconds"
         found.append(InputError(f"{cell.text!r} {cell.reason} ({kind})", cell.row, cell.column))
     empty_ids = block.text[ID_COLUMN] == ""

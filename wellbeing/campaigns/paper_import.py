@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -52,7 +53,7 @@ from wellbeing.campaigns.models import (
     ScreeningResponse,
 )
 from wellbeing.extensions import db
-from wellbeing.imports import ImportProblem
+from wellbeing.imports import ImportProblem, read_problem, text_problems, web_limits
 from wellbeing.roster.models import School, SchoolClass, Student, User
 from wellbeing.security.audit import record_event
 
@@ -471,18 +472,28 @@ def import_file(
         return outcome
     columns = template_columns(instruments)
     try:
-        table = open_bytes(data, filename)
+        table = open_bytes(data, filename, web_limits(current_app.config))
         table.require(columns)
-        rows = text_rows(table, columns)
+        rows, refused = text_rows(table, columns)
     except InputError as error:
-        outcome.problems.append(ImportProblem(error.row, error.column, "", error.message))
+        outcome.problems.append(read_problem(error))
         return outcome
     outcome.ignored_columns = [name for name in table.header if name and name not in columns]
     outcome.rows = len(rows)
     if not rows:
         outcome.problems.append(ImportProblem(None, None, "", _("The file has no data rows.")))
         return outcome
-    good = _check_rows(rows, instruments, school, campaign, now, outcome)
+    # A row with a refused character is reported for it alone, and checked no further.
+    outcome.problems += text_problems(refused)
+    bad = {error.row for error in refused}
+    good = _check_rows(
+        [(number, cells) for number, cells in rows if number not in bad],
+        instruments,
+        school,
+        campaign,
+        now,
+        outcome,
+    )
     if outcome.problems:
         return _trim(outcome)
     for target, answers in good:

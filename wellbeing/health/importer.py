@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from wellbeing.health import core, entry
 from wellbeing.health.core import FieldError
 from wellbeing.health.models import FITNESS_ITEMS, VISION_MEASURES, FitnessRecord, VisionRecord
 from wellbeing.health.rounds import VisionRound
-from wellbeing.imports import ImportProblem
+from wellbeing.imports import ImportProblem, read_problem, text_problems, web_limits
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.security.audit import record_event
 
@@ -117,7 +118,7 @@ def _payload(cells: Mapping[str, str]) -> dict[str, str]:
 
 
 def _open(data: bytes, filename: str, required: Sequence[str], optional: Sequence[str]):
-    table = open_bytes(data, filename)
+    table = open_bytes(data, filename, web_limits(current_app.config))
     present = table.require(required, optional)
     known = {*required, *optional}
     ignored = [name for name in table.header if name and name not in known]
@@ -134,12 +135,16 @@ def _read(
     outcome = ImportOutcome()
     try:
         table, columns, outcome.ignored_columns = _open(data, filename, required, optional)
-        rows = text_rows(table, columns)
+        rows, refused = text_rows(table, columns)
     except InputError as error:
-        outcome.problems.append(ImportProblem(error.row, error.column, "", error.message))
+        outcome.problems.append(read_problem(error))
         return outcome, [], []
     outcome.rows = len(rows)
-    if not rows:
+    # A row with a refused character is reported for it alone, and checked no further.
+    outcome.problems += text_problems(refused)
+    bad = {error.row for error in refused}
+    rows = [(number, cells) for number, cells in rows if number not in bad]
+    if not rows and not bad:
         outcome.problems.append(ImportProblem(None, None, "", _("The file has no data rows.")))
     return outcome, _match_students(rows, school, outcome), columns
 

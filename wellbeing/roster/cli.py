@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from screening import exports
 from wellbeing.extensions import db
+from wellbeing.imports import command_limits
 from wellbeing.roster.importer import KINDS, read_roster, template_csv, template_xlsx
 from wellbeing.roster.services import Credential, ImportResult, apply_roster
 
@@ -37,7 +38,8 @@ def import_command(file: Path, credentials_out: Path | None) -> None:
     Exits with status 2, writing nothing, when any row is invalid."""
     if credentials_out is not None and credentials_out.exists():
         raise click.UsageError(f"{credentials_out} exists; choose a new file for credentials.")
-    parsed = read_roster(file.read_bytes(), file.name)
+    # No row ceiling by default, the same guards against far cells and zip bombs as the web.
+    parsed = read_roster(file.read_bytes(), file.name, command_limits(current_app.config))
     with tqdm(
         total=parsed.rows,
         file=sys.stderr,

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.wrappers import Response
 
+from wellbeing.imports import web_limits
 from wellbeing.roster import importer, services
 from wellbeing.roster.importer import KINDS, RowError
 from wellbeing.security.policy import requires
@@ -52,12 +53,13 @@ def _error_rows(errors: list[RowError]) -> list[dict[str, Any]]:
 def upload() -> Response:
     form = ImportForm()
     result = None
+    limits = web_limits(current_app.config)
     if form.validate_on_submit():
         uploaded = form.file.data
-        result = services.import_roster(
-            uploaded.read(),
-            uploaded.filename or "",
-            password_min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        # Within the web's ceilings (rows, size, time); larger files: the command line.
+        parsed = importer.read_roster(uploaded.read(), uploaded.filename or "", limits)
+        result = services.apply_roster(
+            parsed, password_min_length=current_app.config["PASSWORD_MIN_LENGTH"]
         )
     page = render_template(
         "roster_import/upload.html",
@@ -67,6 +69,7 @@ def upload() -> Response:
         notes=[note.render(_) for note in result.notes] if result else [],
         errors_shown=ERRORS_SHOWN,
         kinds=KINDS,
+        limits=limits,
     )
     # A refused file is a page like any other (as the app's other forms): 200. Nothing
     # was written, since every row is checked before the first write.

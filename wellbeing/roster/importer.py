@@ -1,5 +1,8 @@
 """Roster files: reading (CSV in UTF-8/GBK, XLSX) and validation of every row.
 
+Files are read by screening.spreadsheets, the reader every import shares: as a stream,
+within Limits (the web's are lower than the command's), with text cells under
+screening.text's rule (a control character is an error of its sheet, row and column).
 Nothing here touches the database. What the database already holds arrives as a
 `Known` snapshot, so the same checks run in pure tests and in the import service.
 Validation is vectorized with pandas: a 100,000-row file is checked column by column,
@@ -11,17 +14,31 @@ shown); their parameters stay separate so the page and the CLI can translate the
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from screening.errors import InputError
+from screening.spreadsheets import (
+    COMMAND_LIMITS,
+    ZIP_MAGIC,
+    Deadline,
+    Limits,
+    ReadError,
+    Table,
+    decode_text,
+    open_workbook,
+    visible,
+)
+from wellbeing.imports import TEXT_REFUSED, read_message
 
 # Enums only; nothing here opens a session.
 from wellbeing.roster.vocabulary import (
@@ -408,6 +425,8 @@ class ParsedRoster:
     sheets: dict[str, Sheet] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
+    # Reading and checking share one time ceiling (the web's); None: no ceiling.
+    deadline: Deadline | None = None
 
     @property
     def rows(self) -> int:
@@ -456,12 +475,10 @@ def _missing_columns(kind: str, matched: Mapping[str, str]) -> list[str]:
 def decode_csv(data: bytes) -> str | None:
     """UTF-8 (with or without BOM) when it decodes strictly, else GBK; None if neither.
     GB18030 is used for GBK: a superset, so names with rarer characters survive."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
+    try:
+        return decode_text(data)
+    except ReadError:
+        return None
 
 
 def _sheet_error(label: str, msgid: str, column: str = "", **params: Any) -> RowError:
@@ -469,27 +486,12 @@ def _sheet_error(label: str, msgid: str, column: str = "", **params: Any) -> Row
     return RowError(label, None, column, "", Message(msgid, params))
 
 
-def _frame_from_rows(label: str, rows: list[list[str]], parsed: ParsedRoster) -> pd.DataFrame:
-    """A text frame from a header row and data rows; ragged rows are padded or flagged."""
-    header = [h.strip() for h in rows[0]]
-    width = len(header)
-    body = []
-    for number, row in enumerate(rows[1:], start=1):
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            parsed.errors.append(
-                RowError(label, number, "", "", Message(N_("More cells than header columns.")))
-            )
-        body.append((row + [""] * width)[:width])
-    frame = pd.DataFrame(body, columns=header, dtype=str)
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    return frame
-
-
 def _add_sheet(
-    parsed: ParsedRoster, label: str, frame: pd.DataFrame, kind: str | None, strict: bool
+    parsed: ParsedRoster, label: str, table: Table, kind: str | None, strict: bool
 ) -> None:
-    """Map headers, drop blank rows (keeping row numbers), record missing columns."""
-    headers = [str(h) for h in frame.columns]
+    """Map headers, read the known columns (blank rows dropped, row numbers kept),
+    record missing columns."""
+    headers = table.header
     kind = kind or detect_kind(headers)
     if kind is None or (not strict and _missing_count(kind, headers)):
         if strict:
@@ -517,9 +519,7 @@ def _add_sheet(
     matched = _match_headers(kind, headers)
     for column in _missing_columns(kind, matched):
         parsed.errors.append(_sheet_error(label, N_("Missing column."), column))
-    ignored = [
-        h for h in headers if h not in matched.values() and h and not h.startswith("Unnamed")
-    ]
+    ignored = [h for h in headers if h and h not in matched.values()]
     if ignored:
         parsed.notes.append(
             Message(
@@ -527,95 +527,79 @@ def _add_sheet(
                 {"sheet": label, "columns": ", ".join(ignored)},
             )
         )
-    frame = frame[list(matched.values())].copy()
-    frame.columns = list(matched)
-    # Excel leaves non-breaking and zero-width spaces around pasted values.
-    frame = frame.astype(str).apply(lambda s: s.str.strip().str.strip("\ufeff\u200b"))
-    frame = frame[(frame != "").any(axis=1)]
-    parsed.sheets[kind] = Sheet(kind, label, frame, matched)
+    parsed.sheets[kind] = Sheet(kind, label, _read_frame(parsed, label, table, matched), matched)
 
 
-def _read_csv(data: bytes, filename: str, parsed: ParsedRoster) -> None:
-    text = decode_csv(data)
-    if text is None:
-        parsed.errors.append(_sheet_error(filename, N_("The file is neither UTF-8 nor GBK text.")))
-        return
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as error:
-        parsed.errors.append(
-            _sheet_error(
-                filename, N_("The file is not readable CSV: %(detail)s"), detail=str(error)
+def _read_frame(
+    parsed: ParsedRoster, label: str, table: Table, matched: Mapping[str, str]
+) -> pd.DataFrame:
+    """The matched columns as stripped text, indexed by row number (blank rows are not
+    read). A cell holding a character text may not hold is an error here; it reads as
+    its visible form."""
+    names, headers = list(matched), list(matched.values())
+    rows, columns = [], [[] for _ in names]
+    for block in table.blocks(headers, []):
+        rows.append(block.rows)
+        for slot, header in enumerate(headers):
+            columns[slot].append(block.text[header])
+        parsed.errors += [
+            RowError(
+                label,
+                error.row,
+                error.column,
+                visible(error.text)[:60],
+                Message(TEXT_REFUSED, {"codepoint": error.codepoint}),
             )
-        )
-        return
-    if not rows:
-        parsed.errors.append(_sheet_error(filename, N_("The file is empty.")))
-        return
-    kind = detect_kind(rows[0])
-    # A CSV file's rows are named by their kind ("students row 3"), like a sheet's.
-    label = kind or filename
-    _add_sheet(parsed, label, _frame_from_rows(label, rows, parsed), kind, strict=True)
+            for error in block.errors
+        ]
+    frame = pd.DataFrame(
+        {
+            name: np.concatenate(parts) if parts else np.array([], dtype=object)
+            for name, parts in zip(names, columns, strict=True)
+        },
+        index=np.concatenate(rows) if rows else np.array([], dtype=np.int64),
+        dtype=object,
+    )
+    return frame.astype(str)
 
 
-def _cell_text(value: Any) -> str:
-    """One spreadsheet cell as text: dates as ISO dates, whole floats without '.0'."""
-    if isinstance(value, str):
-        return value
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_xlsx(data: bytes, filename: str, parsed: ParsedRoster) -> None:
+def read_roster(
+    data: bytes,
+    filename: str = "",
+    limits: Limits = COMMAND_LIMITS,
+    deadline: Deadline | None = None,
+) -> ParsedRoster:
+    """Read an uploaded or local file: XLSX (every sheet) or CSV of one kind, told apart
+    by content (a renamed file still reads), within the limits (the web's are lower
+    than the command's). The file name labels errors of the whole file; a file beyond a
+    limit, or unreadable, is that one error."""
+    parsed = ParsedRoster(deadline=deadline or limits.deadline())
+    label = filename
     try:
-        workbook = pd.read_excel(
-            io.BytesIO(data), sheet_name=None, dtype=object, na_filter=False, engine="openpyxl"
-        )
-    except Exception as error:  # any damage to an uploaded zip/XML: report, never crash
-        parsed.errors.append(
-            _sheet_error(
-                filename,
-                N_("The file could not be read as an XLSX workbook: %(detail)s"),
-                detail=str(error)[:200],
-            )
-        )
-        return
-    for name, frame in workbook.items():
-        frame = frame.map(_cell_text)
-        frame.columns = [_cell_text(c) for c in frame.columns]
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
-        kind = SHEET_NAMES.get(unicodedata.normalize("NFKC", name).strip().lower())
-        _add_sheet(parsed, name, frame, kind, strict=kind is not None)
-    if not parsed.sheets and not parsed.errors:
+        for table in open_workbook(data, filename, limits, parsed.deadline):
+            if data.startswith(ZIP_MAGIC):
+                label = table.name
+                kind = SHEET_NAMES.get(unicodedata.normalize("NFKC", label).strip().lower())
+                _add_sheet(parsed, label, table, kind, strict=kind is not None)
+            else:
+                # A CSV file's rows are named by their kind ("students row 3"), like a sheet's.
+                kind = detect_kind(table.header)
+                label = kind or filename
+                _add_sheet(parsed, label, table, kind, strict=True)
+    except InputError as error:
+        return ParsedRoster(errors=[_read_error(label, error)], deadline=parsed.deadline)
+    if data.startswith(ZIP_MAGIC) and not parsed.sheets and not parsed.errors:
         parsed.errors.append(
             _sheet_error(filename, N_("No sheet of the workbook holds roster data."))
         )
-
-
-def read_roster(data: bytes, filename: str = "") -> ParsedRoster:
-    """Read an uploaded or local file: XLSX or CSV of one kind, told apart by content
-    (a renamed file still reads). The file name labels errors of the whole file."""
-    parsed = ParsedRoster()
-    if data.startswith(b"PK\x03\x04"):
-        _read_xlsx(data, filename, parsed)
-    elif data.startswith(b"\xd0\xcf\x11\xe0"):
-        parsed.errors.append(
-            _sheet_error(
-                filename, N_("Old .xls workbooks are not supported: save as .xlsx or CSV.")
-            )
-        )
-    else:
-        _read_csv(data, filename, parsed)
     return parsed
+
+
+def _read_error(label: str, error: InputError) -> RowError:
+    """A file the reader refused, as the roster's one error."""
+    msgid, params = read_message(error)
+    row = error.row or None  # the header (0) is the sheet's
+    return RowError(label, row, error.column or "", "", Message(msgid, params))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -1103,6 +1087,30 @@ def _committee_links(
     )
 
 
+def _check_sheets(
+    c: _Checker, sheets: Mapping[str, Sheet], frames: dict[str, pd.DataFrame], deadline: Deadline
+) -> None:
+    """Each kind in the order they refer to each other, within the time left."""
+    if "schools" in sheets:
+        frames["schools"] = _schools(c, sheets["schools"])
+    schools = set(frames["schools"]["code"]) if "schools" in frames else set()
+    deadline.check()
+    if "classes" in sheets:
+        frames["classes"] = _classes(c, sheets["classes"], frames.get("schools"))
+    classes = set(frames["classes"]["key"].dropna()) if "classes" in frames else set()
+    deadline.check()
+    if "students" in sheets:
+        frames["students"] = _students(c, sheets["students"], schools, classes)
+    students = set(frames["students"]["student_number"]) if "students" in frames else set()
+    deadline.check()
+    if "guardians" in sheets:
+        frames["guardians"] = _guardians(c, sheets["guardians"], students)
+    deadline.check()
+    if "staff" in sheets:
+        frames["staff"] = _staff(c, sheets["staff"], schools, classes, frames.get("students"))
+    deadline.check()
+
+
 def validate(
     parsed: ParsedRoster,
     known: Known | None = None,
@@ -1118,19 +1126,10 @@ def validate(
     broken = {e.sheet for e in parsed.errors if e.row is None}
     sheets = {k: s for k, s in parsed.sheets.items() if s.label not in broken}
     frames: dict[str, pd.DataFrame] = {}
-    if "schools" in sheets:
-        frames["schools"] = _schools(c, sheets["schools"])
-    schools = set(frames["schools"]["code"]) if "schools" in frames else set()
-    if "classes" in sheets:
-        frames["classes"] = _classes(c, sheets["classes"], frames.get("schools"))
-    classes = set(frames["classes"]["key"].dropna()) if "classes" in frames else set()
-    if "students" in sheets:
-        frames["students"] = _students(c, sheets["students"], schools, classes)
-    students = set(frames["students"]["student_number"]) if "students" in frames else set()
-    if "guardians" in sheets:
-        frames["guardians"] = _guardians(c, sheets["guardians"], students)
-    if "staff" in sheets:
-        frames["staff"] = _staff(c, sheets["staff"], schools, classes, frames.get("students"))
+    try:
+        _check_sheets(c, sheets, frames, parsed.deadline or Deadline(None))
+    except ReadError as error:  # out of time: what is left unchecked is not imported
+        c.errors.append(_read_error("", error))
     order = {kind: i for i, kind in enumerate(KINDS)}
     label_order = {s.label: order[k] for k, s in parsed.sheets.items()}
     errors = sorted(
