@@ -14,7 +14,6 @@ shown); their parameters stay separate so the page and the CLI can translate the
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from collections import Counter
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screening import exports
 from screening.errors import InputError
 from screening.spreadsheets import (
     COMMAND_LIMITS,
@@ -1191,8 +1191,6 @@ def template_rows(language: str = "zh") -> dict[str, list[list[str]]]:
 def template_xlsx(language: str = "zh") -> bytes:
     """The workbook template: one sheet per kind, cells stored as text (the text format
     keeps 学籍号 and phone numbers from turning into numbers)."""
-    from screening import exports  # local: the template writers' only dependency
-
     sheets = [
         exports.Sheet(
             CHINESE_SHEETS[kind] if language == "zh" else kind,
@@ -1206,6 +1204,4 @@ def template_xlsx(language: str = "zh") -> bytes:
 
 def template_csv(kind: str, language: str = "zh") -> bytes:
     """One kind's template as CSV in UTF-8 with BOM (Excel opens it as UTF-8)."""
-    from screening import exports
-
     return exports.csv_bytes(template_rows(language)[kind], lineterminator="\n")
