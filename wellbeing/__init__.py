@@ -111,10 +111,10 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.paper import bp as paper_bp
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
-    from wellbeing.followups.blueprint import bp as inbox_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
+    from wellbeing.notifications.blueprint import bp as inbox_bp
     from wellbeing.roster.blueprint import bp as roster_bp
     from wellbeing.roster.import_blueprint import bp as roster_import_bp
     from wellbeing.security.audit_blueprint import bp as audit_bp
@@ -141,7 +141,7 @@ def _register_blueprints(app: Flask) -> None:
 
     @app.context_processor
     def inbox_badge() -> dict[str, int]:
-        from wellbeing.followups.services import unread_count
+        from wellbeing.notifications.services import unread_count
 
         if not current_user.is_authenticated:
             return {"unread_messages": 0}

@@ -24,8 +24,8 @@ from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
 from wellbeing.extensions import db
-from wellbeing.followups.services import notify
 from wellbeing.health.rounds import parse_vision_round
+from wellbeing.notifications.services import notify
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app

@@ -18,7 +18,7 @@ from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
+from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import (
     GRADES_BY_KIND,
     District,

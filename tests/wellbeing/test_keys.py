@@ -797,7 +797,7 @@ def seed_screening(app: Flask) -> dict[str, object]:
     from wellbeing.campaigns.battery import battery
     from wellbeing.campaigns.models import CampaignTarget, CrisisAlert, ScreeningResponse
     from wellbeing.clock import utcnow
-    from wellbeing.followups.models import Notification
+    from wellbeing.notifications.models import Notification
     from wellbeing.security.breakglass import open_record
     from wellbeing.security.models import BreakGlassGrant
 
@@ -844,7 +844,7 @@ def seed_screening(app: Flask) -> dict[str, object]:
 
 def read_screening(app: Flask) -> dict[str, object]:
     from wellbeing.campaigns.models import CrisisAlert, ScreeningResponse
-    from wellbeing.followups.models import Notification
+    from wellbeing.notifications.models import Notification
     from wellbeing.security.models import BreakGlassGrant
 
     with app.app_context():

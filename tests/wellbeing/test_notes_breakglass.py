@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from tests.conftest import login
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
 from wellbeing.notes.models import StudentNote
+from wellbeing.notifications.models import Notification
 from wellbeing.security.models import AuditEvent, BreakGlassGrant
 
 NOTE = "访谈记录：该生近两周睡眠差，情绪低落。canary-7f3a"
@@ -164,7 +164,7 @@ def test_break_glass_purpose_has_an_upper_bound(client, world):
 
 
 def test_inbox_shows_and_clears_unread(client, world):
-    from wellbeing.followups.services import notify
+    from wellbeing.notifications.services import notify
 
     notify(world.users["counselor"].id, "test", "一条测试消息")
     login(client, "counselor")

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
 from wellbeing.notes.models import StudentNote
+from wellbeing.notifications.models import Notification
 from wellbeing.security import audit, retention
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_cli import retention_group, run_command

@@ -20,7 +20,7 @@ from wellbeing.campaigns.lookups import campaign_of_class, target_of_student
 from wellbeing.campaigns.models import Campaign, CrisisAlert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.services import counselors_of_school
+from wellbeing.notifications.services import counselors_of_school
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires

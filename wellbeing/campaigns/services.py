@@ -34,7 +34,7 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.services import counselors_of_school, link_to, notify
+from wellbeing.notifications.services import counselors_of_school, link_to, notify
 from wellbeing.roster.models import (
     District,
     RoleAssignment,

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.services import counselors_of_school, link_to, notify
+from wellbeing.notifications.services import counselors_of_school, link_to, notify
 from wellbeing.roster.models import Student, User
 from wellbeing.security import audit
 from wellbeing.security.audit import record_event

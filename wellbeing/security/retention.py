@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
 from wellbeing.notes.models import StudentNote
+from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import Student, StudentStatus
 from wellbeing.security.audit import record_event
 from wellbeing.security.models import AccountLock, AuditEvent, LoginAttempt

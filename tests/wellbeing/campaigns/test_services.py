@@ -19,7 +19,7 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
+from wellbeing.notifications.models import Notification
 from wellbeing.security.models import AuditEvent
 
 

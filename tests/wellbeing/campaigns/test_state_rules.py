@@ -129,7 +129,7 @@ def test_an_alert_at_a_school_without_a_counselor_goes_to_the_administrators(
     client, world, campaign_plan
 ):
     from tests.conftest import login
-    from wellbeing.followups.models import Notification
+    from wellbeing.notifications.models import Notification
 
     plan = campaign_plan(world, school_ids=[world.schools["B"].id])
     campaign = services.open_campaign(world.district, world.schools["B"], plan, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from wellbeing.followups import services
+from wellbeing.notifications import services
 from wellbeing.security.audit import record_view
 from wellbeing.security.policy import requires
 
@@ -20,4 +20,4 @@ def inbox() -> str:
     if notifications:  # each message names a student (a crisis alert, a break-glass read)
         record_view(("user_account", current_user.id), len(notifications))
     services.mark_read(current_user.id, sorted(unread))
-    return render_template("followups/inbox.html", notifications=notifications, unread=unread)
+    return render_template("notifications/inbox.html", notifications=notifications, unread=unread)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import Notification
+from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import RoleAssignment, User
 
 MESSAGE_LENGTH = 500  # what the inbox shows of one message
