@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -17,10 +17,17 @@ from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import District, Role, RoleAssignment, School, SchoolClass, Student
 
-if TYPE_CHECKING:
-    from wellbeing.campaigns.models import Campaign
+# A node of the organisation tree, or an area's object whose scope rule is registered.
+Target = Any
+# How far an area's own kind of target reaches: (assignment, target, action) -> inside.
+ScopeRule = Callable[[RoleAssignment, Any, str], bool]
+SCOPE_RULES: dict[type, ScopeRule] = {}
 
-Target = "District | School | SchoolClass | Student | Campaign | None"
+
+def register_scope(model: type, rule: ScopeRule) -> None:
+    """An area tells the policy how its objects sit in the scope tree (a campaign covers
+    schools and grades): the policy knows no area, areas register what they need."""
+    SCOPE_RULES[model] = rule
 
 
 @dataclass(frozen=True)
@@ -141,10 +148,6 @@ POLICY: dict[str, Rule] = {
     ),
 }
 
-# Actions on a campaign that only its owner takes: the owning school's staff for a
-# school campaign, the district's for a district campaign.
-CAMPAIGN_OWNER_ACTIONS = frozenset({"campaign.edit"})
-
 
 def _school_id(target: Target) -> int | None:
     if isinstance(target, School):
@@ -173,26 +176,13 @@ def _district_id(target: Target) -> int | None:
     return db.session.get(School, school_id).district_id
 
 
-def _campaign_contains(assignment: RoleAssignment, campaign: Campaign, owner: bool) -> bool:
-    if assignment.district_id is not None:
-        return campaign.district_id == assignment.district_id
-    if owner:
-        return assignment.school_id is not None and campaign.owner_school_id == assignment.school_id
-    school_ids = {school.id for school in campaign.schools}
-    if assignment.school_id is not None:
-        return assignment.school_id in school_ids
-    school_class = db.session.get(SchoolClass, assignment.class_id)
-    return school_class.school_id in school_ids and school_class.grade in campaign.grades
-
-
 def scope_contains(assignment: RoleAssignment, target: Target, action: str = "") -> bool:
     """Whether the assignment's scope node is the target or one of its ancestors."""
     if target is None:
         return True
-    from wellbeing.campaigns.models import Campaign
-
-    if isinstance(target, Campaign):
-        return _campaign_contains(assignment, target, action in CAMPAIGN_OWNER_ACTIONS)
+    rule = SCOPE_RULES.get(type(target))
+    if rule is not None:
+        return rule(assignment, target, action)
     if assignment.class_id is not None:
         return _class_id(target) == assignment.class_id
     if assignment.school_id is not None:
