@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -160,55 +160,6 @@ def _exports(bounds: tuple[datetime, datetime]) -> Sheet:
     )
 
 
-def _consent(bounds: tuple[datetime, datetime]) -> Sheet:
-    from wellbeing.campaigns.models import Campaign, ConsentRecord
-    from wellbeing.roster.models import User
-
-    query = (
-        select(ConsentRecord, Campaign, User.username)
-        .join(Campaign, Campaign.id == ConsentRecord.campaign_id)
-        .join(User, User.id == ConsentRecord.recorded_by_id)
-        .where(ConsentRecord.recorded_at >= bounds[0], ConsentRecord.recorded_at < bounds[1])
-        .order_by(ConsentRecord.id)
-    )
-    rows = [
-        [
-            local_time(record.recorded_at),
-            record.student_id,
-            record.guardian,
-            f"{campaign.id} {campaign.name}",
-            f"{campaign.legal_basis} / {campaign.consent_mode}",
-            record.decision,
-            record.method,
-            record.notice_version,
-            local_time(record.decided_on),
-            username,
-        ]
-        for record, campaign, username in db.session.execute(query)
-    ]
-    return Sheet(
-        "04_consent_records.csv",
-        "consent",
-        [
-            TIME,
-            "学生 Student id",
-            "监护人 Guardian",
-            "活动 Campaign",
-            "法律依据/方式 Legal basis / mode",
-            "决定 Decision",
-            "方式 Method",
-            "告知书版本 Notice version",
-            "决定时间 Decided",
-            USER,
-        ],
-        rows,
-        "监护人同意、拒绝（退出）与撤回同意的记录：谁、何时、以何种方式（纸质、口头、线上），"
-        "以及所依据的告知书版本和活动的法律依据。",
-        "Guardians' consents, opt-outs and withdrawals: who, when, how (paper, verbal, "
-        "online), the notice version they received and the campaign's legal basis.",
-    )
-
-
 def _retention_runs(bounds: tuple[datetime, datetime]) -> Sheet:
     rows = [[local_time(r.at), r.username, r.detail] for r in _events("retention_run", bounds)]
     return Sheet(
@@ -281,17 +232,28 @@ def _chain(verification: Verification, verified_at: datetime) -> Sheet:
     )
 
 
+# Sheets the areas add (the campaigns' consent records): the pack knows no area.
+AREA_SHEETS: list[Callable[[tuple[datetime, datetime]], Sheet]] = []
+
+
+def register_sheet(build: Callable[[tuple[datetime, datetime]], Sheet]) -> None:
+    """An area adds a sheet of the year (given its bounds) to the pack; sheets are
+    ordered by file name, so an area names its file's number."""
+    AREA_SHEETS.append(build)
+
+
 def pack_sheets(year: int, verification: Verification, now: datetime) -> list[Sheet]:
     bounds = year_bounds(year)
-    return [
+    sheets = [
         _access_statistics(bounds),
         _break_glass(bounds),
         _exports(bounds),
-        _consent(bounds),
+        *(build(bounds) for build in AREA_SHEETS),
         _retention_runs(bounds),
         _key_rotations(bounds),
         _chain(verification, now),
     ]
+    return sorted(sheets, key=lambda sheet: sheet.filename)
 
 
 # --- writing the folder --------------------------------------------------------------
