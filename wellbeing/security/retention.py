@@ -2,7 +2,8 @@
 
 Each kind is one entry of RULES: the model, what has expired (a WHERE clause given the
 cutoff), the period setting, and whether expired rows are purged (deleted), anonymised
-(identifying columns overwritten) or only reported. Adding a kind is adding one entry.
+(identifying columns overwritten) or only reported. Adding a kind is adding one entry: this
+layer's own here, an area's with register_rule (counselors' notes: wellbeing.notes).
 
 `plan()` counts what has expired and changes nothing (the dry run); `apply()` does it in
 the caller's transaction and writes one audit row "retention_run" with the counts.
@@ -15,7 +16,7 @@ remaining row. The "audit_events" rule only reports how many rows a DBA may purg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,9 +25,8 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.notes.models import StudentNote
 from wellbeing.notifications.models import Notification
-from wellbeing.roster.models import Student, StudentStatus
+from wellbeing.roster.models import StudentStatus
 from wellbeing.security.audit import record_event
 from wellbeing.security.models import AccountLock, AuditEvent, LoginAttempt
 
@@ -96,21 +96,8 @@ class RetentionRule:
     list_ids: bool = True
 
 
-def _notes_of_students_who_left(cutoff: datetime, _now: datetime) -> ColumnElement[bool]:
-    # No "left at" date exists: a student's newest note stands for the end of their
-    # follow-up. All of a student's notes expire together, once the student is no longer
-    # enrolled and the newest note is older than the period.
-    expired_students = (
-        select(StudentNote.student_id)
-        .join(Student, Student.id == StudentNote.student_id)
-        .where(Student.status.in_([status.value for status in LEFT_STATUSES]))
-        .group_by(StudentNote.student_id)
-        .having(func.max(StudentNote.created_at) < cutoff)
-    )
-    return StudentNote.student_id.in_(expired_students)
-
-
-RULES: tuple[RetentionRule, ...] = (
+# The kinds this layer owns; areas add theirs with register_rule (it knows no area).
+RULES: list[RetentionRule] = [
     RetentionRule(
         kind="login_attempts",
         model=LoginAttempt,
@@ -139,17 +126,6 @@ RULES: tuple[RetentionRule, ...] = (
         description="notifications read longer ago than the period (unread ones stay)",
     ),
     RetentionRule(
-        kind="student_notes",
-        model=StudentNote,
-        action=PURGE,
-        period=Period("RETENTION_STUDENT_NOTES_YEARS_AFTER_LEAVING", 3, unit="years"),
-        expired=_notes_of_students_who_left,
-        description=(
-            "all notes about a student no longer enrolled (transferred, graduated, "
-            "withdrawn) whose newest note is older than the period"
-        ),
-    ),
-    RetentionRule(
         kind="audit_events",
         model=AuditEvent,
         action=REPORT,
@@ -161,7 +137,14 @@ RULES: tuple[RetentionRule, ...] = (
         ),
         list_ids=False,
     ),
-)
+]
+
+
+def register_rule(rule: RetentionRule) -> None:
+    """An area's kind of record (e.g. counselors' notes), kept before the rules that
+    only report, so a run lists what it removes first."""
+    reporting = [i for i, known in enumerate(RULES) if known.action == REPORT]
+    RULES.insert(reporting[0] if reporting else len(RULES), rule)
 
 
 @dataclass(frozen=True)
@@ -204,11 +187,11 @@ def _outcome(rule: RetentionRule, config: Mapping[str, Any], now: datetime) -> O
 def plan(
     config: Mapping[str, Any],
     now: datetime | None = None,
-    rules: tuple[RetentionRule, ...] = RULES,
+    rules: Sequence[RetentionRule] | None = None,
 ) -> list[Outcome]:
     """The dry run: what each rule would purge or anonymise now. Changes nothing."""
     now = now or utcnow()
-    return [_outcome(rule, config, now) for rule in rules]
+    return [_outcome(rule, config, now) for rule in (RULES if rules is None else rules)]
 
 
 def _carry_out(rule: RetentionRule, cutoff: datetime, now: datetime) -> int:
@@ -228,13 +211,13 @@ def apply(
     *,
     actor: str | None = None,
     now: datetime | None = None,
-    rules: tuple[RetentionRule, ...] = RULES,
+    rules: Sequence[RetentionRule] | None = None,
 ) -> list[Outcome]:
     """Purge and anonymise what has expired, in the current transaction (the caller
     commits), and audit the run with the counts."""
     now = now or utcnow()
     outcomes = []
-    for rule in rules:
+    for rule in RULES if rules is None else rules:
         found = _outcome(rule, config, now)
         if rule.action != REPORT:
             found = replace(found, count=_carry_out(rule, found.cutoff, now))
