@@ -43,6 +43,7 @@ from wellbeing.roster.models import (
     Student,
     User,
 )
+from wellbeing.roster.signals import students_changed
 from wellbeing.security.audit import record_event
 
 NAME_LENGTH = 100
@@ -340,6 +341,13 @@ def refresh_open_campaigns(now: datetime | None = None) -> dict[int, Drawn]:
     now = now or utcnow()
     campaigns = db.session.scalars(select(Campaign).where(Campaign.closes_at > now))
     return {campaign.id: refresh_population(campaign) for campaign in campaigns}
+
+
+@students_changed.connect
+def _follow_the_roster(_sender: object) -> tuple[str, int]:
+    """A roster import changed students: every open campaign draws arrivals and follows
+    moves and departures at once."""
+    return "campaigns", len(refresh_open_campaigns())
 
 
 def _follow(target: CampaignTarget, class_id: int) -> None:

@@ -46,6 +46,7 @@ from wellbeing.roster.models import (
     StudentStatus,
     User,
 )
+from wellbeing.roster.signals import students_changed
 from wellbeing.security.audit import record_event
 from wellbeing.security.passwords import hash_password
 
@@ -87,7 +88,8 @@ class ImportResult:
     roles_added: int = 0
     roles_removed: int = 0
     district_created: bool = False
-    campaigns_refreshed: int = 0  # campaigns not yet closed, brought in line with the roster
+    # What each area brought in line with the changed students, e.g. {"campaigns": 3}.
+    refreshed: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -142,10 +144,8 @@ def apply_roster(
     # Bulk statements bypass the identity map: drop stale objects so reads see the rows.
     db.session.expire_all()
     if "students" in frames:
-        from wellbeing.campaigns.services import refresh_open_campaigns
-
-        # Arrivals get their code, moves and departures show on the ledgers at once.
-        result.campaigns_refreshed = len(refresh_open_campaigns())
+        # The areas follow at once (a campaign draws arrivals, follows moves and departures).
+        result.refreshed = dict(reply for _, reply in students_changed.send("roster"))
     log.info("roster import: %s", _summary(result))
     record_event(
         "import",
