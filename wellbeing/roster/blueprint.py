@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, render_template
 from flask_login import current_user
+from markupsafe import Markup
 
-from wellbeing.notes.services import read_notes
 from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import ETHNICITIES
@@ -13,6 +15,17 @@ from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import active_break_glass_grant, can, requires
 
 bp = Blueprint("roster", __name__)
+
+# Sections the areas add to a student's page (counselors' notes), in the order registered:
+# each gets the student and the break-glass grant in force (its id, or None) and returns
+# its HTML, or None when the user sees nothing of it. The roster knows no area.
+StudentSection = Callable[[Student, int | None], Markup | None]
+STUDENT_SECTIONS: list[StudentSection] = []
+
+
+def register_student_section(section: StudentSection) -> StudentSection:
+    STUDENT_SECTIONS.append(section)
+    return section
 
 
 @bp.get("/schools")
@@ -54,15 +67,11 @@ def student(student: Student) -> str:
     grant_id = grant.id if grant else None
     detail = {"break_glass_grant": grant_id} if grant else None
     record_event("view_student", target=student, detail=detail)
-    show_guardians = can(current_user, "roster.view_guardians", student)
-    readable = can(current_user, "notes.read", student)
-    notes = read_notes(student, grant_id=grant_id) if readable else None
+    sections = [html for section in STUDENT_SECTIONS if (html := section(student, grant_id))]
     return render_template(
         "roster/student.html",
         student=student,
         ethnicity=ETHNICITIES.get(student.ethnicity, student.ethnicity),
-        show_guardians=show_guardians,
-        notes=notes,
-        can_write_notes=can(current_user, "notes.write", student),
-        can_break_glass=notes is None and can(current_user, "student.break_glass", student),
+        show_guardians=can(current_user, "roster.view_guardians", student),
+        sections=sections,
     )
