@@ -34,10 +34,14 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.notifications.services import counselors_of_school, link_to, notify
+from wellbeing.notifications.services import (
+    active_holders,
+    counselors_of_school,
+    link_to,
+    notify,
+)
 from wellbeing.roster.models import (
     District,
-    RoleAssignment,
     School,
     SchoolClass,
     Student,
@@ -672,19 +676,7 @@ def alert_recipients(school: School) -> list[User]:
     """Who is told of a crisis alert at once: the school's counselors, or, when it has
     none, the district's administrators (an alert must never reach nobody)."""
     counselors = counselors_of_school(school.id)
-    if counselors:
-        return counselors
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(
-                RoleAssignment.role == "admin",
-                RoleAssignment.district_id == school.district_id,
-                User.active.is_(True),
-            )
-        )
-    )
+    return counselors or active_holders("admin", district_id=school.district_id)
 
 
 def acknowledge_alert(alert: CrisisAlert, user: User) -> None:

@@ -32,18 +32,26 @@ def notify(user_id: int, kind: str, message: str, link: str | None = None) -> No
     return notification
 
 
-def counselors_of_school(school_id: int) -> list[User]:
+def active_holders(
+    role: str, *, school_id: int | None = None, district_id: int | None = None
+) -> list[User]:
+    """The active users who hold the role over that school (or that district)."""
+    scope = (
+        RoleAssignment.school_id == school_id
+        if school_id is not None
+        else RoleAssignment.district_id == district_id
+    )
     return list(
         db.session.scalars(
             select(User)
             .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(
-                RoleAssignment.role == "counselor",
-                RoleAssignment.school_id == school_id,
-                User.active.is_(True),
-            )
+            .where(RoleAssignment.role == role, scope, User.active.is_(True))
         )
     )
+
+
+def counselors_of_school(school_id: int) -> list[User]:
+    return active_holders("counselor", school_id=school_id)
 
 
 def unread_count(user_id: int) -> int:

@@ -2,8 +2,10 @@
 sheets, and a README in Chinese and English, for the annual audit of how minors'
 personal information is processed (Regulations on the Protection of Minors Online).
 
-Everything is read from the audit trail, so the pack shows what the trail shows; the
-pack's own creation is audited too (action "export", detail kind "compliance_pack").
+The pack's own sheets are read from the audit trail (break-glass purposes opened from
+their sealed grants); the areas add theirs with register_sheet (the campaigns' consent
+records). The pack's own creation is audited too (action "export", detail kind
+"compliance_pack").
 
 The helpers at the top (local time, year bounds) are shared with the admin audit
 browser's CSV export; every cell of both is written by screening.exports.
