@@ -92,6 +92,12 @@ def _init_extensions(app: Flask) -> None:
     from wellbeing.security.policy import can
 
     app.jinja_env.globals["can"] = can
+    from wellbeing.roster.labels import class_name, grade_name
+    from wellbeing.roster.vocabulary import class_name_zh
+
+    app.jinja_env.globals.update(
+        grade_name=grade_name, class_name=class_name, class_name_zh=class_name_zh
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

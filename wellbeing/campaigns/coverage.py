@@ -46,6 +46,7 @@ from wellbeing.campaigns.lookups import (
 from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
+from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import can, requires
@@ -484,7 +485,7 @@ def export_school(school: School, campaign_id: int) -> Response:
     for row in rows:
         record = row.consent
         cells = [
-            _("Grade %(grade)d, class %(name)s", grade=row.grade, name=row.class_name),
+            class_name(row.grade, row.class_name),
             row.student_number,
             row.name,
             _("Male") if row.sex == "M" else _("Female"),
@@ -509,7 +510,7 @@ def export_school(school: School, campaign_id: int) -> Response:
         [_("Class"), *_count_headers()],
         [
             [
-                _("Grade %(grade)d, class %(name)s", grade=c.grade, name=c.name),
+                class_name(c.grade, c.name),
                 *_count_cells(ledger.figures(tally, False)),
             ]
             for c, tally in level.rows

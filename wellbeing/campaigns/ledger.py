@@ -130,7 +130,7 @@ def school_level(campaign: Campaign, school: School) -> Level:
             SchoolClass.school_id == school.id,
             or_(SchoolClass.grade.in_(campaign.grades), SchoolClass.id.in_(list(tallies))),
         )
-        .order_by(SchoolClass.grade, SchoolClass.name)
+        .order_by(*SchoolClass.ordering())
     )
     rows = [(school_class, tallies.get(school_class.id, Tally())) for school_class in classes]
     return Level(rows, total(tally for _, tally in rows))
@@ -199,7 +199,7 @@ def ledger_rows(
         .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
         .outerjoin(approver, approver.id == CampaignTarget.approved_by_id)
         .where(CampaignTarget.campaign_id == campaign.id)
-        .order_by(SchoolClass.grade, SchoolClass.name, Student.name, Student.student_number)
+        .order_by(*SchoolClass.ordering(), Student.name, Student.student_number)
     )
     if school is not None:
         query = query.where(SchoolClass.school_id == school.id)

@@ -29,7 +29,7 @@ from wellbeing.campaigns.models import (
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.models import School, SchoolClass, Student
-from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind
+from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind, class_sort_key
 from wellbeing.security.policy import can, scopes_for
 
 # ----------------------------------------------------------------------------- campaigns
@@ -120,7 +120,7 @@ def class_rows(user: Any, campaign: Campaign, action: str = "campaign.codes") ->
         .where(SchoolClass.id.in_(by_class))
         .options(selectinload(SchoolClass.school))
     )
-    ordered = sorted(classes, key=lambda c: (c.school.code, c.grade, c.name))
+    ordered = sorted(classes, key=lambda c: (c.school.code, *class_sort_key(c.grade, c.name)))
     return [ClassRow(c, figures(by_class[c.id])) for c in ordered]
 
 

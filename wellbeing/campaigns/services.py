@@ -40,6 +40,7 @@ from wellbeing.notifications.services import (
     link_to,
     notify,
 )
+from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import (
     District,
     School,
@@ -655,13 +656,7 @@ def raise_crisis_alert(
             "%(campaign)s. Please see the student today.",
             school=school.name,
             student=student.name,
-            **{
-                "class": _(
-                    "Grade %(grade)d, class %(name)s",
-                    grade=student.school_class.grade,
-                    name=student.school_class.name,
-                )
-            },
+            **{"class": class_name(student.school_class.grade, student.school_class.name)},
             campaign=target.campaign.name,
         )
     link = link_to("campaigns.alerts", school_id=school.id)

@@ -29,6 +29,7 @@ from wellbeing.health.rounds import (
     school_year_for,
     vision_round_for,
 )
+from wellbeing.roster.labels import grade_name
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.queries import classes_in_scope
 
@@ -171,7 +172,7 @@ def _by_grade(summary: summaries.Summary, rate: str, *, before: bool) -> list[fl
 
 
 def _rate_chart(summary: summaries.Summary, rate: str, title: str, now: str, then: str) -> Any:
-    labels = [_("Grade %(grade)d", grade=grade) for grade in summary.grades]
+    labels = [grade_name(grade) for grade in summary.grades]
     return bar_chart(
         title,
         labels,

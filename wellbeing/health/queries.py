@@ -28,7 +28,7 @@ def school_students(school: School) -> list[Student]:
             select(Student)
             .join(SchoolClass)
             .where(SchoolClass.school_id == school.id, Student.status == "enrolled")
-            .order_by(SchoolClass.grade, SchoolClass.name, Student.student_number)
+            .order_by(*SchoolClass.ordering(), Student.student_number)
         )
     )
 

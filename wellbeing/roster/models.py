@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,7 +62,7 @@ class School(db.Model):
 
     district: Mapped[District] = relationship(back_populates="schools")
     classes: Mapped[list[SchoolClass]] = relationship(
-        back_populates="school", order_by="(SchoolClass.grade, SchoolClass.name)"
+        back_populates="school", order_by=lambda: SchoolClass.ordering()
     )
 
 
@@ -80,6 +81,13 @@ class SchoolClass(db.Model):
     entry_year: Mapped[int] = mapped_column(Integer)
 
     school: Mapped[School] = relationship(back_populates="classes")
+
+    @classmethod
+    def ordering(cls) -> tuple:
+        """ORDER BY grade, then class number: 2 before 10 (names of digits sort by length
+        first), as `vocabulary.class_sort_key` orders them in Python."""
+        return (cls.grade, func.length(cls.name), cls.name)
+
     students: Mapped[list[Student]] = relationship(
         back_populates="school_class", order_by="Student.student_number"
     )

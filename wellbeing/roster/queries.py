@@ -41,7 +41,7 @@ def classes_in_scope(user: Any, action: str, school: School) -> list[SchoolClass
     )
     if not wider:
         query = query.where(SchoolClass.id.in_(class_ids))
-    return list(db.session.scalars(query.order_by(SchoolClass.grade, SchoolClass.name)))
+    return list(db.session.scalars(query.order_by(*SchoolClass.ordering())))
 
 
 def enrolled_counts_by_class(class_ids: list[int]) -> dict[int, int]:

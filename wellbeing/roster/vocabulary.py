@@ -26,6 +26,34 @@ GRADES_BY_KIND: dict[SchoolKind, range] = {
 }
 
 
+# The names Chinese schools use: 一年级 to 九年级, then 高一 to 高三 (grades 10 to 12).
+GRADE_NAMES_ZH: dict[int, str] = {
+    **{n: f"{word}年级" for n, word in enumerate("一二三四五六七八九", start=1)},
+    10: "高一",
+    11: "高二",
+    12: "高三",
+}
+
+
+def grade_name_zh(grade: int) -> str:
+    """七年级, 高一: the grade as a Chinese reader expects it, in every language's letters."""
+    return GRADE_NAMES_ZH.get(grade, f"{grade}年级")
+
+
+def class_name_zh(grade: int, name: str) -> str:
+    """七年级1班, 高一10班; a class named in words keeps its name (高一实验班)."""
+    suffix = "" if name.endswith("班") else "班"
+    return f"{grade_name_zh(grade)}{name}{suffix}"
+
+
+def class_sort_key(grade: int, name: str) -> tuple[int, int, int, str]:
+    """Grade, then class number (2 before 10), then classes named in words by name."""
+    digits = name.removesuffix("班")
+    if digits.isdigit():
+        return (grade, 0, int(digits), "")
+    return (grade, 1, 0, name)
+
+
 class StudentStatus(enum.StrEnum):
     enrolled = "enrolled"
     transferred = "transferred"
