@@ -1,6 +1,6 @@
 """`wellbeing score` without the command line: a table of responses in, scored rows out.
 
-See shared/contracts/batch-cli.md. Input: `respondent_id` and one column per item (all
+See docs/batch-cli.md. Input: `respondent_id` and one column per item (all
 required, cells may be empty), plus optional `<item>_seconds` columns holding each
 item's answering time for the `too_fast` rule. Every row is checked before anything is
 written; the first bad value (smallest row, then leftmost column) raises InputError.

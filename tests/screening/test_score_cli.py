@@ -1,4 +1,4 @@
-"""`wellbeing score` against shared/contracts/batch-cli.md, clause by clause."""
+"""`wellbeing score` against docs/batch-cli.md, clause by clause."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The paper fallback's writes: a counselor's entry of one student's paper form (once,
 or twice with a second entry that must match the first), and the import of many forms
-from CSV or XLSX in the `wellbeing score` columns (shared/contracts/batch-cli.md).
+from CSV or XLSX in the `wellbeing score` columns (docs/batch-cli.md).
 
 Both end in services.record_responses (scored, stored sealed with the version hash, a
 crisis alert for a critical item, the ledger settled) and both check everything before
