@@ -343,9 +343,12 @@ def required_items(grade: int, sex: str, standard: Standard | None = None) -> li
     height_cm and weight_kg (for BMI), then the tested items in weights.csv order."""
     code = _sex_code(sex)
     if code is None:
-        raise InvalidMeasurement(None, "sex", f"{sex!r} is not M, F, 男 or 女")
+        raise InvalidMeasurement(
+            None, "sex", f"{sex!r} is not M, F, 男 or 女", "bad_sex", {"value": str(sex)}
+        )
     if grade not in GRADES:
-        raise InvalidMeasurement(None, "grade", f"{grade!r} is not a grade from 1 to 12")
+        message = f"{grade!r} is not a grade from 1 to 12"
+        raise InvalidMeasurement(None, "grade", message, "bad_grade", {"value": str(grade)})
     weights = (standard or default_standard()).weights.get((str(grade), code), ())
     columns = []
     for item, _ in weights:
@@ -547,7 +550,9 @@ def rating_for(total: float, standard: Standard | None = None) -> str:
 def _read(frame: pd.DataFrame, tables: Standard) -> _Inputs:
     for column in (ID_COLUMN, "grade", "sex"):
         if column not in frame.columns:
-            raise InvalidMeasurement(0, column, "the required column is missing")
+            raise InvalidMeasurement(
+                0, column, "the required column is missing", "missing_column", {"also": ""}
+            )
     errors = FirstError([str(c) for c in frame.columns])
     code = _combos(frame, errors)
     needed = _needed(frame, code, tables, errors)
@@ -561,7 +566,9 @@ def _read(frame: pd.DataFrame, tables: Standard) -> _Inputs:
         _check(column, data, errors)
         values[column] = data
     ids = frame[ID_COLUMN].to_numpy(dtype=object)
-    errors.add_where(pd.isna(ids) | (ids == ""), ID_COLUMN, lambda _: "empty", InvalidMeasurement)
+    errors.add_where(
+        pd.isna(ids) | (ids == ""), ID_COLUMN, lambda _: "empty", InvalidMeasurement, "empty"
+    )
     errors.raise_first()
     return _Inputs(ids=ids, code=code, values=values)
 
@@ -589,6 +596,8 @@ def _combos(frame: pd.DataFrame, errors: FirstError) -> np.ndarray:
         "grade",
         lambda i: "empty" if np.isnan(grade[i]) else f"{grade[i]:g} is not a grade from 1 to 12",
         InvalidMeasurement,
+        "bad_grade",
+        lambda i: {"value": "" if np.isnan(grade[i]) else f"{grade[i]:g}"},
     )
     sex = _sexes(frame["sex"])
     bad_sex = pd.isna(sex)
@@ -597,6 +606,8 @@ def _combos(frame: pd.DataFrame, errors: FirstError) -> np.ndarray:
         "sex",
         lambda i: f"{frame['sex'].iloc[i]!r} is not M, F, 男 or 女",
         InvalidMeasurement,
+        "bad_sex",
+        lambda i: {"value": str(frame["sex"].iloc[i])},
     )
     code = (np.where(whole, grade, 1).astype(np.int64) - 1) * 2 + (sex == "F")
     return np.where(whole & ~bad_sex, code, -1)
@@ -618,12 +629,17 @@ def _needed(
                 required[combo, MEASUREMENT_COLUMNS.index(column)] = True
             problem = tables.problem(item, grade, sex)
             if problem is not None:
-                errors.add(MissingTable(row, columns[0], f"{problem}: refused, not guessed"))
+                figures = {"item": item, "grade": grade, "sex": sex}
+                refused = f"{problem}: refused, not guessed"
+                errors.add(MissingTable(row, columns[0], refused, "no_table", figures))
             for column in (c for c in columns if c not in frame.columns):
                 message = f"the column is missing; grade {grade} {SEX_WORDS[sex]} need it"
-                errors.add(InvalidMeasurement(row, column, message))
+                figures = {"grade": grade, "sex": sex}
+                errors.add(InvalidMeasurement(row, column, message, "column_needed", figures))
         if (grade, sex) not in tables.weights:
-            errors.add(MissingTable(row, "grade", f"weights.csv has no items for {grade} {sex}"))
+            message = f"weights.csv has no items for {grade} {sex}"
+            figures = {"item": "", "grade": grade, "sex": sex}
+            errors.add(MissingTable(row, "grade", message, "no_table", figures))
     picked = required[code]  # code -1 picks the last row: nothing required
     return {column: picked[:, i] for i, column in enumerate(MEASUREMENT_COLUMNS)}
 
@@ -638,9 +654,16 @@ def _check(column: str, data: np.ndarray, errors: FirstError) -> None:
         column,
         lambda i: f"{data[i]:g} is outside the plausible range {low:g} to {high:g} {unit}",
         InvalidMeasurement,
+        "out_of_range",
+        lambda i: {"value": f"{data[i]:g}", "low": f"{low:g}", "high": f"{high:g}", "unit": unit},
     )
     if spec is not None and spec.counted:
         fraction = present & ~outside & (data != np.floor(data))
         errors.add_where(
-            fraction, column, lambda i: f"{data[i]:g} is not a whole number", InvalidMeasurement
+            fraction,
+            column,
+            lambda i: f"{data[i]:g} is not a whole number",
+            InvalidMeasurement,
+            "not_whole",
+            lambda i: {"value": f"{data[i]:g}"},
         )
