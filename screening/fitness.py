@@ -28,6 +28,8 @@ Rules, as the standard and the contract give them:
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -667,3 +669,34 @@ def _check(column: str, data: np.ndarray, errors: FirstError) -> None:
             "not_whole",
             lambda i: {"value": f"{data[i]:g}"},
         )
+
+
+# ----------------------------------------------------------------------------- run times
+
+# The timed runs whose results people write as minutes and seconds.
+TIMED_COLUMNS = tuple(item.column for item in ITEMS.values() if item.lower_is_better)
+_MINUTE_MARKS = "'′’‘`´分"  # ASCII, prime, curly quotes (input methods), 分
+_SECOND_MARKS = '"″”“秒'
+_DURATION = re.compile(
+    r"(?:(?P<minutes>\d+)\s*(?:[" + _MINUTE_MARKS + r"]|:)\s*)?"
+    r"(?P<seconds>\d+(?:\.\d+)?)?\s*[" + _SECOND_MARKS + r"]?"
+)
+
+
+def seconds_from_text(text: str) -> float | None:
+    """A run time as written on a score sheet, in seconds: 230, 230.5, 3'50", 3′50″,
+    3’50”, 3:50, 3分50秒, 3分, 50秒 (full-width forms too). None when empty; ValueError
+    when it is not a time, or the seconds of a minutes-and-seconds time reach 60.
+    The batch commands read plain seconds only: this is for people typing."""
+    folded = unicodedata.normalize("NFKC", text).strip().replace("′′", "″").replace("''", '"')
+    if not folded:
+        return None
+    found = _DURATION.fullmatch(folded)
+    if found is None or (found["minutes"] is None and found["seconds"] is None):
+        raise ValueError(f"{text!r} is not a time")
+    seconds = float(found["seconds"] or 0)
+    if found["minutes"] is None:
+        return seconds
+    if seconds >= 60:
+        raise ValueError(f"{text!r}: the seconds of a time in minutes reach 60")
+    return int(found["minutes"]) * 60 + seconds

@@ -334,7 +334,11 @@ class Table(ABC):
             also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
             others = ", ".join(missing[1:])
             raise ReadError(
-                "missing_column", f"the required column is missing{also}", 0, missing[0], also=others
+                "missing_column",
+                f"the required column is missing{also}",
+                0,
+                missing[0],
+                also=others,
             )
         return [column for column in optional if column in self.header]
 

@@ -485,7 +485,7 @@ def _check_range(column: str, data: np.ndarray, errors: FirstError) -> None:
         lambda i: f"{data[i]:g} is outside {low!r} to {high!r} {unit}",
         InvalidMeasurement,
         "out_of_range",
-        lambda i: {"value": f"{data[i]:g}", "low": f"{low:g}", "high": f"{high:g}", "unit": code},
+        lambda i: {"value": f"{data[i]:g}", "low": str(low), "high": str(high), "unit": code},
     )
 
 

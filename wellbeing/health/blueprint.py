@@ -63,6 +63,7 @@ def page_helpers() -> dict[str, Any]:
         "reason_name": lambda reason: labels.label(labels.LETTER_REASON, reason),
         "signed": labels.number,
         "plain": labels.plain_number,
+        "minutes": export.minutes_seconds,
     }
 
 

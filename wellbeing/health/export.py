@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from screening import exports
 from screening.errors import ScreeningError
-from wellbeing.health import core, queries
+from wellbeing.health import core, entry, queries
 from wellbeing.health.labels import STATUS
 from wellbeing.health.models import FitnessRecord, VisionRecord
 from wellbeing.health.rounds import VisionRound
@@ -209,7 +209,7 @@ def fitness_problems(student: Student, record: FitnessRecord | None) -> list[Pro
     try:
         required = core.required_fitness_items(record.grade, record.sex)
     except ScreeningError as error:  # no table: say so, do not guess
-        return [Problem(student, None, core.error_detail(error))]
+        return [Problem(student, None, entry.core_message(error))]
     for item in required:
         if getattr(record, item, None) is None:
             column = ITEM_COLUMN.get(item, item)
