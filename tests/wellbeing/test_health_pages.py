@@ -268,7 +268,57 @@ def test_export_checks_items_statuses_and_acuity(world, rounds):
     assert (s["A1-0"].id, "1000米跑") in found and (s["A1-0"].id, "引体向上") in found
     assert (s["A1-0"].id, "肺活量") not in found
     assert (s["A1-0"].id, "左眼裸眼视力") not in found
-    messages = [p.message for p in national.problems if p.student is s["A1-1"]]
+    messages = [p.message for p in national.problems if p.student and p.student.id == s["A1-1"].id]
     assert any("心脏病" in m for m in messages) and any("病假" in m for m in messages)
     row = next(r for r in national.rows if r[3] == s["A1-0"].student_number)
     assert row[export.COLUMNS.index("左眼裸眼视力")] == 0
+
+
+def test_the_precheck_groups_problems_by_kind_and_offers_the_whole_list(
+    client, world, records, rounds
+):
+    _, year = rounds
+    school = world.schools["A"]
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    national = export.build(school, year)
+    groups = national.groups
+    # One line per kind and column, with its count; the counts add up to every problem.
+    assert sum(group.count for group in groups) == len(national.problems)
+    assert len({(g.kind, g.column) for g in groups}) == len(groups)
+    ethnicity = next(g for g in groups if g.kind == "no_ethnicity")
+    assert (
+        ethnicity.count == national.students and ethnicity.summary == "花名册中没有该学生的民族。"
+    )
+    assert page.count('<tr data-kind="') == len(groups)
+    assert f'<td class="num">{ethnicity.count}</td>' in page
+    assert f"/health/schools/{school.id}/export/{year}/problems.csv" in page
+    assert not _audit("export")
+    csv_answer = client.get(f"/health/schools/{school.id}/export/{year}/problems.csv")
+    assert csv_answer.status_code == 200
+    lines = csv_answer.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "学籍号,姓名,班级,列,问题" and len(lines) == len(national.problems) + 1
+    xlsx_answer = client.get(f"/health/schools/{school.id}/export/{year}/problems.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx_answer.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == len(national.problems) + 1 and "年级" in rows[1][2] + "班"
+    details = [json.loads(event.detail) for event in _audit("export")]
+    assert [(d["kind"], d["format"]) for d in details] == [
+        ("national_fitness_problems", "csv"),
+        ("national_fitness_problems", "xlsx"),
+    ]
+    assert details[0]["problems"] == len(national.problems)
+
+
+def test_the_precheck_of_a_big_school_is_one_short_page(client, world, rounds):
+    """Some hundred students without records: a line per kind, not per student."""
+    from tests.factories import make_student
+
+    _, year = rounds
+    school = world.schools["A"]
+    for number in range(300):
+        make_student(world.classes["A1"], f"学生{number}")
+    db.session.flush()
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    assert page.count('<tr data-kind="') <= 6 and len(page) < 30_000

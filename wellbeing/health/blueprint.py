@@ -323,3 +323,26 @@ def export_file(school: School, school_year: int) -> Response:
         as_attachment=True,
         download_name=f"national-fitness-{school.code}-{year}.xlsx",
     )
+
+
+@bp.get("/schools/<int:school_id>/export/<int:school_year>/problems.csv")
+@requires("health.export", School)
+def export_problems_csv(school: School, school_year: int) -> Response:
+    return _problems_download(school, school_year, "csv")
+
+
+@bp.get("/schools/<int:school_id>/export/<int:school_year>/problems.xlsx")
+@requires("health.export", School)
+def export_problems_xlsx(school: School, school_year: int) -> Response:
+    return _problems_download(school, school_year, "xlsx")
+
+
+def _problems_download(school: School, school_year: int, kind: str) -> Response:
+    year = _school_year(school_year)
+    data = export.problems_file(school, year, kind)
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX_MIMETYPE if kind == "xlsx" else "text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"national-fitness-problems-{school.code}-{year}.{kind}",
+    )
