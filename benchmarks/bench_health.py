@@ -341,8 +341,7 @@ def export_figures(students: int) -> None:
     from wellbeing import create_app
     from wellbeing.demo import build_demo
     from wellbeing.extensions import db
-    from wellbeing.roster.models import SchoolClass, Student
-    from wellbeing.roster.models import User
+    from wellbeing.roster.models import SchoolClass, Student, User
 
     with tempfile.TemporaryDirectory(prefix="bench-health-") as directory:
         url = f"sqlite:///{directory}/demo.sqlite"
