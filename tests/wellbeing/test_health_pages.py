@@ -322,3 +322,27 @@ def test_the_precheck_of_a_big_school_is_one_short_page(client, world, rounds):
     login(client, "doctor")
     page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
     assert page.count('<tr data-kind="') <= 6 and len(page) < 30_000
+
+
+def test_every_chart_has_a_visible_title_axis_labels_and_fits_its_container(client, world, records):
+    import re
+    from pathlib import Path
+
+    login(client, "doctor")
+    pages = [
+        client.get(f"/health/schools/{world.schools['A'].id}/summary").get_data(as_text=True),
+        client.get(f"/health/students/{world.students['A1-0'].id}").get_data(as_text=True),
+    ]
+    charts = [svg for page in pages for svg in re.findall(r'<svg class="chart".*?</svg>', page)]
+    assert len(charts) >= 6
+    for svg in charts:
+        title = re.search(r"<title>(.*?)</title>", svg)[1]
+        assert f'<text class="chart-title" x="320.0" y="26" text-anchor="middle">{title}' in svg
+        labels = re.findall(r'<text class="axis-label"[^>]*>([^<]+)</text>', svg)
+        assert len(labels) == 2, svg[:300]
+        assert 'viewBox="0 0 640 320" width="100%"' in svg
+        assert "年级" in svg or "轮" in svg or "学年" in svg  # the x axis, in words
+    summary = pages[0]
+    assert "筛查性近视率" in summary or "近视" in summary
+    css = (Path(__file__).parents[2] / "wellbeing" / "static" / "health.css").read_text()
+    assert "minmax(min(26rem, 100%), 1fr)" in css
