@@ -346,3 +346,40 @@ def test_every_chart_has_a_visible_title_axis_labels_and_fits_its_container(clie
     assert "筛查性近视率" in summary or "近视" in summary
     css = (Path(__file__).parents[2] / "wellbeing" / "static" / "health.css").read_text()
     assert "minmax(min(26rem, 100%), 1fr)" in css
+
+
+def test_empty_health_pages_say_what_is_missing_and_what_to_do(client, world, rounds):
+    now, year = rounds
+    school_class, school = world.classes["A1"], world.schools["A"]
+    login(client, "doctor")
+    page = client.get(f"/health/classes/{school_class.id}").get_data(as_text=True)
+    assert 'id="empty-vision"' in page and "本班尚无视力记录。校医可在此" in page
+    assert f'href="/health/classes/{school_class.id}/vision/{now.key}">录入</a>' in page
+    assert f'href="/health/schools/{school.id}/import">导入</a>' in page
+    assert 'id="empty-fitness"' in page
+    summary = client.get(f"/health/schools/{school.id}/summary").get_data(as_text=True)
+    assert "本校尚无本轮视力记录。" in summary and "本校尚无本学年的体质测试记录。" in summary
+    letters = client.get(f"/health/classes/{school_class.id}/letters/vision/{now.key}")
+    assert 'id="empty-vision"' in letters.get_data(as_text=True)
+    fitness_letters = client.get(f"/health/classes/{school_class.id}/letters/fitness/{year}")
+    assert 'id="empty-fitness"' in fitness_letters.get_data(as_text=True)
+    # A head teacher cannot enter: told who will.
+    client.post("/logout")
+    login(client, "teacher")
+    page = client.get(f"/health/classes/{school_class.id}").get_data(as_text=True)
+    assert "校医录入或导入后会显示在这里。" in page and ">录入</a>" not in page
+
+
+def test_a_class_and_school_without_students_say_so(client, world, rounds):
+    from wellbeing.roster.models import School, SchoolClass
+
+    now, year = rounds
+    school = School(name="空校", code="EMPTY1", district=world.district, kind="junior")
+    empty = SchoolClass(school=school, grade=7, name="9", entry_year=2026)
+    db.session.add_all([school, empty])
+    db.session.flush()
+    login(client, "admin")
+    grid = client.get(f"/health/classes/{empty.id}/vision/{now.key}").get_data(as_text=True)
+    assert 'id="empty-students"' in grid and "本班尚无在读学生" in grid
+    export_page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    assert 'id="preflight-empty"' in export_page

@@ -241,7 +241,11 @@ def school_class(school_class: SchoolClass) -> str:
 def vision_letters(school_class: SchoolClass, vision_round: str) -> str:
     chosen = _vision_round(vision_round)
     batch = letters.vision_letters(school_class, chosen)
-    return _letters_page(school_class, batch, "vision", chosen.key, round_label(chosen))
+    ids = [student.id for student in queries.enrolled_students(school_class)]
+    recorded = len(queries.vision_by_student(ids, chosen))
+    return _letters_page(
+        school_class, batch, "vision", chosen.key, round_label(chosen), recorded, chosen, None
+    )
 
 
 @bp.route("/classes/<int:class_id>/letters/fitness/<int:school_year>", methods=["GET", "POST"])
@@ -249,11 +253,22 @@ def vision_letters(school_class: SchoolClass, vision_round: str) -> str:
 def fitness_letters(school_class: SchoolClass, school_year: int) -> str:
     year = _school_year(school_year)
     batch = letters.fitness_letters(school_class, year)
-    return _letters_page(school_class, batch, "fitness", str(year), school_year_label(year))
+    ids = [student.id for student in queries.enrolled_students(school_class)]
+    recorded = len(queries.fitness_by_student(ids, year))
+    return _letters_page(
+        school_class, batch, "fitness", str(year), school_year_label(year), recorded, None, year
+    )
 
 
 def _letters_page(
-    school_class: SchoolClass, batch: list, kind: str, round_key: str, round_name: str
+    school_class: SchoolClass,
+    batch: list,
+    kind: str,
+    round_key: str,
+    round_name: str,
+    recorded: int,
+    vision_round: VisionRound | None,
+    school_year: int | None,
 ) -> str:
     """GET: who would get a letter and what was printed before. POST (the print action):
     the letters themselves, logged as printed."""
@@ -278,6 +293,10 @@ def _letters_page(
         round_name=round_name,
         letter_round=letters.chinese_round(kind, round_key),
         printed_on=utcnow().date(),
+        recorded=recorded,
+        vision_round=vision_round,
+        school_year=school_year,
+        can_enter=can(current_user, "health.enter", school_class),
     )
 
 
@@ -293,6 +312,7 @@ def school_summary(school: School) -> str:
         vision_round=vision_round,
         school_year=school_year,
         rounds=pages.round_choices(),
+        can_enter=can(current_user, "health.enter", school),
         **pages.summary_parts(
             summaries.vision_summary(students, vision_round),
             summaries.fitness_summary(students, school_year),
