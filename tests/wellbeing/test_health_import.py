@@ -287,3 +287,25 @@ def test_every_error_of_a_fitness_row_is_listed(world):
     outcome = _import_fitness(world, data)
     found = {(p.row, p.column) for p in outcome.problems}
     assert found == {(1, "height_cm"), (1, "run50m_s"), (1, "pullups"), (1, "run1000m_s")}
+
+
+@pytest.mark.parametrize(
+    ("header", "required", "expected"),
+    [
+        ("a,b", ["a", "c"], "缺少必需的列。"),
+        ("a", ["a", "c", "d"], "缺少必需的列（另缺：d）。"),
+        ("a,a", ["a"], "该列在表头中出现了不止一次。"),
+    ],
+)
+def test_header_problems_are_translated_for_every_import(world, header, required, expected):
+    """The roster, paper and health imports show the reader's refusals through
+    read_problem: a missing or repeated column is said in Chinese, not in English."""
+    from screening.errors import InputError
+    from screening.spreadsheets import COMMAND_LIMITS, open_bytes
+    from wellbeing.imports import read_problem
+
+    table = open_bytes(f"{header}\n1,2\n".encode(), "x.csv", COMMAND_LIMITS)
+    with pytest.raises(InputError) as caught:
+        table.require(required)
+    problem = read_problem(caught.value)
+    assert (problem.row, problem.message) == (0, expected)
