@@ -168,3 +168,30 @@ def test_fitness_run_times_are_typed_as_minutes_and_seconds(page, second_factors
     assert run.get_attribute("aria-invalid") == "true"
     run.fill("3:50")
     assert run.get_attribute("aria-invalid") != "true"
+
+
+def test_summary_charts_fit_a_phone_with_visible_titles(page, second_factors):
+    """At 390 px the charts scale to the page (no chart wider than the viewport), each
+    with its title written on it and both axes named."""
+    log_in(page, "doctor", second_factors)
+    page.locator(".role-card a[href^='/health/schools/']").click()
+    school_url = page.url
+    page.locator("#health-classes a[href*='/vision/']").first.click()
+    row = page.locator("tr.entry-row").nth(8)
+    names = ("ucva_right", "ucva_left", "sph_right", "cyl_right", "axis_right")
+    names += ("sph_left", "cyl_left", "axis_left")
+    for name, value in zip(names, MYOPIC, strict=True):
+        row.locator(f"input[name={name}]").fill(value)
+    page.locator("tr.entry-row").nth(9).locator("input[name=ucva_right]").focus()
+    row.locator("td.row-state").filter(has_text="✓").wait_for()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(school_url.split("?")[0] + "/summary")
+    charts = page.locator("svg.chart")
+    charts.first.wait_for()
+    assert charts.count() >= 2
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        box = chart.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert chart.locator("text.chart-title").text_content().strip()
+        assert chart.locator("text.axis-label").count() == 2
