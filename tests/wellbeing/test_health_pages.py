@@ -383,3 +383,9 @@ def test_a_class_and_school_without_students_say_so(client, world, rounds):
     assert 'id="empty-students"' in grid and "本班尚无在读学生" in grid
     export_page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
     assert 'id="preflight-empty"' in export_page
+
+
+def test_the_student_page_names_the_grade_of_each_fitness_record(client, world, records):
+    login(client, "counselor")
+    page = client.get(f"/health/students/{world.students['A1-2'].id}").get_data(as_text=True)
+    assert "<td>七年级</td>" in page and "<td>7</td>" not in page
