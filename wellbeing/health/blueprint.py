@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from screening import fitness
 from wellbeing.clock import utcnow
 from wellbeing.health import (
     entry,
@@ -205,6 +206,7 @@ def import_file(school: School) -> Response:
         outcome=outcome,
         vision_columns=importer.VISION_REQUIRED + importer.VISION_OPTIONAL,
         fitness_columns=importer.FITNESS_REQUIRED + importer.FITNESS_OPTIONAL,
+        timed_columns=fitness.TIMED_COLUMNS,
     )
     return make_response(page)
 
