@@ -389,3 +389,55 @@ def test_the_student_page_names_the_grade_of_each_fitness_record(client, world, 
     login(client, "counselor")
     page = client.get(f"/health/students/{world.students['A1-2'].id}").get_data(as_text=True)
     assert "<td>七年级</td>" in page and "<td>7</td>" not in page
+
+
+# Latin words a Chinese health page may show: the language switch, the login name, key
+# and format names, and the file values the import page quotes (status words).
+LATIN_ALLOWED = {"English", "doctor", "Tab", "CSV", "XLSX", "BMI"}
+LATIN_ALLOWED |= {"status", "measured", "absent", "exempt"}
+
+
+def _latin_words(html: str) -> set[str]:
+    import re
+
+    html = re.sub(r"<(script|style|code|title)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", " ", html)
+    html = re.sub(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+", " ", html)  # column names (student_id)
+    return set(re.findall(r"[A-Za-z]{3,}", html)) - LATIN_ALLOWED
+
+
+def test_health_pages_and_their_error_paths_are_in_chinese(client, world, records, rounds):
+    now, year = rounds
+    school, school_class = world.schools["A"].id, world.classes["A1"].id
+    login(client, "doctor")
+    urls = [
+        f"/health/schools/{school}",
+        f"/health/classes/{school_class}/vision/{now.key}",
+        f"/health/classes/{school_class}/fitness/{year}",
+        f"/health/schools/{school}/import",
+        f"/health/students/{world.students['A1-0'].id}",
+        f"/health/classes/{school_class}",
+        f"/health/classes/{school_class}/letters/vision/{now.key}",
+        f"/health/classes/{school_class}/letters/fitness/{year}",
+        f"/health/schools/{school}/summary",
+        f"/health/schools/{school}/export/{year}",
+    ]
+    for url in urls:
+        assert _latin_words(client.get(url).get_data(as_text=True)) == set(), url
+    # The import's error path: a file with text, impossible values and a missing column.
+    header = "student_id,age,ucva_right,ucva_left,sph_right,cyl_right,sph_left,cyl_left"
+    number = world.students["A1-0"].student_number
+    for body in (f"{header}\n{number},13,abc,9.9,-40,0,0,x\n", "student_id,ucva_right\nX,5\n"):
+        form = {
+            "kind": "vision",
+            "vision_round": now.key,
+            "school_year": str(year),
+            "measured_on": utcnow().date().isoformat(),
+            "file": (io.BytesIO(body.encode()), "round.csv"),
+        }
+        page = client.post(
+            f"/health/schools/{school}/import", data=form, content_type="multipart/form-data"
+        ).get_data(as_text=True)
+        assert 'id="import-errors"' in page
+        # The file's own values and column names are quoted as they are.
+        assert _latin_words(page) - {"abc"} == set()
