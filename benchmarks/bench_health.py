@@ -10,8 +10,16 @@ commands end to end.
    score_one) and the rules written plainly in Python (the tests' reference).
 2. `wellbeing vision classify` and `wellbeing fitness score` on a 1,000,000-row CSV in a
    fresh process, against a fresh process that reads and writes the same CSV with pandas.
+3. The national upload file of the demo district's largest school (`wellbeing demo`,
+   40,000 students, SQLite), with a vision and a fitness record for every student (the
+   demo's own, or synthetic ones written where it has none; about 1 in 10 with a problem
+   for the pre-check): the pre-check page and the XLSX download, each as the server
+   handles its request (access check, queries, rendering, audit), best of 5, against the
+   bare query of the same rows (students, classes and both records as plain columns in
+   one SELECT, fetched).
 
 Run: .venv/bin/python benchmarks/bench_health.py [--rows N] [--csv-rows N] [--sample N]
+     [--export-students N] (0: skip part 3)
 """
 
 from __future__ import annotations
@@ -204,16 +212,185 @@ def end_to_end_figures(rows: int) -> None:
             line(f"{name}_peak_memory", memory, "MB", f"{base}_peak_memory", base_memory)
 
 
+EXPORT_YEAR = 2026
+
+
+def _fill_records(school_id: int, school_year: int) -> None:
+    """A vision (autumn) and a fitness record for every enrolled student of the school
+    that has none; every tenth has a problem for the pre-check (an eye not refracted, a
+    required item empty)."""
+    from datetime import date
+
+    from sqlalchemy import insert, select
+
+    from wellbeing.extensions import db
+    from wellbeing.health.models import FitnessRecord, VisionRecord
+    from wellbeing.roster.models import SchoolClass, Student
+
+    students = db.session.execute(
+        select(Student.id, Student.sex, SchoolClass.grade)
+        .join(SchoolClass)
+        .where(SchoolClass.school_id == school_id, Student.status == "enrolled")
+    ).all()
+    have_vision = set(
+        db.session.scalars(
+            select(VisionRecord.student_id).where(
+                VisionRecord.year == school_year, VisionRecord.season == "autumn"
+            )
+        )
+    )
+    have_fitness = set(
+        db.session.scalars(
+            select(FitnessRecord.student_id).where(FitnessRecord.school_year == school_year)
+        )
+    )
+    rng = np.random.default_rng(939)
+    day = date(school_year, 10, 15)
+    vision, fitness = [], []
+    for number, (student_id, sex, grade) in enumerate(students):
+        gap = number % 10 == 0
+        if student_id not in have_vision:
+            vision.append(
+                {
+                    "student_id": student_id,
+                    "year": school_year,
+                    "season": "autumn",
+                    "status": "measured",
+                    "measured_on": day,
+                    "age": 6.0 + grade,
+                    "ucva_right": round(float(rng.uniform(4.0, 5.3)), 1),
+                    "ucva_left": round(float(rng.uniform(4.0, 5.3)), 1),
+                    "sph_right": None if gap else -1.0,
+                    "cyl_right": None if gap else -0.5,
+                    "axis_right": None if gap else 180,
+                    "sph_left": -0.75,
+                    "cyl_left": 0.0,
+                    "axis_left": 90,
+                    "ortho_k": False,
+                }
+            )
+        if student_id not in have_fitness:
+            fitness.append(
+                {
+                    "student_id": student_id,
+                    "school_year": school_year,
+                    "grade": grade,
+                    "sex": sex,
+                    "status": "measured",
+                    "measured_on": day,
+                    "height_cm": 150.0,
+                    "weight_kg": 45.0,
+                    "vital_capacity_ml": None if gap else 2500.0,
+                    "run50m_s": 8.5,
+                    "sit_reach_cm": 10.0,
+                    "rope_skip_1min": 120.0,
+                    "situps_1min": 35.0,
+                    "long_jump_cm": 180.0,
+                    "pullups": 5.0,
+                    "shuttle_50x8_s": 110.0,
+                    "run800m_s": 230.0,
+                    "run1000m_s": 250.0,
+                }
+            )
+    if vision:
+        db.session.execute(insert(VisionRecord), vision)
+    if fitness:
+        db.session.execute(insert(FitnessRecord), fitness)
+    db.session.commit()
+
+
+def _bare_query(school_id: int, school_year: int) -> int:
+    """The rows the file is made of, and nothing else: the export's own query (students,
+    classes and both records as plain columns, one SELECT), fetched."""
+    from wellbeing.extensions import db
+    from wellbeing.health.export import _rows
+    from wellbeing.health.rounds import VisionRound
+    from wellbeing.roster.models import School
+
+    school = db.session.get(School, school_id)
+    rows = _rows(school, school_year, VisionRound(school_year, 1))
+    db.session.remove()
+    return len(rows)
+
+
+def _serve(app, user_id: int, endpoint: str, **arguments: object) -> int:
+    """One request to a view as the server handles it (access check, queries,
+    rendering, the audit row), in a fresh session, rolled back after."""
+    from flask import url_for
+    from flask_login import login_user
+
+    from wellbeing.extensions import db
+    from wellbeing.roster.models import User
+
+    with app.test_request_context("/"):
+        path = url_for(endpoint, **arguments)
+    with app.test_request_context(path):
+        login_user(db.session.get(User, user_id))
+        response = app.make_response(app.view_functions[endpoint](**arguments))
+        response.direct_passthrough = False  # a sent file: read it all the same
+        size = len(response.get_data())
+        db.session.rollback()
+    db.session.remove()
+    return size
+
+
+def export_figures(students: int) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from wellbeing import create_app
+    from wellbeing.demo import build_demo
+    from wellbeing.extensions import db
+    from wellbeing.roster.models import SchoolClass, Student, User
+
+    with tempfile.TemporaryDirectory(prefix="bench-health-") as directory:
+        url = f"sqlite:///{directory}/demo.sqlite"
+        app = create_app({"DATABASE_URL": url, "ENVIRONMENT": "test"})
+        with app.app_context():
+            upgrade()
+            build_demo(db.session, students=students, school_year=EXPORT_YEAR)
+            db.session.commit()
+            school_id, size = db.session.execute(
+                select(SchoolClass.school_id, func.count())
+                .join(Student)
+                .group_by(SchoolClass.school_id)
+                .order_by(func.count().desc())
+            ).first()
+            _fill_records(school_id, EXPORT_YEAR)
+            admin = db.session.scalar(select(User.id).where(User.username == "admin"))
+            db.session.remove()
+            label = f"{size}_students"
+            bare = best_of(5, lambda: _bare_query(school_id, EXPORT_YEAR))
+            base = f"bare_query_school_{label}"
+            line(base, bare * 1000, "ms", base, bare * 1000)
+            where = {"school_id": school_id, "school_year": EXPORT_YEAR}
+            for name, endpoint in (
+                ("export_precheck_page", "health.export_check"),
+                ("export_xlsx", "health.export_file"),
+                ("export_problems_xlsx", "health.export_problems_xlsx"),
+            ):
+                if endpoint not in app.view_functions:
+                    continue
+                taken = best_of(5, lambda e=endpoint: _serve(app, admin, e, **where))
+                line(f"{name}_{label}", taken * 1000, "ms", base, bare * 1000)
+            db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--csv-rows", type=int, default=1_000_000, help="0: skip")
     parser.add_argument("--sample", type=int, default=2_000)
+    parser.add_argument("--export-students", type=int, default=40_000, help="0: skip")
+    parser.add_argument("--only-export", action="store_true", help="part 3 alone")
     args = parser.parse_args()
-    core_figures("vision", args.rows, args.sample)
-    core_figures("fitness", args.rows, args.sample)
-    if args.csv_rows:
-        end_to_end_figures(args.csv_rows)
+    if not args.only_export:
+        core_figures("vision", args.rows, args.sample)
+        core_figures("fitness", args.rows, args.sample)
+        if args.csv_rows:
+            end_to_end_figures(args.csv_rows)
+    if args.export_students:
+        export_figures(args.export_students)
 
 
 if __name__ == "__main__":

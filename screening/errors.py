@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class ScreeningError(Exception):
@@ -82,14 +83,54 @@ class InvalidMatrix(ScreeningError):
     """An answer matrix of the wrong shape or of a type that cannot hold the answers."""
 
 
+# InputError codes and their params (the vision and fitness rules, the readers):
+# missing_column (also: the other missing columns, ", "-joined, or ""),
+# duplicate_column, not_a_number (value), out_of_range (value, low, high, unit),
+# not_whole (value), not_flag (value), empty, no_id, bad_grade (value), bad_sex (value),
+# column_needed (grade, sex), no_table (item, grade, sex). Units: years, five_point,
+# dioptres, mL, s, cm, kg, skips, sit-ups, pull-ups.
+ERROR_CODES = frozenset(
+    {
+        "missing_column",
+        "duplicate_column",
+        "not_a_number",
+        "out_of_range",
+        "not_whole",
+        "not_flag",
+        "empty",
+        "no_id",
+        "bad_grade",
+        "bad_sex",
+        "column_needed",
+        "no_table",
+    }
+)
+
+
 class InputError(ScreeningError):
     """Bad input table. `row` 1 is the first data row, 0 the header row, None the whole
-    file; `column` is the header name, or None when no single column is at fault."""
+    file; `column` is the header name, or None when no single column is at fault.
 
-    def __init__(self, message: str, row: int | None = None, column: str | None = None) -> None:
+    `message` is English (the batch commands print it). `code` names the kind of
+    problem and `params` its figures, so that an application can say it in its users'
+    language without parsing the English (codes: see ERROR_CODES). `found` is every
+    error the same check found, this one first (one row checked alone: all of the
+    row's problems at once)."""
+
+    def __init__(
+        self,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         self.message = message
         self.row = row
         self.column = column
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
+        self.found: tuple[InputError, ...] = (self,)
         super().__init__(self.render())
 
     def render(self, source: str = "") -> str:
@@ -108,16 +149,30 @@ class InvalidMeasurement(InputError):
 
     Same row and column conventions as InputError (row 1 = first data row)."""
 
-    def __init__(self, row: int | None, column: str | None, message: str) -> None:
-        super().__init__(message, row, column)
+    def __init__(
+        self,
+        row: int | None,
+        column: str | None,
+        message: str,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, row, column, code, params)
 
 
 class MissingTable(InputError):
     """A grade, sex and item whose scoring table is absent or marked missing/partial in
     coverage.csv: refused rather than guessed."""
 
-    def __init__(self, row: int | None, column: str | None, message: str) -> None:
-        super().__init__(message, row, column)
+    def __init__(
+        self,
+        row: int | None,
+        column: str | None,
+        message: str,
+        code: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, row, column, code, params)
 
 
 class TableError(ScreeningError):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -208,4 +209,175 @@ def write_xlsx(target: str | PathLike[str] | IO[bytes], sheets: Iterable[Sheet])
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     buffer = io.BytesIO()
     write_xlsx(buffer, sheets)
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- plain XLSX
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_BUILT_IN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10, "@": 49}
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+
+
+def _letters(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+class _Styles:
+    """The number formats used, as cell style indexes (0 = General)."""
+
+    def __init__(self) -> None:
+        self.formats: list[str] = []
+
+    def index(self, number_format: str) -> int:
+        if number_format not in self.formats:
+            self.formats.append(number_format)
+        return self.formats.index(number_format) + 1
+
+    def xml(self) -> str:
+        custom = [f for f in self.formats if f not in _BUILT_IN_FORMATS]
+        ids = {f: _BUILT_IN_FORMATS[f] for f in self.formats if f in _BUILT_IN_FORMATS}
+        ids |= {f: 164 + i for i, f in enumerate(custom)}
+        num_fmts = "".join(
+            f'<numFmt numFmtId="{ids[f]}" formatCode="{f.translate(_XML_ESCAPES)}"/>'
+            for f in custom
+        )
+        xfs = "".join(
+            f'<xf numFmtId="{ids[f]}" fontId="0" fillId="0" borderId="0" xfId="0" '
+            'applyNumberFormat="1"/>'
+            for f in self.formats
+        )
+        return (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{_MAIN}">'
+            + (f'<numFmts count="{len(custom)}">{num_fmts}</numFmts>' if custom else "")
+            + '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+            "</borders>"
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+            "</cellStyleXfs>"
+            f'<cellXfs count="{len(self.formats) + 1}">'
+            '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            f"{xfs}</cellXfs>"
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            "</styleSheet>"
+        )
+
+
+def _plain_cell(reference: str, value: Any, styles: _Styles) -> str:
+    style = ""
+    if isinstance(value, Formatted):
+        style = f' s="{styles.index(value.number_format)}"'
+        value = value.value
+    if value == "" or (isinstance(value, float) and not math.isfinite(value)):
+        value = None  # as openpyxl writes them: an empty cell
+    if value is None:
+        return f'<c r="{reference}"{style}/>' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{reference}"{style} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int | float | Decimal):
+        return f'<c r="{reference}"{style}><v>{value}</v></c>'
+    text = (value if isinstance(value, str) else str(value)).translate(_XML_ESCAPES)
+    return (
+        f'<c r="{reference}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    )
+
+
+def _plain_sheet(sheet: Sheet, styles: _Styles) -> str:
+    parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{_MAIN}">']
+    if sheet.widths:
+        parts.append("<cols>")
+        parts += [
+            f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>'
+            for i, width in enumerate(sheet.widths, start=1)
+        ]
+        parts.append("</cols>")
+    parts.append("<sheetData>")
+    letters: list[str] = []
+    for number, row in enumerate(sheet.rows, start=1):
+        while len(letters) < len(row):
+            letters.append(_letters(len(letters)))
+        parts.append(f'<row r="{number}">')
+        for i, value in enumerate(row):
+            kind = type(value)
+            if kind is str and value:  # the common cases first, without `cell`'s dispatch
+                if _SUSPECT_CHARACTER.search(value):
+                    value = safe_text(value)
+                text = value.translate(_XML_ESCAPES)
+                parts.append(
+                    f'<c r="{letters[i]}{number}" t="inlineStr">'
+                    f'<is><t xml:space="preserve">{text}</t></is></c>'
+                )
+            elif kind is int or (kind is float and math.isfinite(value)):
+                parts.append(f'<c r="{letters[i]}{number}"><v>{value}</v></c>')
+            elif value is not None and value != "":
+                parts.append(_plain_cell(f"{letters[i]}{number}", cell(value), styles))
+        parts.append("</row>")
+    parts.append("</sheetData></worksheet>")
+    return "".join(parts)
+
+
+def plain_xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """A workbook of text, numbers, booleans and empty cells (with Formatted number
+    formats and column widths), written directly: about ten times faster than
+    `xlsx_bytes` (openpyxl) for a page's download of some thousand rows. Every cell goes
+    through `cell`; a value of another type (a date) is written as its text. The sheets
+    are built in memory: for big batch files use write_xlsx."""
+    import zipfile
+
+    styles = _Styles()
+    bodies = [_plain_sheet(sheet, styles) for sheet in sheets]
+    names = "".join(
+        f'<sheet name="{sheet.title.translate(_XML_ESCAPES)}" sheetId="{i}" r:id="rId{i}"/>'
+        for i, sheet in enumerate(sheets, start=1)
+    )
+    relations = "".join(
+        f'<Relationship Id="rId{i}" Type="{_RELS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    relations += (
+        f'<Relationship Id="rId{len(sheets) + 1}" Type="{_RELS}/styles" Target="styles.xml"/>'
+    )
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_TYPE}.worksheet+xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    parts = {
+        "[Content_Types].xml": (
+            f'{head}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{_TYPE}.styles+xml"/>'
+            f"{overrides}</Types>"
+        ),
+        "_rels/.rels": (
+            f'{head}<Relationships xmlns="{_PACKAGE_RELS}"><Relationship Id="rId1" '
+            f'Type="{_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'{head}<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>{names}</sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'{head}<Relationships xmlns="{_PACKAGE_RELS}">{relations}</Relationships>'
+        ),
+        **{f"xl/worksheets/sheet{i}.xml": body for i, body in enumerate(bodies, start=1)},
+        "xl/styles.xml": styles.xml(),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text.encode("utf-8"))
     return buffer.getvalue()

@@ -28,6 +28,8 @@ Rules, as the standard and the contract give them:
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -343,9 +345,12 @@ def required_items(grade: int, sex: str, standard: Standard | None = None) -> li
     height_cm and weight_kg (for BMI), then the tested items in weights.csv order."""
     code = _sex_code(sex)
     if code is None:
-        raise InvalidMeasurement(None, "sex", f"{sex!r} is not M, F, 男 or 女")
+        raise InvalidMeasurement(
+            None, "sex", f"{sex!r} is not M, F, 男 or 女", "bad_sex", {"value": str(sex)}
+        )
     if grade not in GRADES:
-        raise InvalidMeasurement(None, "grade", f"{grade!r} is not a grade from 1 to 12")
+        message = f"{grade!r} is not a grade from 1 to 12"
+        raise InvalidMeasurement(None, "grade", message, "bad_grade", {"value": str(grade)})
     weights = (standard or default_standard()).weights.get((str(grade), code), ())
     columns = []
     for item, _ in weights:
@@ -547,7 +552,9 @@ def rating_for(total: float, standard: Standard | None = None) -> str:
 def _read(frame: pd.DataFrame, tables: Standard) -> _Inputs:
     for column in (ID_COLUMN, "grade", "sex"):
         if column not in frame.columns:
-            raise InvalidMeasurement(0, column, "the required column is missing")
+            raise InvalidMeasurement(
+                0, column, "the required column is missing", "missing_column", {"also": ""}
+            )
     errors = FirstError([str(c) for c in frame.columns])
     code = _combos(frame, errors)
     needed = _needed(frame, code, tables, errors)
@@ -561,7 +568,9 @@ def _read(frame: pd.DataFrame, tables: Standard) -> _Inputs:
         _check(column, data, errors)
         values[column] = data
     ids = frame[ID_COLUMN].to_numpy(dtype=object)
-    errors.add_where(pd.isna(ids) | (ids == ""), ID_COLUMN, lambda _: "empty", InvalidMeasurement)
+    errors.add_where(
+        pd.isna(ids) | (ids == ""), ID_COLUMN, lambda _: "empty", InvalidMeasurement, "empty"
+    )
     errors.raise_first()
     return _Inputs(ids=ids, code=code, values=values)
 
@@ -589,6 +598,8 @@ def _combos(frame: pd.DataFrame, errors: FirstError) -> np.ndarray:
         "grade",
         lambda i: "empty" if np.isnan(grade[i]) else f"{grade[i]:g} is not a grade from 1 to 12",
         InvalidMeasurement,
+        "bad_grade",
+        lambda i: {"value": "" if np.isnan(grade[i]) else f"{grade[i]:g}"},
     )
     sex = _sexes(frame["sex"])
     bad_sex = pd.isna(sex)
@@ -597,6 +608,8 @@ def _combos(frame: pd.DataFrame, errors: FirstError) -> np.ndarray:
         "sex",
         lambda i: f"{frame['sex'].iloc[i]!r} is not M, F, 男 or 女",
         InvalidMeasurement,
+        "bad_sex",
+        lambda i: {"value": str(frame["sex"].iloc[i])},
     )
     code = (np.where(whole, grade, 1).astype(np.int64) - 1) * 2 + (sex == "F")
     return np.where(whole & ~bad_sex, code, -1)
@@ -618,12 +631,17 @@ def _needed(
                 required[combo, MEASUREMENT_COLUMNS.index(column)] = True
             problem = tables.problem(item, grade, sex)
             if problem is not None:
-                errors.add(MissingTable(row, columns[0], f"{problem}: refused, not guessed"))
+                figures = {"item": item, "grade": grade, "sex": sex}
+                refused = f"{problem}: refused, not guessed"
+                errors.add(MissingTable(row, columns[0], refused, "no_table", figures))
             for column in (c for c in columns if c not in frame.columns):
                 message = f"the column is missing; grade {grade} {SEX_WORDS[sex]} need it"
-                errors.add(InvalidMeasurement(row, column, message))
+                figures = {"grade": grade, "sex": sex}
+                errors.add(InvalidMeasurement(row, column, message, "column_needed", figures))
         if (grade, sex) not in tables.weights:
-            errors.add(MissingTable(row, "grade", f"weights.csv has no items for {grade} {sex}"))
+            message = f"weights.csv has no items for {grade} {sex}"
+            figures = {"item": "", "grade": grade, "sex": sex}
+            errors.add(MissingTable(row, "grade", message, "no_table", figures))
     picked = required[code]  # code -1 picks the last row: nothing required
     return {column: picked[:, i] for i, column in enumerate(MEASUREMENT_COLUMNS)}
 
@@ -638,9 +656,47 @@ def _check(column: str, data: np.ndarray, errors: FirstError) -> None:
         column,
         lambda i: f"{data[i]:g} is outside the plausible range {low:g} to {high:g} {unit}",
         InvalidMeasurement,
+        "out_of_range",
+        lambda i: {"value": f"{data[i]:g}", "low": f"{low:g}", "high": f"{high:g}", "unit": unit},
     )
     if spec is not None and spec.counted:
         fraction = present & ~outside & (data != np.floor(data))
         errors.add_where(
-            fraction, column, lambda i: f"{data[i]:g} is not a whole number", InvalidMeasurement
+            fraction,
+            column,
+            lambda i: f"{data[i]:g} is not a whole number",
+            InvalidMeasurement,
+            "not_whole",
+            lambda i: {"value": f"{data[i]:g}"},
         )
+
+
+# ----------------------------------------------------------------------------- run times
+
+# The timed runs whose results people write as minutes and seconds.
+TIMED_COLUMNS = tuple(item.column for item in ITEMS.values() if item.lower_is_better)
+_MINUTE_MARKS = "'′’‘`´分"  # ASCII, prime, curly quotes (input methods), 分
+_SECOND_MARKS = '"″”“秒'
+_DURATION = re.compile(
+    r"(?:(?P<minutes>\d+)\s*(?:[" + _MINUTE_MARKS + r"]|:)\s*)?"
+    r"(?P<seconds>\d+(?:\.\d+)?)?\s*[" + _SECOND_MARKS + r"]?"
+)
+
+
+def seconds_from_text(text: str) -> float | None:
+    """A run time as written on a score sheet, in seconds: 230, 230.5, 3'50", 3′50″,
+    3’50”, 3:50, 3分50秒, 3分, 50秒 (full-width forms too). None when empty; ValueError
+    when it is not a time, or the seconds of a minutes-and-seconds time reach 60.
+    The batch commands read plain seconds only: this is for people typing."""
+    folded = unicodedata.normalize("NFKC", text).strip().replace("′′", "″").replace("''", '"')
+    if not folded:
+        return None
+    found = _DURATION.fullmatch(folded)
+    if found is None or (found["minutes"] is None and found["seconds"] is None):
+        raise ValueError(f"{text!r} is not a time")
+    seconds = float(found["seconds"] or 0)
+    if found["minutes"] is None:
+        return seconds
+    if seconds >= 60:
+        raise ValueError(f"{text!r}: the seconds of a time in minutes reach 60")
+    return int(found["minutes"]) * 60 + seconds

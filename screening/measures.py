@@ -72,35 +72,48 @@ def is_empty(value: Any) -> bool:
 
 
 class FirstError:
-    """Collects candidate errors; raises the one in the smallest row, then leftmost column."""
+    """Collects candidate errors; raises the one in the smallest row, then leftmost column,
+    with every error found in its `found` (in the same order)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.order = {name: position for position, name in enumerate(columns)}
         self.found: list[InputError] = []
 
     def add_where(
-        self, bad: np.ndarray, column: str, message: Callable[[int], str], error: type = InputError
+        self,
+        bad: np.ndarray,
+        column: str,
+        message: Callable[[int], str],
+        error: type = InputError,
+        code: str = "",
+        params: Callable[[int], dict[str, Any]] | None = None,
     ) -> None:
-        """Record the first row flagged in `bad` (a bool mask); message(position) explains."""
+        """Record the first row flagged in `bad` (a bool mask); message(position) explains
+        in English, `code` and params(position) say the same for translation."""
         if bad.any():
             position = int(bad.argmax())
-            self.found.append(_make(error, position + 1, column, message(position)))
+            figures = params(position) if params else {}
+            self.found.append(_make(error, position + 1, column, message(position), code, figures))
 
     def add(self, error: InputError) -> None:
         self.found.append(error)
 
     def raise_first(self) -> None:
         if self.found:
-            raise min(
+            ordered = sorted(
                 self.found,
                 key=lambda e: (e.row or 0, self.order.get(e.column or "", len(self.order))),
             )
+            ordered[0].found = tuple(ordered)
+            raise ordered[0]
 
 
-def _make(error: type, row: int, column: str, message: str) -> InputError:
+def _make(
+    error: type, row: int, column: str, message: str, code: str, params: dict[str, Any]
+) -> InputError:
     if error is InputError:
-        return InputError(message, row, column)
-    return error(row, column, message)
+        return InputError(message, row, column, code, params)
+    return error(row, column, message, code, params)
 
 
 def numbers(
@@ -113,7 +126,14 @@ def numbers(
         return series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     if pd.api.types.is_bool_dtype(series.dtype):
         bad = np.ones(len(series), dtype=bool) if needed is None else needed.copy()
-        errors.add_where(bad, column, lambda _: "a true/false value is not a number", error)
+        errors.add_where(
+            bad,
+            column,
+            lambda _: "a true/false value is not a number",
+            error,
+            "not_a_number",
+            lambda i: {"value": str(series.iloc[i])},
+        )
         return np.full(len(series), np.nan)
     text = series.astype(object).map(_number_text)
     values = pd.to_numeric(text, errors="coerce").to_numpy(
@@ -122,7 +142,14 @@ def numbers(
     bad = text.notna().to_numpy() & np.isnan(values)
     if needed is not None:
         bad &= needed
-    errors.add_where(bad, column, lambda i: f"{series.iloc[i]!r} is not a number", error)
+    errors.add_where(
+        bad,
+        column,
+        lambda i: f"{series.iloc[i]!r} is not a number",
+        error,
+        "not_a_number",
+        lambda i: {"value": str(series.iloc[i])},
+    )
     return values
 
 

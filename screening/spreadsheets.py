@@ -111,7 +111,8 @@ class ReadError(InputError):
     encoding, xls, empty, csv (detail), xlsx (detail): the file cannot be read;
     text (codepoint): a header cell holds a character text may not hold;
     rows, cells, file, bytes (limit, found), columns (limit, found, letters), ratio
-    (limit, found, part), seconds (limit): beyond a ceiling of Limits.
+    (limit, found, part), seconds (limit): beyond a ceiling of Limits;
+    missing_column (also: the other missing columns), duplicate_column: the header.
     """
 
     def __init__(
@@ -122,9 +123,7 @@ class ReadError(InputError):
         column: str | None = None,
         **params: Any,
     ) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(message, row, column)
+        super().__init__(message, row, column, code, params)
 
 
 UNITS = {"rows": "rows", "columns": "columns", "cells": "cells", "bytes": "bytes inflated"}
@@ -328,11 +327,19 @@ class Table(ABC):
         Returns the optional columns present. Raises InputError naming the column."""
         for column in (*required, *optional):
             if self.header.count(column) > 1:
-                raise InputError("the column appears more than once in the header", 0, column)
+                message = "the column appears more than once in the header"
+                raise ReadError("duplicate_column", message, 0, column)
         missing = [column for column in required if column not in self.header]
         if missing:
             also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-            raise InputError(f"the required column is missing{also}", 0, missing[0])
+            others = ", ".join(missing[1:])
+            raise ReadError(
+                "missing_column",
+                f"the required column is missing{also}",
+                0,
+                missing[0],
+                also=others,
+            )
         return [column for column in optional if column in self.header]
 
     @abstractmethod

@@ -98,6 +98,8 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "sph": (-30.0, 30.0, "dioptres"),
     "cyl": (-10.0, 10.0, "dioptres"),
 }
+# The unit of each range as a code (screening.errors.ERROR_CODES) for translation.
+UNIT_CODES = {"age": "years", "ucva": "five_point", "sph": "dioptres", "cyl": "dioptres"}
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "否"})
 
@@ -440,7 +442,9 @@ def _boolean(value: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
 def _read(frame: pd.DataFrame) -> _Inputs:
     for column in INPUT_COLUMNS:
         if column not in frame.columns:
-            raise InvalidMeasurement(0, column, "the required column is missing")
+            raise InvalidMeasurement(
+                0, column, "the required column is missing", "missing_column", {"also": ""}
+            )
     errors = FirstError([str(c) for c in frame.columns])
     values = {c: numbers(frame, c, errors, InvalidMeasurement, None) for c in NUMBER_COLUMNS}
     for column, data in values.items():
@@ -456,6 +460,7 @@ def _read(frame: pd.DataFrame) -> _Inputs:
         ID_COLUMN,
         lambda _: "empty, but the row has measurements",
         InvalidMeasurement,
+        "no_id",
     )
     errors.raise_first()
     return _Inputs(
@@ -470,6 +475,7 @@ def _read(frame: pd.DataFrame) -> _Inputs:
 
 def _check_range(column: str, data: np.ndarray, errors: FirstError) -> None:
     low, high, unit = RANGES[column.split("_")[0]]
+    code = UNIT_CODES[column.split("_")[0]]
     bad = ~np.isnan(data) & ~((data >= low - EPS) & (data <= high + EPS))
     if column.startswith("ucva"):
         bad &= data != BELOW_CHART
@@ -478,6 +484,8 @@ def _check_range(column: str, data: np.ndarray, errors: FirstError) -> None:
         column,
         lambda i: f"{data[i]:g} is outside {low!r} to {high!r} {unit}",
         InvalidMeasurement,
+        "out_of_range",
+        lambda i: {"value": f"{data[i]:g}", "low": str(low), "high": str(high), "unit": code},
     )
 
 
@@ -495,6 +503,8 @@ def _ortho_k(frame: pd.DataFrame, errors: FirstError) -> np.ndarray:
         "ortho_k",
         lambda i: f"{series.iloc[i]!r} is not true or false",
         InvalidMeasurement,
+        "not_flag",
+        lambda i: {"value": str(series.iloc[i])},
     )
     return np.array([bool(value) for value in parsed], dtype=bool)
 

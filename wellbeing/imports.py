@@ -86,6 +86,9 @@ READ_MESSAGES: dict[str, str] = {
         "The workbook is compressed %(found)s times: that is a zip bomb, not a spreadsheet."
     ),
     "seconds": N_("Reading and checking the file took longer than %(limit)s seconds."),
+    "missing_column": N_("The required column is missing."),
+    "missing_columns": N_("The required column is missing (also missing: %(also)s)."),
+    "duplicate_column": N_("The column appears more than once in the header."),
 }
 # A cell holding NUL, ESC, BEL, a line break... (screening.text's rule).
 TEXT_REFUSED = N_(
@@ -97,8 +100,8 @@ SIZE_CODES = frozenset({"rows", "cells", "file", "bytes", "seconds"})
 
 
 def read_message(error: InputError) -> tuple[str, dict[str, Any]]:
-    """The msgid and parameters for a file the reader refused; InputErrors of other
-    kinds (a missing column) keep their own words."""
+    """The msgid and parameters for a file the reader refused (its header too: a missing
+    or repeated column); InputErrors of other kinds keep their own words."""
     if not isinstance(error, ReadError) or error.code not in READ_MESSAGES:
         return error.message, {}
     params = dict(error.params)
@@ -108,6 +111,8 @@ def read_message(error: InputError) -> tuple[str, dict[str, Any]]:
             if error.code in ("file", "bytes") and key == "limit":
                 number = number // MIB
             params[key] = f"{number:,}"
+    if error.code == "missing_column" and params.get("also"):
+        return READ_MESSAGES["missing_columns"], params
     return READ_MESSAGES[error.code], params
 
 

@@ -354,3 +354,24 @@ def test_negative_numbers_stay_numbers(tmp_path: Path) -> None:
     sheet = load_workbook(tmp_path / "out.xlsx").active
     se_right = sheet["B2"]
     assert (sheet["A2"].value, se_right.value, se_right.data_type) == ("-2", -1.25, "n")
+
+
+def test_the_plain_xlsx_writer_reads_back_as_openpyxl_writes_it() -> None:
+    rows = [
+        ["学籍号", "名字", "number", "rate", "flag", "empty"],
+        [exports.Formatted("01", "@"), "=HYPERLINK(1) <b>&", -2, 1.5, True, None],
+        [exports.Formatted(0.25, "0.0%"), "\x1bend", float("nan"), 3, False, ""],
+    ]
+    plain = load_workbook(
+        io.BytesIO(exports.plain_xlsx_bytes([exports.Sheet("学生 & <1>", rows, widths=[20])]))
+    )
+    usual = load_workbook(io.BytesIO(exports.xlsx_bytes([exports.Sheet("x", rows)])))
+    sheet, reference = plain.active, usual.active
+    assert sheet.title == "学生 & <1>" and sheet.column_dimensions["A"].width == 20
+    for got, expected in zip(sheet.iter_rows(), reference.iter_rows(), strict=True):
+        assert [c.value for c in got][:5] == [c.value for c in expected][:5]
+        assert [c.number_format for c in got] == [c.number_format for c in expected]
+        assert [c.data_type for c in got if c.value is not None] == [
+            c.data_type for c in expected if c.value is not None
+        ]
+    assert sheet["B2"].value.startswith("'=") and sheet["B3"].value == "\ufffdend"

@@ -651,3 +651,85 @@ def test_parsing_never_crashes(cells: list[list[Any]]) -> None:
 def test_an_empty_table_gives_an_empty_result() -> None:
     out = score_fitness(_frame([]))
     assert list(out.columns) == list(OUTPUT_COLUMNS) and len(out) == 0
+
+
+# ----------------------------------------------------------------------------- run times
+
+MINUTE_MARKS = ("'", "′", "’", "分", ":", "：")
+SECOND_MARKS = ('"', "″", "”", "秒", "")
+
+
+@given(
+    minutes=st.integers(0, 30),
+    seconds=st.integers(0, 59),
+    tenths=st.one_of(st.none(), st.integers(0, 9)),
+    minute_mark=st.sampled_from(MINUTE_MARKS),
+    second_mark=st.sampled_from(SECOND_MARKS),
+    pad=st.booleans(),
+)
+def test_a_run_time_in_minutes_and_seconds_reads_as_seconds(
+    minutes, seconds, tenths, minute_mark, second_mark, pad
+):
+    from screening.fitness import seconds_from_text
+
+    fraction = "" if tenths is None else f".{tenths}"
+    written = f"{seconds:02d}" if pad else str(seconds)
+    text = f"{minutes}{minute_mark}{written}{fraction}{second_mark}"
+    expected = minutes * 60 + seconds + (tenths or 0) / 10
+    assert seconds_from_text(text) == pytest.approx(expected)
+
+
+@given(st.decimals(0, 2000, places=1, allow_nan=False, allow_infinity=False))
+def test_plain_seconds_read_as_themselves(value):
+    from screening.fitness import seconds_from_text
+
+    assert seconds_from_text(str(value)) == pytest.approx(float(value))
+    assert seconds_from_text(f"{value}秒") == pytest.approx(float(value))
+
+
+@given(minutes=st.integers(0, 30), seconds=st.integers(60, 999))
+def test_seconds_of_sixty_or_more_after_minutes_are_refused(minutes, seconds):
+    from screening.fitness import seconds_from_text
+
+    with pytest.raises(ValueError):
+        seconds_from_text(f"{minutes}'{seconds}\"")
+
+
+@given(st.text(min_size=1, max_size=8))
+def test_any_text_is_a_time_or_a_value_error(text):
+    from screening.fitness import seconds_from_text
+
+    try:
+        value = seconds_from_text(text)
+    except ValueError:
+        return
+    assert value is None or value >= 0
+
+
+@pytest.mark.parametrize("text", ["abc", "3:60", "-5", "1e3", "分", "3''50", "3 50"])
+def test_what_is_not_a_run_time(text):
+    from screening.fitness import seconds_from_text
+
+    with pytest.raises(ValueError):
+        seconds_from_text(text)
+
+
+def test_errors_carry_codes_and_every_error_of_the_row():
+    frame = pd.DataFrame(
+        {
+            "student_id": ["1"],
+            "grade": [7],
+            "sex": ["M"],
+            "height_cm": [300.0],
+            "weight_kg": [50.0],
+            "run50m_s": [2.0],
+            "pullups": [2.5],
+        }
+    )
+    with pytest.raises(InvalidMeasurement) as caught:
+        score_fitness(frame)
+    found = {(e.column, e.code) for e in caught.value.found}
+    assert {("height_cm", "out_of_range"), ("run50m_s", "out_of_range")} <= found
+    assert ("pullups", "not_whole") in found
+    height = next(e for e in caught.value.found if e.column == "height_cm")
+    assert height.params == {"value": "300", "low": "80", "high": "230", "unit": "cm"}

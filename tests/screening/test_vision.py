@@ -505,3 +505,27 @@ def test_the_rules_import_neither_flask_sqlalchemy_nor_wellbeing() -> None:
 def test_an_empty_table_gives_an_empty_result() -> None:
     out = classify_vision(_frame([]))
     assert list(out.columns) == [*OUTPUT_COLUMNS, *EXTRA_COLUMNS] and len(out) == 0
+
+
+def test_errors_carry_codes_params_and_every_error_of_the_row():
+    with pytest.raises(InvalidMeasurement) as caught:
+        classify_one(10, 9.9, 4.8, -40, 0, "abc", 0)
+    error = caught.value
+    assert (error.column, error.code) == ("ucva_right", "out_of_range")
+    assert error.params == {"value": "9.9", "low": "3.0", "high": "5.3", "unit": "five_point"}
+    found = [(e.column, e.code) for e in error.found]
+    assert found == [
+        ("ucva_right", "out_of_range"),
+        ("sph_right", "out_of_range"),
+        ("sph_left", "not_a_number"),
+    ]
+    assert (
+        str(error)
+        == "row 1, column ucva_right: 9.9 is outside 3.0 to 5.3 in 5-point notation (0 = below 3.0)"
+    )
+
+
+def test_a_missing_column_has_a_code():
+    with pytest.raises(InvalidMeasurement) as caught:
+        classify_vision(pd.DataFrame({"student_id": ["1"]}))
+    assert caught.value.code == "missing_column" and caught.value.row == 0

@@ -59,6 +59,8 @@ EXPECTED: dict[str, set[str]] = {
     "health.school_summary": {"admin", "doctor"},
     "health.export_check": {"admin", "doctor"},
     "health.export_file": {"admin", "doctor"},
+    "health.export_problems_csv": {"admin", "doctor"},
+    "health.export_problems_xlsx": {"admin", "doctor"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:

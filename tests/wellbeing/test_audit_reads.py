@@ -95,6 +95,8 @@ AUDITED_ALREADY: dict[str, str] = {
     "coverage.export_school": "export",
     "coverage.export_district": "export",
     "health.export_file": "export",
+    "health.export_problems_csv": "export",
+    "health.export_problems_xlsx": "export",
     "audit.export": "export",
 }
 # Pages that show students' data without an audit row yet: none.

@@ -223,5 +223,86 @@ def test_a_combination_without_a_table_is_refused_not_guessed(client, world, mon
     answer = _save(client, _fitness_url(world), world.students["A1-0"], **BOY)
     assert answer["ok"] is False
     error = answer["errors"][0]
-    assert error["column"] == "run1000m_s" and "refused, not guessed" in error["detail"]
+    assert error["column"] == "run1000m_s" and "无法评分" in error["message"]
     assert _count(FitnessRecord) == 0
+
+
+def _english(text: str) -> list[str]:
+    """Words of Latin letters in a message meant for Chinese readers (a unit such as D
+    or a single letter is not a word)."""
+    import re
+
+    return re.findall(r"[A-Za-z]{3,}", text)
+
+
+def test_text_in_an_acuity_cell_is_refused_beside_its_cell_not_a_500(client, world):
+    login(client, "doctor")
+    url = _vision_url(world)
+    response = client.post(
+        f"{url}/rows", json={"student": world.students["A1-0"].id, **MYOPIC, "ucva_right": "abc"}
+    )
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["ok"] is False
+    errors = {error["column"]: error["message"] for error in answer["errors"]}
+    assert list(errors) == ["ucva_right"] and "abc" in errors["ucva_right"]
+    assert "不是数字" in errors["ucva_right"] and _count(VisionRecord) == 0
+
+
+def test_every_error_of_a_vision_row_is_shown_at_once_in_chinese(client, world):
+    login(client, "doctor")
+    values = MYOPIC | {"ucva_left": "9.9", "sph_right": "-40", "axis_right": "200", "cyl_left": "x"}
+    answer = _save(client, _vision_url(world), world.students["A1-0"], **values)
+    assert answer["ok"] is False
+    errors = {error["column"]: error["message"] for error in answer["errors"]}
+    assert set(errors) == {"ucva_left", "sph_right", "axis_right", "cyl_left"}
+    assert "9.9" in errors["ucva_left"] and "3.0 至 5.3" in errors["ucva_left"]
+    assert "五分记录" in errors["ucva_left"]
+    assert "-40" in errors["sph_right"] and "屈光度" in errors["sph_right"]
+    for error in answer["errors"]:
+        assert _english(error["message"]) == [] and error["detail"] == "", error
+    assert _count(VisionRecord) == 0
+
+
+def test_every_error_of_a_fitness_row_is_shown_at_once_in_chinese(client, world):
+    login(client, "doctor")
+    values = BOY | {"height_cm": "300", "run50m_s": "2", "pullups": "2.5", "weight_kg": "heavy"}
+    answer = _save(client, _fitness_url(world), world.students["A1-0"], **values)
+    errors = {error["column"]: error["message"] for error in answer["errors"]}
+    assert set(errors) == {"height_cm", "run50m_s", "pullups", "weight_kg"}
+    assert "300" in errors["height_cm"] and "80 至 230" in errors["height_cm"]
+    assert "厘米" in errors["height_cm"] and "整数" in errors["pullups"]
+    for error in answer["errors"]:
+        assert _english(error["message"].replace("heavy", "")) == [], error
+    assert _count(FitnessRecord) == 0
+
+
+@pytest.mark.parametrize(
+    "typed", ["3'50\"", "3′50″", "3’50”", "3:50", "3分50秒", "230", "３：５０"]
+)
+def test_run_times_are_typed_as_minutes_and_seconds_or_seconds(client, world, typed):
+    login(client, "doctor")
+    answer = _save(
+        client, _fitness_url(world), world.students["A1-0"], **(BOY | {"run1000m_s": typed})
+    )
+    assert answer["ok"], answer
+    assert db.session.scalar(select(FitnessRecord.run1000m_s)) == 230
+
+
+def test_a_run_time_that_is_not_a_time_is_refused_in_words(client, world):
+    login(client, "doctor")
+    answer = _save(
+        client, _fitness_url(world), world.students["A1-0"], **(BOY | {"run1000m_s": "3:75"})
+    )
+    assert answer["ok"] is False
+    [error] = answer["errors"]
+    assert error["column"] == "run1000m_s" and "不是时间" in error["message"]
+
+
+def test_the_grid_pages_carry_the_messages_the_script_shows(client, world):
+    login(client, "doctor")
+    page = client.get(_vision_url(world)).get_data(as_text=True)
+    for key in ("data-msg-failed", "data-msg-server", "data-msg-session", "data-msg-refused"):
+        assert key in page
+    fitness_page = client.get(_fitness_url(world)).get_data(as_text=True)
+    assert 'name="run1000m_s"' in fitness_page and "data-time" in fitness_page

@@ -4,6 +4,7 @@ nothing stored unless every row is good, a second import updates, each import au
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import Workbook
@@ -225,3 +226,86 @@ def test_the_import_page(client, world):
     bad = form | {"file": (io.BytesIO(_vision_csv(world, _row(world, "B1-0"))), "round.csv")}
     page = client.post(url, data=bad, content_type="multipart/form-data").get_data(as_text=True)
     assert 'id="import-errors"' in page and "student_id" in page
+
+
+def test_text_and_impossible_values_in_a_vision_file_are_listed_with_row_and_column(client, world):
+    rows = (
+        _row(world, "A1-0", "13,abc,4.8,-1.25,-0.5,-1.0,0,"),
+        _row(world, "A1-1", "13,4.7,9.9,-40,-0.5,-1.0,0,"),
+    )
+    outcome = _import_vision(world, _vision_csv(world, *rows))
+    found = {(p.row, p.column): p.message for p in outcome.problems}
+    assert set(found) == {(1, "ucva_right"), (2, "ucva_left"), (2, "sph_right")}
+    assert "abc" in found[(1, "ucva_right")] and "9.9" in found[(2, "ucva_left")]
+    for problem in outcome.problems:
+        words = re.findall(r"[A-Za-z]{3,}", problem.message.replace("abc", ""))
+        assert problem.detail == "" and words == [], problem
+    assert _count(VisionRecord) == 0
+    # The same file through the page: the problems, never the 500 page.
+    login(client, "doctor")
+    today = utcnow().date()
+    form = {
+        "kind": "vision",
+        "vision_round": vision_round_for(today).key,
+        "school_year": str(school_year_for(today)),
+        "measured_on": today.isoformat(),
+        "file": (io.BytesIO(_vision_csv(world, *rows)), "round.csv"),
+    }
+    url = f"/health/schools/{world.schools['A'].id}/import"
+    response = client.post(url, data=form, content_type="multipart/form-data")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="import-errors"' in page and "不是数字" in page and "数值不可能" in page
+
+
+def test_a_missing_column_is_said_in_chinese(world):
+    outcome = _import_vision(world, b"student_id,ucva_right\nX,5.0\n")
+    [problem] = outcome.problems
+    assert problem.row == 0 and problem.column == "ucva_left"
+    assert problem.message.startswith("缺少必需的列（另缺：") and "missing" not in problem.message
+
+
+def test_a_fitness_file_takes_run_times_in_minutes_and_seconds(world):
+    boy, girl = world.students["A1-0"], world.students["A1-1"]
+    data = _fitness_xlsx(
+        [
+            [boy.student_number, 7, "男", 160, 50, 3000, 8.2, 8.5, 205, 6, "4'15\"", None, None],
+            [girl.student_number, 7, "女", 155, 45, 2200, 9.0, 12, 170, None, None, 40, "3分50秒"],
+        ]
+    )
+    outcome = _import_fitness(world, data)
+    assert outcome.ok, outcome.problems
+    records = {r.student_id: r for r in db.session.scalars(select(FitnessRecord))}
+    assert records[boy.id].run1000m_s == 255 and records[girl.id].run800m_s == 230
+
+
+def test_every_error_of_a_fitness_row_is_listed(world):
+    boy = world.students["A1-0"]
+    data = _fitness_xlsx(
+        [[boy.student_number, 7, "M", 300, 50, 3000, 2, 8.5, 205, 2.5, "soon", None, None]]
+    )
+    outcome = _import_fitness(world, data)
+    found = {(p.row, p.column) for p in outcome.problems}
+    assert found == {(1, "height_cm"), (1, "run50m_s"), (1, "pullups"), (1, "run1000m_s")}
+
+
+@pytest.mark.parametrize(
+    ("header", "required", "expected"),
+    [
+        ("a,b", ["a", "c"], "缺少必需的列。"),
+        ("a", ["a", "c", "d"], "缺少必需的列（另缺：d）。"),
+        ("a,a", ["a"], "该列在表头中出现了不止一次。"),
+    ],
+)
+def test_header_problems_are_translated_for_every_import(world, header, required, expected):
+    """The roster, paper and health imports show the reader's refusals through
+    read_problem: a missing or repeated column is said in Chinese, not in English."""
+    from screening.errors import InputError
+    from screening.spreadsheets import COMMAND_LIMITS, open_bytes
+    from wellbeing.imports import read_problem
+
+    table = open_bytes(f"{header}\n1,2\n".encode(), "x.csv", COMMAND_LIMITS)
+    with pytest.raises(InputError) as caught:
+        table.require(required)
+    problem = read_problem(caught.value)
+    assert (problem.row, problem.message) == (0, expected)

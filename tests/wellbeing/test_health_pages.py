@@ -268,7 +268,176 @@ def test_export_checks_items_statuses_and_acuity(world, rounds):
     assert (s["A1-0"].id, "1000米跑") in found and (s["A1-0"].id, "引体向上") in found
     assert (s["A1-0"].id, "肺活量") not in found
     assert (s["A1-0"].id, "左眼裸眼视力") not in found
-    messages = [p.message for p in national.problems if p.student is s["A1-1"]]
+    messages = [p.message for p in national.problems if p.student and p.student.id == s["A1-1"].id]
     assert any("心脏病" in m for m in messages) and any("病假" in m for m in messages)
     row = next(r for r in national.rows if r[3] == s["A1-0"].student_number)
     assert row[export.COLUMNS.index("左眼裸眼视力")] == 0
+
+
+def test_the_precheck_groups_problems_by_kind_and_offers_the_whole_list(
+    client, world, records, rounds
+):
+    _, year = rounds
+    school = world.schools["A"]
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    national = export.build(school, year)
+    groups = national.groups
+    # One line per kind and column, with its count; the counts add up to every problem.
+    assert sum(group.count for group in groups) == len(national.problems)
+    assert len({(g.kind, g.column) for g in groups}) == len(groups)
+    ethnicity = next(g for g in groups if g.kind == "no_ethnicity")
+    assert (
+        ethnicity.count == national.students and ethnicity.summary == "花名册中没有该学生的民族。"
+    )
+    assert page.count('<tr data-kind="') == len(groups)
+    assert f'<td class="num">{ethnicity.count}</td>' in page
+    assert f"/health/schools/{school.id}/export/{year}/problems.csv" in page
+    assert not _audit("export")
+    csv_answer = client.get(f"/health/schools/{school.id}/export/{year}/problems.csv")
+    assert csv_answer.status_code == 200
+    lines = csv_answer.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "学籍号,姓名,班级,列,问题" and len(lines) == len(national.problems) + 1
+    xlsx_answer = client.get(f"/health/schools/{school.id}/export/{year}/problems.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx_answer.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == len(national.problems) + 1 and "年级" in rows[1][2] + "班"
+    details = [json.loads(event.detail) for event in _audit("export")]
+    assert [(d["kind"], d["format"]) for d in details] == [
+        ("national_fitness_problems", "csv"),
+        ("national_fitness_problems", "xlsx"),
+    ]
+    assert details[0]["problems"] == len(national.problems)
+
+
+def test_the_precheck_of_a_big_school_is_one_short_page(client, world, rounds):
+    """Some hundred students without records: a line per kind, not per student."""
+    from tests.factories import make_student
+
+    _, year = rounds
+    school = world.schools["A"]
+    for number in range(300):
+        make_student(world.classes["A1"], f"学生{number}")
+    db.session.flush()
+    login(client, "doctor")
+    page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    assert page.count('<tr data-kind="') <= 6 and len(page) < 30_000
+
+
+def test_every_chart_has_a_visible_title_axis_labels_and_fits_its_container(client, world, records):
+    import re
+    from pathlib import Path
+
+    login(client, "doctor")
+    pages = [
+        client.get(f"/health/schools/{world.schools['A'].id}/summary").get_data(as_text=True),
+        client.get(f"/health/students/{world.students['A1-0'].id}").get_data(as_text=True),
+    ]
+    charts = [svg for page in pages for svg in re.findall(r'<svg class="chart".*?</svg>', page)]
+    assert len(charts) >= 6
+    for svg in charts:
+        title = re.search(r"<title>(.*?)</title>", svg)[1]
+        assert f'<text class="chart-title" x="320.0" y="26" text-anchor="middle">{title}' in svg
+        labels = re.findall(r'<text class="axis-label"[^>]*>([^<]+)</text>', svg)
+        assert len(labels) == 2, svg[:300]
+        assert 'viewBox="0 0 640 320" width="100%"' in svg
+        assert "年级" in svg or "轮" in svg or "学年" in svg  # the x axis, in words
+    summary = pages[0]
+    assert "筛查性近视率" in summary or "近视" in summary
+    css = (Path(__file__).parents[2] / "wellbeing" / "static" / "health.css").read_text()
+    assert "minmax(min(26rem, 100%), 1fr)" in css
+
+
+def test_empty_health_pages_say_what_is_missing_and_what_to_do(client, world, rounds):
+    now, year = rounds
+    school_class, school = world.classes["A1"], world.schools["A"]
+    login(client, "doctor")
+    page = client.get(f"/health/classes/{school_class.id}").get_data(as_text=True)
+    assert 'id="empty-vision"' in page and "本班尚无视力记录。校医可在此" in page
+    assert f'href="/health/classes/{school_class.id}/vision/{now.key}">录入</a>' in page
+    assert f'href="/health/schools/{school.id}/import">导入</a>' in page
+    assert 'id="empty-fitness"' in page
+    summary = client.get(f"/health/schools/{school.id}/summary").get_data(as_text=True)
+    assert "本校尚无本轮视力记录。" in summary and "本校尚无本学年的体质测试记录。" in summary
+    letters = client.get(f"/health/classes/{school_class.id}/letters/vision/{now.key}")
+    assert 'id="empty-vision"' in letters.get_data(as_text=True)
+    fitness_letters = client.get(f"/health/classes/{school_class.id}/letters/fitness/{year}")
+    assert 'id="empty-fitness"' in fitness_letters.get_data(as_text=True)
+    # A head teacher cannot enter: told who will.
+    client.post("/logout")
+    login(client, "teacher")
+    page = client.get(f"/health/classes/{school_class.id}").get_data(as_text=True)
+    assert "校医录入或导入后会显示在这里。" in page and ">录入</a>" not in page
+
+
+def test_a_class_and_school_without_students_say_so(client, world, rounds):
+    from wellbeing.roster.models import School, SchoolClass
+
+    now, year = rounds
+    school = School(name="空校", code="EMPTY1", district=world.district, kind="junior")
+    empty = SchoolClass(school=school, grade=7, name="9", entry_year=2026)
+    db.session.add_all([school, empty])
+    db.session.flush()
+    login(client, "admin")
+    grid = client.get(f"/health/classes/{empty.id}/vision/{now.key}").get_data(as_text=True)
+    assert 'id="empty-students"' in grid and "本班尚无在读学生" in grid
+    export_page = client.get(f"/health/schools/{school.id}/export/{year}").get_data(as_text=True)
+    assert 'id="preflight-empty"' in export_page
+
+
+def test_the_student_page_names_the_grade_of_each_fitness_record(client, world, records):
+    login(client, "counselor")
+    page = client.get(f"/health/students/{world.students['A1-2'].id}").get_data(as_text=True)
+    assert "<td>七年级</td>" in page and "<td>7</td>" not in page
+
+
+# Latin words a Chinese health page may show: the language switch, the login name, key
+# and format names, and the file values the import page quotes (status words).
+LATIN_ALLOWED = {"English", "doctor", "Tab", "CSV", "XLSX", "BMI"}
+LATIN_ALLOWED |= {"status", "measured", "absent", "exempt"}
+
+
+def _latin_words(html: str) -> set[str]:
+    import re
+
+    html = re.sub(r"<(script|style|code|title)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", " ", html)
+    html = re.sub(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+", " ", html)  # column names (student_id)
+    return set(re.findall(r"[A-Za-z]{3,}", html)) - LATIN_ALLOWED
+
+
+def test_health_pages_and_their_error_paths_are_in_chinese(client, world, records, rounds):
+    now, year = rounds
+    school, school_class = world.schools["A"].id, world.classes["A1"].id
+    login(client, "doctor")
+    urls = [
+        f"/health/schools/{school}",
+        f"/health/classes/{school_class}/vision/{now.key}",
+        f"/health/classes/{school_class}/fitness/{year}",
+        f"/health/schools/{school}/import",
+        f"/health/students/{world.students['A1-0'].id}",
+        f"/health/classes/{school_class}",
+        f"/health/classes/{school_class}/letters/vision/{now.key}",
+        f"/health/classes/{school_class}/letters/fitness/{year}",
+        f"/health/schools/{school}/summary",
+        f"/health/schools/{school}/export/{year}",
+    ]
+    for url in urls:
+        assert _latin_words(client.get(url).get_data(as_text=True)) == set(), url
+    # The import's error path: a file with text, impossible values and a missing column.
+    header = "student_id,age,ucva_right,ucva_left,sph_right,cyl_right,sph_left,cyl_left"
+    number = world.students["A1-0"].student_number
+    for body in (f"{header}\n{number},13,abc,9.9,-40,0,0,x\n", "student_id,ucva_right\nX,5\n"):
+        form = {
+            "kind": "vision",
+            "vision_round": now.key,
+            "school_year": str(year),
+            "measured_on": utcnow().date().isoformat(),
+            "file": (io.BytesIO(body.encode()), "round.csv"),
+        }
+        page = client.post(
+            f"/health/schools/{school}/import", data=form, content_type="multipart/form-data"
+        ).get_data(as_text=True)
+        assert 'id="import-errors"' in page
+        # The file's own values and column names are quoted as they are.
+        assert _latin_words(page) - {"abc"} == set()

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from screening import fitness
 from wellbeing.clock import utcnow
 from wellbeing.health import (
     entry,
@@ -63,6 +64,7 @@ def page_helpers() -> dict[str, Any]:
         "reason_name": lambda reason: labels.label(labels.LETTER_REASON, reason),
         "signed": labels.number,
         "plain": labels.plain_number,
+        "minutes": export.minutes_seconds,
     }
 
 
@@ -204,6 +206,7 @@ def import_file(school: School) -> Response:
         outcome=outcome,
         vision_columns=importer.VISION_REQUIRED + importer.VISION_OPTIONAL,
         fitness_columns=importer.FITNESS_REQUIRED + importer.FITNESS_OPTIONAL,
+        timed_columns=fitness.TIMED_COLUMNS,
     )
     return make_response(page)
 
@@ -240,7 +243,11 @@ def school_class(school_class: SchoolClass) -> str:
 def vision_letters(school_class: SchoolClass, vision_round: str) -> str:
     chosen = _vision_round(vision_round)
     batch = letters.vision_letters(school_class, chosen)
-    return _letters_page(school_class, batch, "vision", chosen.key, round_label(chosen))
+    ids = [student.id for student in queries.enrolled_students(school_class)]
+    recorded = len(queries.vision_by_student(ids, chosen))
+    return _letters_page(
+        school_class, batch, "vision", chosen.key, round_label(chosen), recorded, chosen, None
+    )
 
 
 @bp.route("/classes/<int:class_id>/letters/fitness/<int:school_year>", methods=["GET", "POST"])
@@ -248,11 +255,22 @@ def vision_letters(school_class: SchoolClass, vision_round: str) -> str:
 def fitness_letters(school_class: SchoolClass, school_year: int) -> str:
     year = _school_year(school_year)
     batch = letters.fitness_letters(school_class, year)
-    return _letters_page(school_class, batch, "fitness", str(year), school_year_label(year))
+    ids = [student.id for student in queries.enrolled_students(school_class)]
+    recorded = len(queries.fitness_by_student(ids, year))
+    return _letters_page(
+        school_class, batch, "fitness", str(year), school_year_label(year), recorded, None, year
+    )
 
 
 def _letters_page(
-    school_class: SchoolClass, batch: list, kind: str, round_key: str, round_name: str
+    school_class: SchoolClass,
+    batch: list,
+    kind: str,
+    round_key: str,
+    round_name: str,
+    recorded: int,
+    vision_round: VisionRound | None,
+    school_year: int | None,
 ) -> str:
     """GET: who would get a letter and what was printed before. POST (the print action):
     the letters themselves, logged as printed."""
@@ -277,6 +295,10 @@ def _letters_page(
         round_name=round_name,
         letter_round=letters.chinese_round(kind, round_key),
         printed_on=utcnow().date(),
+        recorded=recorded,
+        vision_round=vision_round,
+        school_year=school_year,
+        can_enter=can(current_user, "health.enter", school_class),
     )
 
 
@@ -292,6 +314,7 @@ def school_summary(school: School) -> str:
         vision_round=vision_round,
         school_year=school_year,
         rounds=pages.round_choices(),
+        can_enter=can(current_user, "health.enter", school),
         **pages.summary_parts(
             summaries.vision_summary(students, vision_round),
             summaries.fitness_summary(students, school_year),
@@ -321,4 +344,27 @@ def export_file(school: School, school_year: int) -> Response:
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name=f"national-fitness-{school.code}-{year}.xlsx",
+    )
+
+
+@bp.get("/schools/<int:school_id>/export/<int:school_year>/problems.csv")
+@requires("health.export", School)
+def export_problems_csv(school: School, school_year: int) -> Response:
+    return _problems_download(school, school_year, "csv")
+
+
+@bp.get("/schools/<int:school_id>/export/<int:school_year>/problems.xlsx")
+@requires("health.export", School)
+def export_problems_xlsx(school: School, school_year: int) -> Response:
+    return _problems_download(school, school_year, "xlsx")
+
+
+def _problems_download(school: School, school_year: int, kind: str) -> Response:
+    year = _school_year(school_year)
+    data = export.problems_file(school, year, kind)
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX_MIMETYPE if kind == "xlsx" else "text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"national-fitness-problems-{school.code}-{year}.{kind}",
     )

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 56
+WIDTH, HEIGHT = 640, 320
+# Room for the title above, the y-axis label at the left, and below the plot the
+# x labels, the x-axis label and the legend.
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 44, 84
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,16 @@ def _axes(
     ticks: Sequence[float],
     unit: str,
     tick_format: Callable[[float], str] = _fmt,
+    x_label: str = "",
+    y_label: str = "",
 ) -> list[str]:
-    parts = []
+    middle = TOP + frame.height / 2
+    parts = [
+        f'<text class="axis-label" x="{LEFT + frame.width / 2}" y="{HEIGHT - BOTTOM + 38}" '
+        f'text-anchor="middle">{escape(x_label)}</text>',
+        f'<text class="axis-label" x="16" y="{middle}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {middle})">{escape(y_label)}</text>',
+    ]
     for tick in ticks:
         y = frame.y(tick)
         parts.append(
@@ -91,10 +101,15 @@ def _segments(frame: _Frame, values: Sequence[float | None]) -> list[list[tuple]
 
 
 def _svg(title: str, body: list[str]) -> Markup:
+    """The chart with its title written on it (not only a hover tooltip), scaled to the
+    width of its container (viewBox, width 100%): it never overflows a phone."""
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
+        f'preserveAspectRatio="xMidYMid meet" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+        f"<title>{escape(title)}</title>"
+        f'<text class="chart-title" x="{WIDTH / 2}" y="26" text-anchor="middle">'
+        f"{escape(title)}</text>{''.join(body)}</svg>"
     )
 
 
@@ -109,11 +124,14 @@ def line_chart(
     reference: float | None = None,
     unit: str = "",
     tick_format: Callable[[float], str] = _fmt,
+    x_label: str = "",
+    y_label: str = "",
 ) -> Markup:
     """One line per series over the labelled points; `reference` draws a dashed
-    threshold (e.g. VA 5.0, SE -0.50 D)."""
+    threshold (e.g. VA 5.0, SE -0.50 D). `x_label` and `y_label` name the axes (with
+    the unit: "Spherical equivalent (D)")."""
     frame = _Frame(len(labels), y_min, y_max)
-    body = _axes(frame, labels, ticks, unit, tick_format)
+    body = _axes(frame, labels, ticks, unit, tick_format, x_label, y_label)
     if reference is not None:
         y = frame.y(reference)
         body.append(f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
@@ -141,11 +159,13 @@ def bar_chart(
     y_max: float = 100.0,
     ticks: Sequence[float] = (0, 25, 50, 75, 100),
     unit: str = "%",
+    x_label: str = "",
+    y_label: str = "",
 ) -> Markup:
     """Grouped bars: one group per label, one bar per series (e.g. this round and the
     previous one). A missing value leaves a gap, never a zero-height bar."""
     frame = _Frame(len(labels), 0.0, y_max)
-    body = _axes(frame, labels, ticks, unit)
+    body = _axes(frame, labels, ticks, unit, x_label=x_label, y_label=y_label)
     group_width = frame.width / frame.count * 0.7
     bar = group_width / max(len(series), 1)
     for s_index, item in enumerate(series):

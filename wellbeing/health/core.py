@@ -59,10 +59,6 @@ def error_row(error: ScreeningError) -> int | None:
     return getattr(error, "row", None)
 
 
-def error_detail(error: ScreeningError) -> str:
-    return str(getattr(error, "message", "") or error)
-
-
 def is_missing_table(error: ScreeningError) -> bool:
     return isinstance(error, MissingTable)
 

@@ -11,8 +11,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from screening import fitness
 from screening.errors import ScreeningError
 from wellbeing.clock import utcnow
 from wellbeing.database import row_id
@@ -109,14 +111,32 @@ def _status_and_reason(payload: Mapping[str, Any]) -> tuple[str, str | None, lis
     return status, reason if status != "measured" else None, errors
 
 
+def parse_time(value: Any) -> float | None:
+    """A run time in seconds, typed as 230, 3'50", 3′50″, 3:50 or 3分50秒."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return parse_number(value)
+    try:
+        return fitness.seconds_from_text(str(value))
+    except ValueError:
+        raise BadValue(value) from None
+
+
 def _numbers(payload: Mapping[str, Any], columns: tuple[str, ...]) -> tuple[dict, list]:
+    """Each column's number (None when empty or refused), and an error per refused cell."""
     values: dict[str, float | None] = {}
     errors = []
     for column in columns:
+        timed = column in fitness.TIMED_COLUMNS
         try:
-            values[column] = parse_number(payload.get(column))
+            values[column] = (parse_time if timed else parse_number)(payload.get(column))
         except BadValue:
-            errors.append(FieldError(column, _("Not a number.")))
+            values[column] = None
+            shown = str(payload.get(column))
+            if timed:
+                message = _("Not a time: %(value)s. Write seconds (230) or 3'50\".", value=shown)
+            else:
+                message = _("Not a number: %(value)s.", value=shown)
+            errors.append(FieldError(column, message))
     return values, errors
 
 
@@ -141,13 +161,60 @@ def _date_errors(day: date, expected: VisionRound | int) -> list[FieldError]:
     return []
 
 
-def core_error(error: ScreeningError) -> FieldError:
-    """The core's refusal as a field error people can read."""
+# The core's error codes (screening.errors.ERROR_CODES) in words; params are its own.
+CORE_MESSAGES = {
+    "missing_column": _l("The required column is missing."),
+    "duplicate_column": _l("The column appears more than once in the header."),
+    "not_a_number": _l("Not a number: %(value)s."),
+    "out_of_range": _l("Impossible value: %(value)s is outside %(low)s to %(high)s (%(unit)s)."),
+    "not_whole": _l("%(value)s is not a whole number."),
+    "not_flag": _l("%(value)s is neither yes nor no."),
+    "empty": _l("Empty."),
+    "no_id": _l("The student number is empty, but the row has measurements."),
+    "bad_grade": _l("%(value)s is not a grade from 1 to 12."),
+    "bad_sex": _l("%(value)s is not a sex (M, F, 男 or 女)."),
+    "column_needed": _l("The column is missing, and the standard sets this item for this grade."),
+    "no_table": _l("No scoring table for this grade and sex: it cannot be scored."),
+}
+UNITS = {
+    "years": _l("years"),
+    "five_point": _l("5-point notation, 0 for below 3.0"),
+    "dioptres": _l("dioptres"),
+    "mL": _l("mL"),
+    "s": _l("seconds"),
+    "cm": _l("cm"),
+    "kg": _l("kg"),
+    "skips": _l("skips"),
+    "sit-ups": _l("sit-ups"),
+    "pull-ups": _l("pull-ups"),
+}
+
+
+def core_message(error: ScreeningError) -> str:
+    """One refusal of the core in the user's language, from its code and figures."""
+    code = getattr(error, "code", "")
+    params = dict(getattr(error, "params", {}) or {})
+    if "unit" in params:
+        params["unit"] = str(UNITS.get(params["unit"], params["unit"]))
+    if code == "missing_column" and params.get("also"):
+        return _("The required column is missing (also missing: %(also)s).", also=params["also"])
+    if code in CORE_MESSAGES:
+        return str(CORE_MESSAGES[code]) % params if params else str(CORE_MESSAGES[code])
     if core.is_missing_table(error):
-        message = _("No scoring table for this grade and sex: it cannot be scored.")
-    else:
-        message = _("Impossible value.")
-    return FieldError(core.error_column(error), message, core.error_detail(error))
+        return str(CORE_MESSAGES["no_table"])
+    return _("Impossible value.")
+
+
+def core_errors(error: ScreeningError) -> list[FieldError]:
+    """Every refusal the core found in the same check (a row checked alone: all of its
+    problems), each with its column, in words people can read."""
+    found = getattr(error, "found", None) or (error,)
+    return [FieldError(core.error_column(each), core_message(each)) for each in found]
+
+
+def core_error(error: ScreeningError) -> FieldError:
+    """The core's (first) refusal as a field error people can read."""
+    return core_errors(error)[0]
 
 
 def class_student(school_class: SchoolClass, student_id: Any) -> Student | None:
@@ -210,6 +277,12 @@ def _vision_values(payload: Mapping[str, Any]) -> tuple[dict, bool, list[FieldEr
     return values, ortho_k, errors
 
 
+def _without(values: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    """The values with the refused ones emptied, so that the core judges the rest."""
+    refused = {error.column for error in errors}
+    return {name: None if name in refused else value for name, value in values.items()}
+
+
 def check_vision_row(
     student: Student,
     vision_round: VisionRound,
@@ -217,9 +290,9 @@ def check_vision_row(
     *,
     classify: bool = True,
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """Everything a vision record needs from one row, or the errors. No writes. Without
-    `classify` the derived values are left for the caller (an import classifies every
-    row at once)."""
+    """Everything a vision record needs from one row, or all of its errors at once. No
+    writes. Without `classify` the derived values of a good row are left for the caller
+    (an import classifies every row at once)."""
     status, reason, errors = _status_and_reason(payload)
     day, date_errors = _measured_on(payload, vision_round)
     errors += date_errors
@@ -229,16 +302,15 @@ def check_vision_row(
         return fields | NO_VISION, errors
     values, ortho_k, value_errors = _vision_values(payload)
     errors += value_errors
+    if not classify and not errors:
+        return fields | values | {"ortho_k": ortho_k}, []
+    try:
+        derived = core.classify_vision_one(fields["age"], _without(values, errors), ortho_k)
+    except ScreeningError as error:
+        return fields, errors + core_errors(error)
     if errors:
         return fields, errors
-    fields |= values | {"ortho_k": ortho_k}
-    if not classify:
-        return fields, []
-    try:
-        derived = core.classify_vision_one(fields["age"], values, ortho_k)
-    except ScreeningError as error:
-        return fields, [core_error(error)]
-    return fields | derived, []
+    return fields | values | {"ortho_k": ortho_k} | derived, []
 
 
 def _whole(value: float | None) -> int | None:
@@ -273,20 +345,20 @@ def check_fitness_row(
     try:
         required = core.required_fitness_items(grade, student.sex)
     except ScreeningError as error:
-        return fields, [*errors, core_error(error)]
+        return fields, [*errors, *core_errors(error)]
     columns = ("height_cm", "weight_kg", *(c for c in FITNESS_ITEMS if c in required))
     values, number_errors = _numbers(payload, columns)
     errors += number_errors
     if all(value is None for value in values.values()) and not errors:
         errors.append(FieldError(None, _("Enter a measurement, or mark the student absent.")))
-    if errors:
-        return fields, errors
-    if not score:
+    if not score and not errors:
         return fields | empty | values | {"required": required}, []
     try:
-        derived = core.score_fitness_one(grade, student.sex, values)
+        derived = core.score_fitness_one(grade, student.sex, _without(values, errors))
     except ScreeningError as error:
-        return fields, [core_error(error)]
+        return fields, errors + core_errors(error)
+    if errors:
+        return fields, errors
     return fields | empty | values | derived, []
 
 

@@ -24,6 +24,8 @@ class GridColumn:
     step: str = "any"
     # VA below 3.0 is recorded as 0 (the national convention).
     zero_ok: bool = False
+    # A run time: typed as seconds or minutes and seconds (3'50", 3:50, 3分50秒).
+    timed: bool = False
 
     @property
     def label(self) -> Any:
@@ -73,7 +75,8 @@ def _fitness_column(name: str) -> GridColumn:
         low, high, _unit = fitness.BODY[name]
         return GridColumn(name, low, high, "0.1")
     item = next(item for item in fitness.ITEMS.values() if item.column == name)
-    return GridColumn(name, item.low, item.high, "1" if item.counted else "0.1")
+    timed = name in fitness.TIMED_COLUMNS
+    return GridColumn(name, item.low, item.high, "1" if item.counted else "0.1", timed=timed)
 
 
 def required_items(grade: int, sex: str) -> list[str]:

@@ -206,7 +206,9 @@ def _classify(rows: list[_Row], outcome: ImportOutcome) -> None:
                     core.classify_vision_one(row.fields["age"], row.fields, row.fields["ortho_k"])
                 )
             except ScreeningError as error:
-                outcome.problems.append(_problem(row.number, row.cells, entry.core_error(error)))
+                outcome.problems += [
+                    _problem(row.number, row.cells, e) for e in entry.core_errors(error)
+                ]
     if len(results) == len(rows):
         for row, derived in zip(rows, results, strict=True):
             row.fields.update(derived)
@@ -296,7 +298,9 @@ def _score(rows: list[_Row], outcome: ImportOutcome) -> None:
                     core.score_fitness_one(row.fields["grade"], row.fields["sex"], values)
                 )
             except ScreeningError as error:
-                outcome.problems.append(_problem(row.number, row.cells, entry.core_error(error)))
+                outcome.problems += [
+                    _problem(row.number, row.cells, e) for e in entry.core_errors(error)
+                ]
     if len(results) == len(rows):
         for row, derived in zip(rows, results, strict=True):
             row.fields.update(derived)

@@ -113,6 +113,8 @@ def student_page(student: Student) -> dict[str, Any]:
             ticks=UCVA_TICKS,
             reference=5.0,
             tick_format="{:.1f}".format,
+            x_label=_("Screening round"),
+            y_label=_("Acuity (5-point notation)"),
         )
         charts["se"] = line_chart(
             _("Spherical equivalent (D)"),
@@ -126,6 +128,8 @@ def student_page(student: Student) -> dict[str, Any]:
             ticks=SE_TICKS,
             reference=-0.5,
             tick_format=signed,
+            x_label=_("Screening round"),
+            y_label=_("Spherical equivalent (D)"),
         )
     scored = [r for r in fitness if r.status == "measured" and r.total is not None]
     if scored:
@@ -137,6 +141,8 @@ def student_page(student: Student) -> dict[str, Any]:
             y_max=120.0,
             ticks=(0, 20, 40, 60, 80, 100, 120),
             reference=60.0,
+            x_label=_("School year"),
+            y_label=_("Total score (points)"),
         )
     return {
         "vision": vision,
@@ -180,6 +186,8 @@ def _rate_chart(summary: summaries.Summary, rate: str, title: str, now: str, the
             Series(now, "series-a", _by_grade(summary, rate, before=False)),
             Series(then, "series-d", _by_grade(summary, rate, before=True)),
         ],
+        x_label=_("Grade"),
+        y_label=_("Share of students with a record (%)"),
     )
 
 

@@ -26,6 +26,16 @@
   function stops(row) {
     return cells(row).filter(function (element) { return !element.disabled; });
   }
+  // The cells Enter visits: the status menu and the ortho-k box only once they are used
+  // (not measured, ticked), so a measured row takes one Enter per value. Tab visits all.
+  function enterStops(row, from) {
+    return stops(row).filter(function (element) {
+      if (element === from) { return true; }
+      if (element.name === "status") { return element.value !== "measured"; }
+      if (element.type === "checkbox") { return element.checked; }
+      return true;
+    });
+  }
   function rowOf(element) { return element.closest("tr.entry-row"); }
 
   function numberText(value) {
@@ -35,17 +45,46 @@
     }).replace(/\uff0e|,/g, ".").replace(/\uff0d/g, "-");
   }
 
+  // What is wrong with a cell is said beside it (under the value, in the same cell).
   function mark(input, message) {
     input.classList.toggle("invalid", Boolean(message));
     input.setAttribute("aria-invalid", message ? "true" : "false");
     input.title = message || "";
+    var cell = input.closest("td");
+    var note = cell && cell.querySelector(".cell-error");
+    if (!message) {
+      if (note) { note.remove(); input.removeAttribute("aria-describedby"); }
+      return;
+    }
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "cell-error";
+      note.id = "error-" + input.name + "-" + rowOf(input).dataset.student;
+      note.setAttribute("role", "alert");
+      cell.appendChild(note);
+      input.setAttribute("aria-describedby", note.id);
+    }
+    note.textContent = message;
+  }
+
+  // A run time typed as seconds (230) or minutes and seconds (3'50", 3′50″, 3:50,
+  // 3分50秒), as the server reads it; NaN when it is neither.
+  function seconds(raw) {
+    var text = raw.replace(/\u2033|\u201d|\u201c|\u79d2/g, "\"")
+      .replace(/[\u2032\u2019\u2018`\u00b4\u5206]/g, "'").replace(/\uff1a/g, ":")
+      .replace(/''/g, "\"").replace(/\s+/g, "");
+    var found = /^(?:(\d+)['：:])?(\d+(?:\.\d+)?)?"?$/.exec(text);
+    if (!found || (found[1] === undefined && found[2] === undefined)) { return NaN; }
+    var secs = Number(found[2] || 0);
+    if (found[1] === undefined) { return secs; }
+    return secs >= 60 ? NaN : Number(found[1]) * 60 + secs;
   }
 
   function inRange(input) {
     if (!input.dataset.min) { return true; }
     var raw = numberText(input.value);
     if (raw === "") { mark(input, ""); return true; }
-    var value = Number(raw);
+    var value = input.hasAttribute("data-time") ? seconds(raw) : Number(raw);
     var ok = isFinite(value) && (
       (value >= Number(input.dataset.min) && value <= Number(input.dataset.max)) ||
       (value === 0 && input.hasAttribute("data-zero-ok")));
@@ -82,8 +121,9 @@
   function payload(row) {
     var data = { student: row.dataset.student, measured_on: dateInput.value };
     stops(row).forEach(function (element) {
+      var typed = element.classList.contains("measure") && !element.hasAttribute("data-time");
       data[element.name] = element.type === "checkbox" ? element.checked :
-        (element.classList.contains("measure") ? numberText(element.value) : element.value);
+        (typed ? numberText(element.value) : element.value);
     });
     return data;
   }
@@ -101,15 +141,23 @@
     setState(row, "saved", text.msgSaved);
   }
 
+  // Every refused value of the row at once, each beside its own cell; what belongs to
+  // no cell (the row as a whole) in the line under the row.
   function showErrors(row, errors) {
-    var messages = [];
+    var rowMessages = [];
+    var perCell = {};
+    cells(row).forEach(function (element) { mark(element, ""); });
     errors.forEach(function (error) {
       var input = error.column && row.querySelector("[name='" + error.column + "']");
-      var message = error.message + (error.detail ? " (" + error.detail + ")" : "");
-      if (input) { mark(input, message); }
-      messages.push(input && input.dataset.label ? input.dataset.label + ": " + message : message);
+      if (input) {
+        perCell[error.column] = (perCell[error.column] ? perCell[error.column] + " " : "") +
+          error.message;
+        mark(input, perCell[error.column]);
+      } else {
+        rowMessages.push(error.message);
+      }
     });
-    setState(row, "error", messages.join(" "));
+    setState(row, "error", rowMessages.join(" ") || text.msgRefused);
   }
 
   function save(row) {
@@ -127,18 +175,31 @@
       },
       body: JSON.stringify(payload(row))
     }).then(function (response) {
-      if (!response.ok) { throw new Error(String(response.status)); }
-      return response.json();  // a lapsed session answers with the login page: not JSON
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (!json) {
+        // A lapsed session answers with the login page; a server fault with its page.
+        var message = response.ok || response.redirected ? text.msgSession :
+          text.msgServer.replace("{status}", String(response.status));
+        return { ok: false, unsaved: message };
+      }
+      return response.json();
+    }, function () {
+      return { ok: false, unsaved: text.msgFailed };  // the request never got an answer
     }).then(function (answer) {
-      if (answer.ok) { showSaved(row, answer); } else { showErrors(row, answer.errors); }
+      if (answer.ok) {
+        showSaved(row, answer);
+      } else if (answer.errors && answer.errors.length) {
+        showErrors(row, answer.errors);
+      } else {
+        row.dataset.queued = "";
+        row.dataset.dirty = "1";
+        setState(row, "failed", answer.unsaved || text.msgServer.replace("{status}", "?"));
+        return;
+      }
       if (row.dataset.queued) {  // edited again while this save was on its way
         row.dataset.queued = "";
         save(row);
       }
-    }).catch(function () {
-      row.dataset.queued = "";
-      row.dataset.dirty = "1";
-      setState(row, "failed", text.msgFailed);
     });
   }
 
@@ -154,13 +215,13 @@
 
   function move(from, step) {
     var row = rowOf(from);
-    var list = stops(row);
+    var list = enterStops(row, from);
     var index = list.indexOf(from) + step;
     if (index >= 0 && index < list.length) { focusCell(list[index]); return; }
     var all = rows();
     var next = all[all.indexOf(row) + (step > 0 ? 1 : -1)];
     if (!next) { saveIfDirty(row); return; }
-    var nextCells = stops(next);
+    var nextCells = enterStops(next, null);
     focusCell(step > 0 ? nextCells[0] : nextCells[nextCells.length - 1]);
   }
 
