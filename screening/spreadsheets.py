@@ -109,6 +109,7 @@ class ReadError(InputError):
     problem, for callers that translate; `params` holds its figures:
 
     encoding, xls, empty, csv (detail), xlsx (detail): the file cannot be read;
+    missing_column (also: the other missing columns), duplicate_column: the header;
     text (codepoint): a header cell holds a character text may not hold;
     rows, cells, file, bytes (limit, found), columns (limit, found, letters), ratio
     (limit, found, part), seconds (limit): beyond a ceiling of Limits.
@@ -328,11 +329,13 @@ class Table(ABC):
         Returns the optional columns present. Raises InputError naming the column."""
         for column in (*required, *optional):
             if self.header.count(column) > 1:
-                raise InputError("the column appears more than once in the header", 0, column)
+                message = "the column appears more than once in the header"
+                raise ReadError("duplicate_column", message, 0, column)
         missing = [column for column in required if column not in self.header]
         if missing:
             also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-            raise InputError(f"the required column is missing{also}", 0, missing[0])
+            message = f"the required column is missing{also}"
+            raise ReadError("missing_column", message, 0, missing[0], also=missing[1:])
         return [column for column in optional if column in self.header]
 
     @abstractmethod

@@ -67,8 +67,16 @@ READ_MESSAGES: dict[str, str] = {
     "encoding": N_("The file is neither UTF-8 nor GBK text."),
     "xls": N_("Old .xls workbooks are not supported: save as .xlsx or CSV."),
     "empty": N_("The file is empty."),
-    "csv": N_("The file is not readable CSV: %(detail)s"),
-    "xlsx": N_("The file could not be read as an XLSX workbook: %(detail)s"),
+    # The reader's detail (a library's words, in English) is left out: it tells the user
+    # nothing they can act on.
+    "csv": N_("The file is not readable CSV: save it again as CSV (UTF-8) and upload it."),
+    "xlsx": N_(
+        "The file could not be read as an XLSX workbook: it is damaged, or not a workbook. "
+        "Save it again from the spreadsheet program and upload it."
+    ),
+    "missing_column": N_("The required column is missing."),
+    "missing_columns": N_("The required column is missing (also missing: %(also)s)."),
+    "duplicate_column": N_("The column appears more than once in the header."),
     "text": N_(
         "The header holds the character %(codepoint)s (a control or invisible character), "
         "which no column name may hold."
@@ -98,17 +106,20 @@ SIZE_CODES = frozenset({"rows", "cells", "file", "bytes", "seconds"})
 
 def read_message(error: InputError) -> tuple[str, dict[str, Any]]:
     """The msgid and parameters for a file the reader refused; InputErrors of other
-    kinds (a missing column) keep their own words."""
+    kinds (a value a rule refuses) keep their own words."""
     if not isinstance(error, ReadError) or error.code not in READ_MESSAGES:
         return error.message, {}
     params = dict(error.params)
+    code = error.code
+    if code == "missing_column" and params.get("also"):
+        code, params["also"] = "missing_columns", ", ".join(params["also"])
     for key in ("limit", "found"):
         if isinstance(params.get(key), int | float):
             number = params[key]
             if error.code in ("file", "bytes") and key == "limit":
                 number = number // MIB
             params[key] = f"{number:,}"
-    return READ_MESSAGES[error.code], params
+    return READ_MESSAGES[code], params
 
 
 def read_problem(error: InputError) -> ImportProblem:

@@ -5,66 +5,94 @@ half-width ':' '(' after Chinese characters (tests/wordcheck.py says what counts
 Each role logs in once and requests every GET page it may use, with real ids from a
 world that has something on every page (campaigns in every coverage state, a crisis
 alert, health records, messages, audit rows), then posts each form it may use empty (the
-bad-form path) and the hostile uploads to each import. Runs on SQLite and PostgreSQL."""
+bad-form path), and hostile and header-less files to each import it may use. The
+student's questionnaire is walked with a real access code. Runs on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from werkzeug.routing import Rule
 
+from screening import fitness, vision
 from tests.conftest import login
 from tests.wellbeing.campaigns.conftest import answer_all, campaign_plan, target_of  # noqa: F401
 from tests.wellbeing.campaigns.test_ledger import open_district_campaign
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_audit_reads import shown  # noqa: F401
-from tests.wellbeing.test_hardening_uploads import PAPER, VISION, _health_form, hostile_files
+from tests.wellbeing.test_hardening_uploads import (
+    PAPER,
+    VISION,
+    _health_form,
+    _upload,
+    hostile_files,
+)
 from tests.wellbeing.test_roster_import import STUDENTS_EN
-from tests.wordcheck import problems, visible_text
+from tests.wordcheck import CJK, problems, visible_text
 from wellbeing.campaigns import services
+from wellbeing.campaigns.battery import catalog
 from wellbeing.extensions import db
 
 pytestmark = pytest.mark.app
 
-# Routes whose answer is a file, a redirect or a fixed text, not a page to read.
+ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
+# Routes whose answer is a redirect or a fixed text, not a page to read.
 NOT_PAGES = {"static", "main.index", "main.ping", "auth.set_language", "auth.logout"}
-# Posts not worth sending empty: they end the session.
+# Posts not sent empty: they end the session or belong to the login.
 NOT_POSTED = {"auth.logout", "auth.login", "auth.second_factor", "auth.enrol_second_factor"}
-# Each import: where the form is (endpoint), a header its files accept, and extra fields.
+# Each import and a header its files accept (so reading goes on to the far cell or bomb).
 IMPORTS = {
-    "roster_import.upload": (STUDENTS_EN, {}),
-    "health.import_file": (VISION, None),  # the health form's fields
-    "paper.import_file": (PAPER, {}),
+    "roster_import.upload": STUDENTS_EN,
+    "health.import_file": VISION,
+    "paper.import_file": PAPER,
 }
-# The synthetic world's user names are data, not words.
-USER_NAMES = frozenset(
-    {"admin", "monitor", "counselor", "doctor", "teacher", "committee", "student"}
+# Data, not words: the synthetic world's user names and school codes.
+DATA_WORDS = {"admin", "monitor", "counselor", "doctor", "teacher", "committee", "student"}
+DATA_WORDS |= {"SA", "SB", "SC"}
+# An import's problems name the file's columns as its header spells them (the batch
+# commands' contract): data the user typed, on the import pages only.
+COLUMNS = frozenset(
+    [*vision.INPUT_COLUMNS, *vision.OPTIONAL_COLUMNS, *fitness.INPUT_COLUMNS, *PAPER]
+    + [*STUDENTS_EN, "status", "reason", "measured_on"]
+)
+CATALOGUE = (
+    Path(__file__).resolve().parents[2]
+    / "wellbeing/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 )
 
 
 @pytest.fixture
 def everything(shown, campaign_plan):  # noqa: F811
     """The audit-reads world plus a district campaign in every coverage state (a retest,
-    opt-outs, marks: see open_district_campaign) and a crisis alert in campaign A."""
+    opt-outs, marks: see open_district_campaign) and a crisis alert in campaign A; and
+    the words this world may show that are data (`allowed`)."""
     shown.campaigns["D"] = open_district_campaign(shown, campaign_plan)
     target = target_of(shown.campaigns["A"], shown.students["A1-0"])
     answer_all(target, 3)  # PHQ-9 item 9 endorsed: a crisis alert
     services.submit(target, target.campaign.opens_at)
     db.session.flush()
+    shown.allowed = frozenset(DATA_WORDS | _english_only_titles())
     return shown
 
 
-def _get_rules(app) -> list[Rule]:
-    return sorted(
-        (r for r in app.url_map.iter_rules() if "GET" in r.methods), key=lambda r: r.endpoint
-    )
+def _english_only_titles() -> set[str]:
+    """The words of the titles of instruments shipped in English only (K6): such an
+    instrument is named by its own title in a Chinese list, as a book is."""
+    words = set()
+    for instrument in catalog().latest():
+        if "zh" not in instrument.title:
+            words |= set(re.findall(r"[A-Za-z]+", " ".join(instrument.title.values())))
+    return words
 
 
-def _post_rules(app) -> list[Rule]:
-    return sorted(
-        (r for r in app.url_map.iter_rules() if "POST" in r.methods), key=lambda r: r.endpoint
-    )
+def _rules(app, method: str) -> list[Rule]:
+    found = (r for r in app.url_map.iter_rules() if method in r.methods)
+    return sorted(found, key=lambda r: r.endpoint)
 
 
 def _urls(rule: Rule, world) -> list[str]:
@@ -74,70 +102,51 @@ def _urls(rule: Rule, world) -> list[str]:
     return [_url(rule, world, INSIDE | {"campaigns": key}) for key in ("A", "D")]
 
 
-def _read(response, where: str) -> list[str]:
+def _read(response, where: str, allowed: frozenset[str]) -> list[str]:
     assert response.status_code < 500, f"{where}: {response.status_code}"
     if response.mimetype != "text/html":
         return []
-    return [
-        f"{where}: {p}" for p in problems(visible_text(response.get_data(as_text=True)), USER_NAMES)
-    ]
+    text = visible_text(response.get_data(as_text=True))
+    return [f"{where}: {problem}" for problem in problems(text, allowed)]
+
+
+def _uploads(header: list[str]) -> dict[str, bytes]:
+    """The review's hostile workbooks, and a CSV without its required columns."""
+    return hostile_files(header) | {"no_header": b"name,note\n\xe5\xad\xa6\xe7\x94\x9f,1\n"}
+
+
+def _upload_form(endpoint: str, data: bytes, name: str) -> dict[str, object]:
+    if endpoint == "health.import_file":
+        return _health_form(data, name)
+    return {"file": (io.BytesIO(data), name)}
 
 
 def _walk(app, client, world, role: str) -> list[str]:
     found: list[str] = []
-    user = world.users[role]
-    login(client, user.username)
-    for rule in _get_rules(app):
-        if rule.endpoint in NOT_PAGES | PUBLIC or role not in EXPECTED[rule.endpoint]:
-            continue
+    allowed = world.allowed
+    login(client, world.users[role].username)
+    mine = [r for r in _rules(app, "GET") if r.endpoint not in NOT_PAGES | PUBLIC]
+    for rule in (r for r in mine if role in EXPECTED[r.endpoint]):
         for url in _urls(rule, world):
-            found += _read(client.get(url), f"{role} GET {url} ({rule.endpoint})")
-    for rule in _post_rules(app):
-        if rule.endpoint in NOT_POSTED | PUBLIC or role not in EXPECTED[rule.endpoint]:
-            continue
+            found += _read(client.get(url), f"{role} GET {url} ({rule.endpoint})", allowed)
+    posts = [r for r in _rules(app, "POST") if r.endpoint not in NOT_POSTED | PUBLIC]
+    for rule in (r for r in posts if role in EXPECTED[r.endpoint]):
         for url in _urls(rule, world):
             response = client.post(url, data={}, follow_redirects=True)
-            found += _read(response, f"{role} POST {url} empty ({rule.endpoint})")
-    for endpoint, (header, fields) in IMPORTS.items():
+            found += _read(response, f"{role} POST {url} empty ({rule.endpoint})", allowed)
+    for endpoint, header in IMPORTS.items():
         if role not in EXPECTED[endpoint]:
             continue
-        rule = next(r for r in _post_rules(app) if r.endpoint == endpoint)
-        for code, data in hostile_files(header).items():
+        rule = next(r for r in posts if r.endpoint == endpoint)
+        for kind, data in _uploads(header).items():
+            name = "f.csv" if kind == "no_header" else "f.xlsx"
             for url in _urls(rule, world):
-                form = (
-                    _health_form(data) if fields is None else {"file": (io.BytesIO(data), "f.xlsx")}
-                )
-                response = client.post(url, data=form, content_type="multipart/form-data")
-                found += _read(response, f"{role} POST {url} {code} file ({endpoint})")
-    found += _read(client.get("/no/such/page"), f"{role} GET a missing page")
+                response = _upload(client, url, _upload_form(endpoint, data, name))
+                where = f"{role} POST {url} {kind} file ({endpoint})"
+                found += _read(response, where, allowed | COLUMNS)
+    found += _read(client.get("/no/such/page"), f"{role} GET a missing page", allowed)
     client.post("/logout")
     return found
-
-
-@pytest.mark.parametrize(
-    "role", ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
-)
-def test_every_page_of_the_role_is_in_chinese(app, client, everything, role):
-    found = _walk(app, client, everything, role)
-    # The same words repeated on many pages: say each once.
-    assert not found, _summary(found)
-
-
-def test_the_public_pages_and_the_questionnaire_are_in_chinese(app, client, everything):
-    found = []
-    for url in ("/login", "/s/", "/no/such/page"):
-        found += _read(client.get(url, follow_redirects=True), f"GET {url}")
-    bad = client.post("/login", data={"username": "nobody", "password": "x"})
-    found += _read(bad, "POST /login wrong password")
-    found += _read(client.post("/s/", data={"code": "ABCDE-FGHJK"}), "POST /s/ unknown code")
-    found += _read(client.post("/s/", data={"code": "?"}), "POST /s/ malformed code")
-    target = target_of(everything.campaigns["A"], everything.students["A1-1"])
-    db.session.commit()  # a refused (4xx) request rolls back to the last commit
-    entered = client.post("/s/", data={"code": target.code}, follow_redirects=True)
-    found += _read(entered, "the first section")
-    found += _read(client.get("/s/run/1"), "the last section")
-    found += _read(client.post("/s/run/1", data={}, follow_redirects=True), "an empty submit")
-    assert not found, _summary(found)
 
 
 def _summary(found: list[str]) -> str:
@@ -149,16 +158,68 @@ def _summary(found: list[str]) -> str:
     return "\n".join(f"{p}  [{w[0]}; {len(w)} pages]" for p, w in pages.items())
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_of_the_role_is_in_chinese(app, client, everything, role):
+    found = _walk(app, client, everything, role)
+    assert not found, _summary(found)
+
+
+def test_the_public_pages_and_the_questionnaire_are_in_chinese(client, everything):
+    allowed, found = everything.allowed, []
+    for url in ("/login", "/s/", "/no/such/page"):
+        found += _read(client.get(url, follow_redirects=True), f"GET {url}", allowed)
+    bad = client.post("/login", data={"username": "nobody", "password": "x"})
+    found += _read(bad, "POST /login, wrong password", allowed)
+    for code in ("ABCDE-FGHJK", "?"):
+        found += _read(client.post("/s/", data={"code": code}), f"POST /s/ {code}", allowed)
+    target = target_of(everything.campaigns["A"], everything.students["A1-1"])
+    db.session.commit()  # a refused (4xx) request rolls back to the last commit
+    entered = client.post("/s/", data={"code": target.code}, follow_redirects=True)
+    found += _read(entered, "the first section", allowed)
+    found += _read(client.get("/s/run/1"), "the last section", allowed)
+    submitted = client.post("/s/run/1", data={}, follow_redirects=True)
+    found += _read(submitted, "an empty submit", allowed)
+    assert not found, _summary(found)
+
+
+def test_a_crisis_alert_names_school_grade_and_class(client, everything):
+    login(client, "counselor")
+    inbox = visible_text(client.get("/inbox").get_data(as_text=True))
+    assert "测试学校A危机预警：学生A1-0（七年级1班）" in inbox
+    alerts = client.get(f"/campaigns/schools/{everything.schools['A'].id}/alerts")
+    text = visible_text(alerts.get_data(as_text=True))
+    assert "危机预警：测试学校A" in text and "七年级1班" in text
+    assert "患者健康问卷抑郁量表（PHQ-9） 第 9 题" in text and "phq9" not in text
+
+
+def _catalogue() -> list:
+    with CATALOGUE.open("rb") as handle:
+        return list(read_po(handle))
+
+
+def test_no_chinese_message_has_half_width_punctuation_beside_chinese():
+    """The catalogue: ASCII ':' '(' ')' ',' ';' next to a Chinese character."""
+    beside = re.compile(rf"[{CJK}][:(),;]|[:(,;][{CJK}]")
+    placeholder = re.compile(r"%\([a-z_]+\)(?:\.\d+)?[sdif]")
+    found = [
+        f"{message.id!r}: {message.string!r}"
+        for message in _catalogue()
+        if message.id and beside.search(placeholder.sub("X", str(message.string)))
+    ]
+    assert not found, "\n".join(found)
+
+
 def test_the_checker_finds_what_it_should():
     text = visible_text(
         "<h1>危机预警: 名单</h1><script>var x = 'hello';</script>"
         "<p title='Open'>语言 zh, en</p><p>年级(7)</p><td>coverage_mark</td>"
+        "<p lang='en'>Developed by</p><code>student_id</code>"
         "<p>PHQ-9 与 GAD-7，身高 150 cm，file.csv，https://example.org/x</p>"
     )
     found = problems(text)
-    assert any("'危机预警:'" in p for p in found)
+    assert any("'警:'" in p for p in found)
     assert any("'Open'" in p for p in found)
     assert any("'zh'" in p for p in found) and any("'en'" in p for p in found)
     assert any("'级('" in p for p in found)
     assert any("coverage_mark" in p for p in found)
-    assert not any("hello" in p or "PHQ" in p or "cm" in p or "csv" in p for p in found)
+    assert len(found) == 6, found  # nothing else: not the script, lang="en", <code>...
