@@ -57,8 +57,8 @@ DATA_WORDS |= {"SA", "SB", "SC"}
 # An import's problems name the file's columns as its header spells them (the batch
 # commands' contract): data the user typed, on the import pages only.
 COLUMNS = frozenset(
-    [*vision.INPUT_COLUMNS, *vision.OPTIONAL_COLUMNS, *fitness.INPUT_COLUMNS, *PAPER]
-    + [*STUDENTS_EN, "status", "reason", "measured_on"]
+    {*vision.INPUT_COLUMNS, *vision.OPTIONAL_COLUMNS, *fitness.INPUT_COLUMNS, *PAPER}
+    | {*STUDENTS_EN, "status", "reason", "measured_on"}
 )
 CATALOGUE = (
     Path(__file__).resolve().parents[2]
