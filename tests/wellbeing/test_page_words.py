@@ -223,3 +223,40 @@ def test_the_checker_finds_what_it_should():
     assert any("'级('" in p for p in found)
     assert any("coverage_mark" in p for p in found)
     assert len(found) == 6, found  # nothing else: not the script, lang="en", <code>...
+
+
+# The instrument's own words (its instructions and items, as published) are quoted.
+_INSTRUMENT_TEXT = re.compile(
+    r'<p class="instructions"[^>]*>.*?</p>|<span class="item-text">.*?</span>', re.S
+)
+
+
+def test_students_are_told_你_staff_and_guardians_您(client, everything):
+    """One form of address per audience: the questionnaire says 你 (outside the
+    instrument's published wording), staff pages and guardians' letters say 您."""
+    target = target_of(everything.campaigns["A"], everything.students["A1-1"])
+    db.session.commit()  # a refused (4xx) request rolls back to the last commit
+    pages = [client.get("/s/").get_data(as_text=True)]
+    client.post("/s/", data={"code": target.code})
+    pages += [client.get(f"/s/run/{n}").get_data(as_text=True) for n in (0, 1)]
+    pages.append(client.post("/s/run/1", data={}, follow_redirects=True).get_data(as_text=True))
+    student = visible_text(_INSTRUMENT_TEXT.sub("", "\n".join(pages)))
+    assert "你" in student and "您" not in student, student
+
+    class_id, campaign = everything.classes["A1"].id, everything.campaigns["A"].id
+    staff = {
+        "counselor": [
+            "/home",
+            f"/campaigns/classes/{class_id}/campaigns/{campaign}/notices",
+            f"/coverage/classes/{class_id}/campaigns/{campaign}",
+            "/campaigns/",
+        ],
+        "doctor": [f"/health/classes/{class_id}/letters/vision/2026-autumn"],
+    }
+    for username, urls in staff.items():
+        login(client, username)
+        for url in urls:
+            response = client.get(url)
+            text = visible_text(response.get_data(as_text=True))
+            assert response.status_code == 200 and "你" not in text, url
+        client.post("/logout")
