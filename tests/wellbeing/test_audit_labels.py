@@ -94,6 +94,10 @@ def test_the_browser_shows_actions_targets_and_details_in_words(client, world):
     ):
         assert words in text, words
     assert not problems(text, {"admin"}), problems(text, {"admin"})
+    # The filter offers targets by name too, and filters by the stored kind.
+    assert '<option value="school_class">班级</option>' in page
+    filtered = client.get("/admin/audit/?target_type=crisis_alert").get_data(as_text=True)
+    assert 'data-action="crisis_alert"' in filtered and 'data-action="login"' not in filtered
 
 
 def test_an_unknown_detail_shows_as_stored():

@@ -260,3 +260,20 @@ def test_students_are_told_你_staff_and_guardians_您(client, everything):
             text = visible_text(response.get_data(as_text=True))
             assert response.status_code == 200 and "你" not in text, url
         client.post("/logout")
+
+
+def test_grades_languages_and_retest_reasons_are_named(client, everything):
+    """ "年级 7, 10" and "语言 zh, en" were shown as stored, and a retest's reason as
+    "school_wellbeing: 作答过快"."""
+    school_class = everything.classes["A1"]
+    school_class.grade = 10  # a campaign over grades 7 and 10
+    campaign = everything.campaigns["D"]
+    campaign.grades = [7, 10]
+    db.session.flush()
+    login(client, "admin")
+    view = visible_text(client.get(f"/campaigns/{campaign.id}").get_data(as_text=True))
+    assert "七年级、高一" in view and "中文、英文" in view
+    school = everything.schools["A"]
+    ledger = client.get(f"/coverage/schools/{school.id}/campaigns/{campaign.id}")
+    text = visible_text(ledger.get_data(as_text=True))
+    assert "学校自编幸福感问卷（测试用）：作答过快" in text and "school_wellbeing" not in text

@@ -48,7 +48,7 @@ class FilterForm(TextForm):
     until = DateField(_l("To (date)"), validators=[Optional()])
     user = StringField(_l("User name begins with"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()])
-    target_type = StringField(_l("Target type"), validators=[Optional(), Length(max=40)])
+    target_type = SelectField(_l("Target type"), validators=[Optional()])
     target_id = StringField(_l("Target id"), validators=[Optional(), Length(max=64)])
     request_id = StringField(_l("Request id"), validators=[Optional(), Length(max=32)])
 
@@ -62,6 +62,11 @@ def _filter_form() -> FilterForm:
     actions = sorted(set(audit_labels.ACTIONS) | set(stored))
     form.action.choices = [("", _("All actions"))] + [
         (action, audit_labels.action_label(action)) for action in actions
+    ]
+    stored = db.session.scalars(select(AuditEvent.target_type).distinct())
+    kinds = sorted(set(audit_labels.TARGETS) | {kind for kind in stored if kind})
+    form.target_type.choices = [("", _("All targets"))] + [
+        (kind, audit_labels.target_label(kind, None)) for kind in kinds
     ]
     return form
 
