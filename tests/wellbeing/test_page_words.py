@@ -104,10 +104,22 @@ def _urls(rule: Rule, world) -> list[str]:
 
 def _read(response, where: str, allowed: frozenset[str]) -> list[str]:
     assert response.status_code < 500, f"{where}: {response.status_code}"
-    if response.mimetype != "text/html":
+    if response.mimetype == "application/json":  # the grids' and runner's messages
+        text = "\n".join(_strings(response.get_json()))
+    elif response.mimetype == "text/html":
+        text = visible_text(response.get_data(as_text=True))
+    else:
         return []
-    text = visible_text(response.get_data(as_text=True))
     return [f"{where}: {problem}" for problem in problems(text, allowed)]
+
+
+def _strings(value: object) -> list[str]:
+    """The texts of a JSON answer meant for people: its string values, not its keys."""
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
 
 
 def _uploads(header: list[str]) -> dict[str, bytes]:
@@ -277,3 +289,31 @@ def test_grades_languages_and_retest_reasons_are_named(client, everything):
     ledger = client.get(f"/coverage/schools/{school.id}/campaigns/{campaign.id}")
     text = visible_text(ledger.get_data(as_text=True))
     assert "学校自编幸福感问卷（测试用）：作答过快" in text and "school_wellbeing" not in text
+
+
+# Bad values of every kind, typed into the grids and sent in an import (issue 11 items
+# 1 to 3, on another branch: the value messages are translated, all of a row's at once).
+BAD_VISION = {"ucva_right": "abc", "ucva_left": "9.9", "sph_right": "-40", "axis_right": "200"}
+BAD_FITNESS = {"height_cm": "300", "weight_kg": "abc", "run50m_s": "2", "vital_capacity_ml": "-5"}
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 11 items 1-3 (health value messages, another branch): remove once merged",
+)
+def test_bad_health_values_are_refused_in_chinese(client, everything):
+    school, school_class = everything.schools["A"], everything.classes["A1"]
+    student = everything.students["A1-2"]
+    login(client, "doctor")
+    found = []
+    for url, values in (
+        (f"/health/classes/{school_class.id}/vision/2026-autumn/rows", BAD_VISION),
+        (f"/health/classes/{school_class.id}/fitness/2026/rows", BAD_FITNESS),
+    ):
+        response = client.post(url, json={"student": student.id, **values})
+        found += _read(response, f"POST {url}", everything.allowed)
+    row = [student.student_number, *(BAD_VISION.get(c, "") for c in VISION[1:])]
+    data = "\n".join([",".join(VISION), ",".join(row)]).encode()
+    response = _upload(client, f"/health/schools/{school.id}/import", _health_form(data, "v.csv"))
+    found += _read(response, "the health import", everything.allowed | COLUMNS)
+    assert not found, _summary(found)
