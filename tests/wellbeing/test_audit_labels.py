@@ -64,6 +64,14 @@ def test_every_recorded_action_and_detail_key_has_a_label(app):
     assert not unlabelled, f"detail keys without a label (register_labels): {unlabelled}"
 
 
+def test_every_audited_page_has_a_name():
+    """record_view names the page by its endpoint: each has words."""
+    from tests.wellbeing.test_audit_reads import SHOWS_STUDENTS
+
+    unnamed = [page for page in SHOWS_STUDENTS if page not in audit_labels.VALUES]
+    assert not unnamed, f"pages without a name in the audit browser: {unnamed}"
+
+
 def test_the_browser_shows_actions_targets_and_details_in_words(client, world):
     student, school = world.students["A1-0"], world.schools["A"]
     record_event("coverage_mark", target=student, detail={"state": "absent"})

@@ -93,6 +93,8 @@ FIELDS: dict[str, Label] = {
 # Values stored as internal names (kinds, reasons, states, pages by endpoint).
 VALUES: dict[str, Label] = {
     "totp": _l("Authenticator app"),
+    "second_factor": _l("Second factor"),
+    "enrolment": _l("Enrolment"),
     "recovery_code": _l("Recovery code"),
     "bad_credentials": _l("Wrong user name or password"),
     "bad_code": _l("Wrong code"),
