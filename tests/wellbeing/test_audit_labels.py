@@ -81,6 +81,8 @@ def test_the_browser_shows_actions_targets_and_details_in_words(client, world):
     record_event(
         "import", target=("roster", "file"), detail={"counts": {"students": {"created": 2}}}
     )
+    health = {"kind": "vision", "round": "2026-autumn", "school_year": 2026, "rows": 3}
+    record_event("import", target=school, detail=health)
     page = {"page": "roster.school_class", "students": 3}
     record_event("view_list", target=world.classes["A1"], detail=page)
     login(client, "admin")
@@ -99,6 +101,8 @@ def test_the_browser_shows_actions_targets_and_details_in_words(client, world):
         "查看学生名单",
         "页面：班级名单",
         "学生：3",
+        "视力筛查轮次：2026年秋季",
+        "学年：2026—2027学年",
     ):
         assert words in text, words
     assert not problems(text, {"admin"}), problems(text, {"admin"})

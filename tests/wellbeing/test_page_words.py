@@ -157,6 +157,8 @@ def _walk(app, client, world, role: str) -> list[str]:
                 where = f"{role} POST {url} {kind} file ({endpoint})"
                 found += _read(response, where, allowed | COLUMNS)
     found += _read(client.get("/no/such/page"), f"{role} GET a missing page", allowed)
+    if role in EXPECTED["audit.browse"]:  # again: now with the rows of the walk (rounds...)
+        found += _read(client.get("/admin/audit/"), f"{role} GET the audit trail", allowed)
     client.post("/logout")
     return found
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.health.rounds import parse_vision_round
 from wellbeing.security.audit_labels import register_labels
+
+
+def _round(key: str) -> str:
+    return round_label(parse_vision_round(key))
+
 
 register_labels(
     fields={
@@ -30,4 +37,5 @@ register_labels(
         "health.export_check": _l("National upload file"),
         "health": _l("Vision and fitness"),
     },
+    formats={"round": _round, "vision_round": _round, "school_year": school_year_label},
 )

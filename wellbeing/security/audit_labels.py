@@ -9,7 +9,7 @@ action recorded anywhere in the code has no label."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -116,19 +116,26 @@ VALUES: dict[str, Label] = {
 }
 
 
+# Values written in a form of their own, by detail key (a vision round "2026-autumn"):
+# key -> a function from the stored value to words.
+FORMATS: dict[str, Callable[[Any], str]] = {}
+
+
 def register_labels(
     *,
     actions: Mapping[str, Label] | None = None,
     targets: Mapping[str, Label] | None = None,
     fields: Mapping[str, Label] | None = None,
     values: Mapping[str, Label] | None = None,
+    formats: Mapping[str, Callable[[Any], str]] | None = None,
 ) -> None:
     """An area's words for the actions it records, its target tables, and the keys and
-    values of its detail."""
+    values of its detail; `formats` words the values of a key that are not names."""
     ACTIONS.update(actions or {})
     TARGETS.update(targets or {})
     FIELDS.update(fields or {})
     VALUES.update(values or {})
+    FORMATS.update(formats or {})
 
 
 def action_label(action: str) -> str:
@@ -156,12 +163,22 @@ def _value(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, Mapping):
-        return _("; ").join(f"{_key(k)} {_value(v)}" for k, v in value.items())
+        return _("; ").join(f"{_key(k)} {_item(k, v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return listed(_value(v) for v in value)
     if isinstance(value, str):
         return str(VALUES.get(value, value))
     return str(value)
+
+
+def _item(key: str, value: Any) -> str:
+    """A detail value in words: by its key's format if it has one and the value fits."""
+    if key in FORMATS and value is not None:
+        try:
+            return FORMATS[key](value)
+        except (TypeError, ValueError):  # a value of another shape: shown as stored
+            pass
+    return _value(value)
 
 
 def _key(key: str) -> str:
@@ -179,4 +196,4 @@ def detail_items(detail: str | None) -> list[tuple[str, str]]:
         return [("", detail)]
     if not isinstance(parsed, dict):
         return [("", _value(parsed))]
-    return [(_key(key), _value(value)) for key, value in parsed.items()]
+    return [(_key(key), _item(key, value)) for key, value in parsed.items()]
