@@ -57,8 +57,8 @@ PAGES = {
     ],
     "committee": ["main.home", "roster.class_names", "inbox.inbox"],
 }
-# Data, not words: the demo's user names (shown in the top bar).
-DATA_WORDS = frozenset({"admin", "monitor", "counselor", "doctor", "teacher", "committee"})
+# Data, not words: the demo's login names, by which the audit trail names its rows.
+LOGINS = frozenset({"admin", "monitor", "counselor", "doctor", "teacher", "committee"})
 # Phones: staff tables, the top bar and the health charts do not fit yet (issue 11 items
 # 8 and 9, other branches). Set to False once those are merged: a phone's overflow then
 # fails like the rest.
@@ -115,7 +115,7 @@ with app.app_context(), app.test_request_context():
 """
 
 
-def _check(page, url: str, width: str) -> tuple[list[str], list[str]]:
+def _check(page, url: str, width: str, allowed: frozenset[str]) -> tuple[list[str], list[str]]:
     """(problems, phone overflow) of one page at one width."""
     found, overflow = [], []
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
@@ -128,7 +128,7 @@ def _check(page, url: str, width: str) -> tuple[list[str], list[str]]:
         (overflow if width == "phone" else found).append(message)
     text = visible_text(page.content())
     assert "退出登录" in text, f"{url}: not a logged-in page in Chinese"
-    found += [f"{url} at {width} width: {p}" for p in problems(text, DATA_WORDS)]
+    found += [f"{url} at {width} width: {p}" for p in problems(text, allowed)]
     return found, overflow
 
 
@@ -147,7 +147,8 @@ def test_role_pages_fit_are_in_chinese_and_log_no_error(
     for endpoint, url in urls.items():
         for width in WIDTHS:
             before = len(errors)
-            problems_here, overflow_here = _check(page, url, width)
+            allowed = LOGINS if endpoint == "audit.browse" else frozenset()
+            problems_here, overflow_here = _check(page, url, width, allowed)
             found += problems_here
             overflow += overflow_here
             found += [f"{url} ({endpoint}) at {width} width: {e}" for e in errors[before:]]

@@ -51,9 +51,12 @@ IMPORTS = {
     "health.import_file": VISION,
     "paper.import_file": PAPER,
 }
-# Data, not words: the synthetic world's user names and school codes.
-DATA_WORDS = {"admin", "monitor", "counselor", "doctor", "teacher", "committee", "student"}
-DATA_WORDS |= {"SA", "SB", "SC"}
+# Data, not words: the synthetic world's school codes; and its login names, which the
+# audit trail names its rows by (people's display names are Chinese, see `everything`).
+DATA_WORDS = {"SA", "SB", "SC"}
+LOGINS = frozenset({"admin", "monitor", "counselor", "doctor", "teacher", "committee", "student"})
+# The keys of a JSON answer whose values people read (the grids' and runner's messages).
+JSON_TEXT = {"message", "detail", "error", "display"}
 # An import's problems name the file's columns as its header spells them (the batch
 # commands' contract): data the user typed, on the import pages only.
 COLUMNS = frozenset(
@@ -75,6 +78,9 @@ def everything(shown, campaign_plan):  # noqa: F811
     target = target_of(shown.campaigns["A"], shown.students["A1-0"])
     answer_all(target, 3)  # PHQ-9 item 9 endorsed: a crisis alert
     services.submit(target, target.campaign.opens_at)
+    db.session.flush()
+    for number, user in enumerate(shown.users.values(), start=1):
+        user.display_name = f"教师{number}"  # shown in the top bar; the login names are words
     db.session.flush()
     shown.allowed = frozenset(DATA_WORDS | _english_only_titles())
     return shown
@@ -113,13 +119,13 @@ def _read(response, where: str, allowed: frozenset[str]) -> list[str]:
     return [f"{where}: {problem}" for problem in problems(text, allowed)]
 
 
-def _strings(value: object) -> list[str]:
-    """The texts of a JSON answer meant for people: its string values, not its keys."""
+def _strings(value: object, read: bool = False) -> list[str]:
+    """The texts of a JSON answer meant for people: the strings under JSON_TEXT keys."""
     if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item)]
+        return [s for k, item in value.items() for s in _strings(item, read or k in JSON_TEXT)]
     if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return [value] if isinstance(value, str) else []
+        return [s for item in value for s in _strings(item, read)]
+    return [value] if read and isinstance(value, str) else []
 
 
 def _uploads(header: list[str]) -> dict[str, bytes]:
@@ -139,8 +145,9 @@ def _walk(app, client, world, role: str) -> list[str]:
     login(client, world.users[role].username)
     mine = [r for r in _rules(app, "GET") if r.endpoint not in NOT_PAGES | PUBLIC]
     for rule in (r for r in mine if role in EXPECTED[r.endpoint]):
+        words = allowed | LOGINS if rule.endpoint == "audit.browse" else allowed
         for url in _urls(rule, world):
-            found += _read(client.get(url), f"{role} GET {url} ({rule.endpoint})", allowed)
+            found += _read(client.get(url), f"{role} GET {url} ({rule.endpoint})", words)
     posts = [r for r in _rules(app, "POST") if r.endpoint not in NOT_POSTED | PUBLIC]
     for rule in (r for r in posts if role in EXPECTED[r.endpoint]):
         for url in _urls(rule, world):
@@ -158,7 +165,8 @@ def _walk(app, client, world, role: str) -> list[str]:
                 found += _read(response, where, allowed | COLUMNS)
     found += _read(client.get("/no/such/page"), f"{role} GET a missing page", allowed)
     if role in EXPECTED["audit.browse"]:  # again: now with the rows of the walk (rounds...)
-        found += _read(client.get("/admin/audit/"), f"{role} GET the audit trail", allowed)
+        trail = client.get("/admin/audit/")
+        found += _read(trail, f"{role} GET the audit trail", allowed | LOGINS)
     client.post("/logout")
     return found
 
