@@ -98,6 +98,11 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals.update(
         grade_name=grade_name, class_name=class_name, class_name_zh=class_name_zh
     )
+    from wellbeing.words import colon, language_name, listed
+
+    app.jinja_env.globals.update(colon=colon, listed=listed, language_name=language_name)
+    # Also as filters, to name each of a list: campaign.grades|map("grade_name").
+    app.jinja_env.filters.update(grade_name=grade_name, language_name=language_name)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -67,8 +67,16 @@ READ_MESSAGES: dict[str, str] = {
     "encoding": N_("The file is neither UTF-8 nor GBK text."),
     "xls": N_("Old .xls workbooks are not supported: save as .xlsx or CSV."),
     "empty": N_("The file is empty."),
-    "csv": N_("The file is not readable CSV: %(detail)s"),
-    "xlsx": N_("The file could not be read as an XLSX workbook: %(detail)s"),
+    # The reader's detail (a library's words, in English) is left out: it tells the user
+    # nothing they can act on.
+    "csv": N_("The file is not readable CSV: save it again as CSV (UTF-8) and upload it."),
+    "xlsx": N_(
+        "The file could not be read as an XLSX workbook: it is damaged, or not a workbook. "
+        "Save it again from the spreadsheet program and upload it."
+    ),
+    "missing_column": N_("The required column is missing."),
+    "missing_columns": N_("The required column is missing (also missing: %(also)s)."),
+    "duplicate_column": N_("The column appears more than once in the header."),
     "text": N_(
         "The header holds the character %(codepoint)s (a control or invisible character), "
         "which no column name may hold."
@@ -86,9 +94,6 @@ READ_MESSAGES: dict[str, str] = {
         "The workbook is compressed %(found)s times: that is a zip bomb, not a spreadsheet."
     ),
     "seconds": N_("Reading and checking the file took longer than %(limit)s seconds."),
-    "missing_column": N_("The required column is missing."),
-    "missing_columns": N_("The required column is missing (also missing: %(also)s)."),
-    "duplicate_column": N_("The column appears more than once in the header."),
 }
 # A cell holding NUL, ESC, BEL, a line break... (screening.text's rule).
 TEXT_REFUSED = N_(

@@ -34,7 +34,14 @@ E2E_KEYS = "ke2e:" + base64.b64encode(bytes(range(100, 132))).decode()
 # sees a first login whatever ran before it (and none waits for a fresh second-factor
 # code of an account other journeys used): username -> the demo login whose role and
 # scope it copies.
-FRESH_ACCOUNTS = {"e2e-counselor": "counselor", "e2e-admin": "admin", "e2e-ledger": "counselor"}
+FRESH_ACCOUNTS = {
+    "e2e-counselor": "counselor",
+    "e2e-admin": "admin",
+    "e2e-ledger": "counselor",
+    # tests/e2e/test_role_pages.py
+    "e2e-words-admin": "admin",
+    "e2e-words-counselor": "counselor",
+}
 _ADD_ACCOUNTS = """
 import sys
 from sqlalchemy import select

@@ -372,8 +372,8 @@ def test_the_browser_shows_readable_rows_newest_first(admin, world, monkeypatch)
     rows = _page_rows(page)
     assert rows[0] >= newest.id and rows == sorted(rows, reverse=True)
     assert "2026-03-02 01:30:00" in page  # 17:30 UTC is 01:30 the next day in Beijing
-    assert "紧急联系监护人" in page and "district:510502" in page
-    assert f"student {world.students['B1-0'].id}" in page
+    assert "紧急联系监护人" in page and "区（县） 510502" in page
+    assert f"学生 {world.students['B1-0'].id}" in page
 
 
 def test_the_browser_filters(admin, world, monkeypatch):

@@ -35,6 +35,7 @@ def page_helpers() -> dict[str, Any]:
         "has_endpoint": pages.has_endpoint,
         "display_code": codes.display,
         "states": v.STATES,
+        "alert_items_text": lambda detail: pages.alert_items_text(detail, _language()),
     }
 
 

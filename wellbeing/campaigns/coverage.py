@@ -28,6 +28,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -44,12 +45,14 @@ from wellbeing.campaigns.lookups import (
     target_of_student,
 )
 from wellbeing.campaigns.models import Campaign, CampaignTarget
+from wellbeing.campaigns.pages import instrument_name
 from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import can, requires
+from wellbeing.words import colon
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 
@@ -119,7 +122,7 @@ def state_name(state: str) -> str:
 
 def reason_text(reason: str | None) -> str:
     """A reason code as words: consent reasons, the failed validity rules of a retest
-    ("phq9: answered too fast"), or the free text staff gave with a mark."""
+    ("患者健康问卷抑郁量表（PHQ-9）：作答过快"), or the free text staff gave with a mark."""
     if not reason:
         return ""
     if reason in REASON_LABELS:
@@ -128,10 +131,11 @@ def reason_text(reason: str | None) -> str:
     for part in reason.split("; "):
         instrument, sep, rule = part.partition(":")
         if sep and rule in RULE_LABELS:
-            parts.append(f"{instrument}: {RULE_LABELS[rule]}")
+            name = instrument_name(instrument, "en" if get_locale().language == "en" else "zh")
+            parts.append(f"{name}{colon()}{RULE_LABELS[rule]}")
         else:
             return reason  # staff's own words
-    return "; ".join(parts)
+    return _("; ").join(parts)
 
 
 @bp.context_processor

@@ -142,6 +142,34 @@ def _title(instrument: Any, language: str) -> str:
     return title.get(language) or title.get("zh") or next(iter(title.values()), instrument.id)
 
 
+def instrument_name(instrument_id: str, language: str) -> str:
+    """An instrument named by its title in the user's language (its id only when the
+    file is gone)."""
+    try:
+        return _title(catalog().get(instrument_id), language)
+    except ScreeningError:
+        return instrument_id
+
+
+def alert_items_text(detail: str, language: str) -> str:
+    """What raised a crisis alert, stored as "phq9@1.0: phq9_9", in words: the
+    instrument's title and the items' numbers ("… 第 9 题")."""
+    ref, sep, items = detail.partition(": ")
+    try:
+        instrument = catalog().get(ref)
+    except ScreeningError:
+        return detail
+    positions = instrument.positions if sep else {}
+    numbers = [str(positions[i] + 1) for i in items.split(", ") if i in positions]
+    if not numbers:
+        return _title(instrument, language)
+    return _(
+        "%(instrument)s, item %(items)s",
+        instrument=_title(instrument, language),
+        items=_(", ").join(numbers),
+    )
+
+
 def battery_rows(campaign: Campaign, language: str) -> list[BatteryRow]:
     """The campaign's instruments as pinned, described from the catalogue where the file
     is still there (a title, an item count); the pinned hash either way."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from wellbeing.words import colon
+
 WIDTH, HEIGHT = 640, 320
 # Room for the title above, the y-axis label at the left, and below the plot the
 # x labels, the x-axis label and the legend.
@@ -141,7 +143,7 @@ def line_chart(
             points = " ".join(f"{x},{y}" for x, y, _ in run)
             group.append(f'<polyline class="line" points="{points}"/>')
             for x, y, value in run:
-                label = f"{item.label}: {tick_format(value)}{unit}"
+                label = f"{item.label}{colon()}{tick_format(value)}{unit}"
                 group.append(
                     f'<circle class="dot" cx="{x}" cy="{y}" r="4"><title>{escape(label)}</title>'
                     "</circle>"
@@ -176,7 +178,7 @@ def bar_chart(
             x = round(frame.x(index) - group_width / 2 + s_index * bar, 1)
             y = frame.y(value)
             height = round(frame.y(0) - y, 1)
-            label = f"{labels[index]} {item.label}: {_fmt(round(value, 1))}{unit}"
+            label = f"{labels[index]} {item.label}{colon()}{_fmt(round(value, 1))}{unit}"
             group.append(
                 f'<rect class="bar" x="{x}" y="{y}" width="{round(bar - 2, 1)}" '
                 f'height="{height}"><title>{escape(label)}</title></rect>'

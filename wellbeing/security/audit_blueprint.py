@@ -24,6 +24,7 @@ from screening import exports
 from wellbeing.clock import local_midnight_utc, utcnow
 from wellbeing.database import row_id
 from wellbeing.extensions import db
+from wellbeing.security import audit_labels
 from wellbeing.security.audit import record_event
 from wellbeing.security.compliance import local_time
 from wellbeing.security.models import AuditEvent, AuditHead
@@ -38,30 +39,6 @@ EXPORT_BATCH = 5_000
 # past this size it spills from memory to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
 
-# What the actions mean, for the page; actions not listed here show as they are stored.
-ACTION_LABELS = {
-    "login": _l("Login"),
-    "login_failed": _l("Failed login"),
-    "logout": _l("Logout"),
-    "view_student": _l("Viewed a student"),
-    "view_list": _l("Viewed a list of students"),
-    "view_sensitive": _l("Read sensitive data"),
-    "export": _l("Export"),
-    "decision": _l("Decision"),
-    "import": _l("Import"),
-    "key_rotation": _l("Key rotation"),
-    "break_glass": _l("Break-glass read"),
-    "retention_run": _l("Retention run"),
-    "write_sensitive": _l("Wrote sensitive data"),
-    "password_change": _l("Password change"),
-    "totp_enrol": _l("Second factor enrolled"),
-    "totp_failed": _l("Wrong second-factor code"),
-    "recovery_code_used": _l("Recovery code used"),
-    "key_retire": _l("Key retired"),
-    "totp_reset": _l("Second factor reset"),
-    "password_reset": _l("Password reset"),
-}
-
 
 class FilterForm(TextForm):
     class Meta:
@@ -71,7 +48,7 @@ class FilterForm(TextForm):
     until = DateField(_l("To (date)"), validators=[Optional()])
     user = StringField(_l("User name begins with"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()])
-    target_type = StringField(_l("Target type"), validators=[Optional(), Length(max=40)])
+    target_type = SelectField(_l("Target type"), validators=[Optional()])
     target_id = StringField(_l("Target id"), validators=[Optional(), Length(max=64)])
     request_id = StringField(_l("Request id"), validators=[Optional(), Length(max=32)])
 
@@ -82,9 +59,14 @@ FILTER_FIELDS = ("since", "until", "user", "action", "target_type", "target_id",
 def _filter_form() -> FilterForm:
     form = FilterForm(formdata=request.args)
     stored = db.session.scalars(select(AuditEvent.action).distinct())
-    actions = sorted(set(ACTION_LABELS) | set(stored))
+    actions = sorted(set(audit_labels.ACTIONS) | set(stored))
     form.action.choices = [("", _("All actions"))] + [
-        (action, str(ACTION_LABELS.get(action, action))) for action in actions
+        (action, audit_labels.action_label(action)) for action in actions
+    ]
+    stored = db.session.scalars(select(AuditEvent.target_type).distinct())
+    kinds = sorted(set(audit_labels.TARGETS) | {kind for kind in stored if kind})
+    form.target_type.choices = [("", _("All targets"))] + [
+        (kind, audit_labels.target_label(kind, None)) for kind in kinds
     ]
     return form
 
@@ -171,7 +153,10 @@ def browse() -> Response:
             valid=valid,
             page=page,
             query_args=_query_args(filters),
-            labels=ACTION_LABELS,
+            action_label=audit_labels.action_label,
+            target_label=audit_labels.target_label,
+            scope_label=audit_labels.scope_label,
+            detail_items=audit_labels.detail_items,
             local_time=local_time,
         )
     )

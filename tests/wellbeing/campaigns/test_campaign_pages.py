@@ -509,7 +509,7 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     _english(client)
     page = _page(client.get(f"/campaigns/schools/{school.id}/alerts"))
     assert world.students["A1-0"].name in page
-    assert "phq9@1.0: phq9_9" in page and campaign.name in page
+    assert "Patient Health Questionnaire-9, item 9" in page and campaign.name in page
     assert local_text(alert.raised_at) in page
     assert "1 alert(s) not yet acknowledged." in page
     viewed = _audit("view_sensitive")[-1]

@@ -185,7 +185,7 @@ def test_school_page_lists_classes_missing_students_and_retests(
     missing = page.split('id="missing-list"')[1].split("</table>")[0]
     names = re.findall(r"<td>(学生[^<]+)</td>", missing)
     assert names == ["学生A1-2", "学生A2-0", "学生A2-1", "学生A2-2"]
-    assert "school_wellbeing: answered too fast" in missing
+    assert "School wellbeing questionnaire (test fixture): answered too fast" in missing
     assert "转学至外省" in missing and "在外地就医" in missing
     assert "counselor" in row_of(missing, f'data-student="{world.students["A2-2"].id}"')
     queue = page.split('id="retest-queue"')[1].split("</table>")[0]
@@ -464,7 +464,10 @@ def test_school_export_has_one_row_per_target_and_a_summary(client, world, distr
     assert exempt["Student number"] == world.students["A2-2"].student_number
     screened = by_name["学生A1-0"]
     assert screened["State"] == "Screened" and screened["Submitted at (China time)"]
-    assert by_name["学生A1-2"]["Reason"] == "school_wellbeing: answered too fast"
+    assert (
+        by_name["学生A1-2"]["Reason"]
+        == "School wellbeing questionnaire (test fixture): answered too fast"
+    )
     summary = [list(row) for row in workbook["Summary"].iter_rows(values_only=True)]
     assert ["Legal basis", "The school's statutory duty"] in [row[:2] for row in summary]
     assert ["Notice version", district_campaign.notice_version] in [row[:2] for row in summary]
