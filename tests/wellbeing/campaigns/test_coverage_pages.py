@@ -248,13 +248,17 @@ def test_class_page_shows_students_consent_and_the_allowed_actions(app, client, 
     assert 'data-decision="opt_out"' in opted and "On paper" in opted and "家长（母亲）" in opted
     assert "Guardian opted out" in opted
     first = world.students["A1-0"]
+    # One link a student to their actions; the forms are on that page, not hidden here.
+    actions = f"/coverage/students/{first.id}/campaigns/{campaign.id}"
+    assert f'href="{actions}"' in page and "<form" not in page.split("</header>")[1]
+    assert basis_html(app, campaign) in page
+    page = page_of(client.get(actions))
     assert student_url(first, campaign, "consent") in page
     assert student_url(first, campaign, "reissue") in page
     assert student_url(first, campaign, "mark") not in page  # a head teacher cannot mark
-    assert basis_html(app, campaign) in page
     client.post("/logout")
     sign_in(client, world, "counselor")
-    page = page_of(client.get(class_url(world.classes["A1"], campaign)))
+    page = page_of(client.get(actions))
     assert student_url(first, campaign, "mark") in page
 
 
@@ -297,7 +301,8 @@ def test_marking_exempt_needs_a_reason_and_records_the_approver(client, world, c
     assert target.approved_by_id == world.users["counselor"].id
     row = row_of(page_of(client.get(done.headers["Location"])), f'data-student="{student.id}"')
     assert "在外地就医" in row and "approved by counselor" in row
-    assert student_url(student, campaign, "unmark") in row
+    actions = page_of(client.get(f"/coverage/students/{student.id}/campaigns/{campaign.id}"))
+    assert student_url(student, campaign, "unmark") in actions
 
     client.post(student_url(student, campaign, "unmark"))
     db.session.refresh(target)
