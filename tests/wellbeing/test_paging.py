@@ -4,6 +4,7 @@ first, the last and the current page, and links keep the page's other query argu
 
 from __future__ import annotations
 
+import itertools
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -64,7 +65,7 @@ def test_the_numbers_shown_keep_the_ends_and_the_neighbours(pages, data):
     for before, gap, after in zip(shown, shown[1:], shown[2:], strict=False):
         if gap is None:
             assert after - before > 2
-    for before, after in zip(shown, shown[1:], strict=False):
+    for before, after in itertools.pairwise(shown):
         if before is not None and after is not None:
             assert after == before + 1
     assert len(shown) <= 9
