@@ -125,3 +125,19 @@ def test_no_crisis_alert_says_when_one_appears(client, world):
     login(client, "counselor")
     page = text_of(client.get(f"/campaigns/schools/{world.schools['A'].id}/alerts"))
     assert "本校暂无危机预警。" in page and "关键题目" in page
+
+
+def test_chinese_headings_use_a_full_width_colon(client, world, campaign):
+    login(client, "counselor")
+    school = world.schools["A"]
+    for url, heading in (
+        (f"/campaigns/schools/{school.id}/alerts", "<h1>危机预警："),
+        (f"/coverage/schools/{school.id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
+        (f"/coverage/classes/{world.classes['A1'].id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
+    ):
+        page = text_of(client.get(url))
+        assert heading in page, url
+        assert re.search(r"<h1>[^<]*[^\x00-\x7f]: ", page) is None, url
+    client.get("/language/en")
+    page = text_of(client.get(f"/campaigns/schools/{school.id}/alerts"))
+    assert f"<h1>Crisis alerts: {school.name}</h1>" in page
