@@ -129,11 +129,11 @@ def test_no_crisis_alert_says_when_one_appears(client, world):
 
 def test_chinese_headings_use_a_full_width_colon(client, world, campaign):
     login(client, "counselor")
-    school = world.schools["A"]
+    school, school_class = world.schools["A"], world.classes["A1"]
     for url, heading in (
         (f"/campaigns/schools/{school.id}/alerts", "<h1>危机预警："),
         (f"/coverage/schools/{school.id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
-        (f"/coverage/classes/{world.classes['A1'].id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
+        (f"/coverage/classes/{school_class.id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
     ):
         page = text_of(client.get(url))
         assert heading in page, url
