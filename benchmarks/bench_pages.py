@@ -13,13 +13,21 @@ Baselines, in the same run: the ledger query the page shows (ledger.ledger_rows 
 class with the consent decisions; for the school the class counts and the missing rows;
 for the campaign the class counts), with no rendering. Each figure is the best of RUNS.
 
-Run: .venv/bin/python benchmarks/bench_pages.py [--students N] [--runs N]
+With --browser, the same pages are also loaded in Chromium (Debian's, through
+Playwright) from a live server on the same database, read by the demo head teacher (the
+class ledger of 七年级1班) and the doctor's school roster: the time to the load event and
+the elements on the page, against the head teacher's home page in the same browser.
+
+Run: .venv/bin/python benchmarks/bench_pages.py [--students N] [--runs N] [--browser]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -140,16 +148,99 @@ def measure(app: Flask, runs: int) -> None:
             line(f"{name}_page ({size // 1024} KB)", taken, baseline, base)
 
 
+CHROMIUM = "/usr/bin/chromium"
+LOAD = """() => { const n = performance.getEntriesByType('navigation')[0];
+  return [n.loadEventEnd - n.startTime, document.getElementsByTagName('*').length]; }"""
+
+
+def live_server(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "WELLBEING_DATABASE_URL": f"sqlite:///{path}",
+        "WELLBEING_ENVIRONMENT": "test",
+        "WELLBEING_SECRET_KEY": "bench-secret",
+        "WELLBEING_KEYS": KEYS,
+    }
+    command = [sys.executable, "-m", "wellbeing", "run", "--host", "127.0.0.1", "--port"]
+    server = subprocess.Popen(
+        [*command, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def browser_figures(app: Flask, path: Path, runs: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with app.app_context():
+        teacher = db.session.scalar(select(User).where(User.username == "teacher"))
+        class_id = db.session.scalar(
+            select(RoleAssignment.class_id).where(RoleAssignment.user_id == teacher.id)
+        )
+        school_id = db.session.get(SchoolClass, class_id).school_id
+        campaign_id = db.session.scalar(select(Campaign.id).order_by(Campaign.id))
+    server, url = live_server(path)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            for username, pages in (
+                (
+                    "teacher",
+                    {
+                        "class_ledger": f"/coverage/classes/{class_id}/campaigns/{campaign_id}",
+                        "campaign_page": f"/campaigns/{campaign_id}",
+                    },
+                ),
+                ("doctor", {"roster_school": f"/schools/{school_id}"}),
+            ):
+                page = browser.new_context(base_url=url, locale="zh-CN").new_page()
+                page.goto("/login")
+                page.fill("input[name=username]", username)
+                page.fill("input[name=password]", DEMO_PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/home")
+                timed = {"home": "/home", **pages}
+                best: dict[str, tuple[float, int]] = {}
+                for name, address in timed.items():
+                    for _ in range(runs):
+                        page.goto(address)
+                        taken, elements = page.evaluate(LOAD)
+                        if name not in best or taken < best[name][0]:
+                            best[name] = (taken, elements)
+                base = best.pop("home")[0] / 1000
+                baseline = f"browser_{username}_home"
+                line(baseline, base, baseline, base)
+                for name, (taken, elements) in best.items():
+                    line(f"browser_{name} ({elements} elements)", taken / 1000, baseline, base)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=40_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--browser", action="store_true", help="also time Chromium")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         started = time.perf_counter()
-        app = demo_app(Path(tmp) / "demo.sqlite", args.students)
+        path = Path(tmp) / "demo.sqlite"
+        app = demo_app(path, args.students)
         print(f"# demo district built in {time.perf_counter() - started:.1f} s", flush=True)
         measure(app, args.runs)
+        if args.browser:
+            browser_figures(app, path, args.runs)
 
 
 if __name__ == "__main__":
