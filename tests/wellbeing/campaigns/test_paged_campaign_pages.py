@@ -141,3 +141,19 @@ def test_chinese_headings_use_a_full_width_colon(client, world, campaign):
     client.get("/language/en")
     page = text_of(client.get(f"/campaigns/schools/{school.id}/alerts"))
     assert f"<h1>Crisis alerts: {school.name}</h1>" in page
+
+
+def test_a_slip_page_without_slips_says_why(client, world, campaign):
+    from tests.wellbeing.campaigns.conftest import target_of
+
+    student = world.students["A1-0"]
+    services.mark(target_of(campaign, student), "exempt", "在外地就医", world.users["counselor"])
+    db.session.flush()
+    login(client, "counselor")
+    page = text_of(client.get(f"/campaigns/students/{student.id}/campaigns/{campaign.id}/slip"))
+    assert 'id="slips-empty"' in page and "目前没有可作答的学生" in page
+    assert 'class="slip"' not in page
+    slips = text_of(
+        client.get(f"/campaigns/classes/{world.classes['A1'].id}/campaigns/{campaign.id}/slips")
+    )
+    assert "按学籍号排序" in slips and 'id="slips-empty"' not in slips
