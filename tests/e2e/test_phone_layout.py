@@ -20,6 +20,25 @@ def _overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+# The elements that reach past the right edge and are not inside a box that scrolls or
+# clips within the viewport: what to fix when a page is too wide.
+WIDE_ELEMENTS = """() => {
+  const edge = window.innerWidth + 0.5, found = [];
+  for (const element of document.querySelectorAll('body *')) {
+    const box = element.getBoundingClientRect();
+    if (box.right <= edge) continue;
+    let parent = element.parentElement, contained = false;
+    for (; parent; parent = parent.parentElement) {
+      if (getComputedStyle(parent).overflowX !== 'visible'
+          && parent.getBoundingClientRect().right <= edge) { contained = true; break; }
+    }
+    if (!contained) found.push(`${element.tagName.toLowerCase()}.${element.className}`
+                               + `#${element.id} (${Math.round(box.width)} px)`);
+  }
+  return found.slice(0, 5);
+}"""
+
+
 def _links(page) -> list[str]:
     hrefs = page.locator("main a[href^='/']").evaluate_all("links => links.map(a => a.href)")
     return [h for h in dict.fromkeys(hrefs) if not any(s in h for s in SKIPPED)]
@@ -40,7 +59,7 @@ def test_no_page_scrolls_sideways_on_a_phone(new_page, second_factors, username)
             if response is None or response.status != 200:
                 continue
             if _overflow(page) > 0:
-                wide.append((url, _overflow(page)))
+                wide.append((url, _overflow(page), page.evaluate(WIDE_ELEMENTS)))
     assert len(seen) >= 4
     assert wide == [], f"pages wider than the phone: {wide}"
 
