@@ -288,7 +288,7 @@ def test_counselor_sees_the_ledger_change_when_a_student_submits(
     # The class's ledger: the student's state and the class's counts.
     page.locator(f"{class_row} th a").click()
     page.wait_for_url(f"**/coverage/classes/{slip.class_id}/campaigns/{slip.campaign_id}")
-    assert "7年级1班" in page.get_by_role("heading", level=1).inner_text()
+    assert "七年级1班" in page.get_by_role("heading", level=1).inner_text()
     student = page.locator(f"#class-ledger tr[data-student='{slip.student_id}']")
     assert student.get_attribute("data-state") == "not_started"
     assert student.locator("td.state").inner_text() == "未开始"
