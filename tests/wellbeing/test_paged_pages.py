@@ -126,3 +126,8 @@ def test_an_empty_class_and_school_say_how_to_fill_them(client, world):
     login(client, "counselor")
     page = text_of(client.get(f"/classes/{empty.id}"))
     assert "本班尚无学生。" in page and "导入花名册" in page
+    assert "/admin/roster/import" not in page  # a counselor cannot import
+    client.post("/logout")
+    login(client, "admin")
+    page = text_of(client.get(f"/classes/{empty.id}"))
+    assert "本班尚无学生。" in page and '<a href="/admin/roster/import">导入花名册</a>' in page
