@@ -35,7 +35,7 @@ def test_the_school_ledger_pages_its_missing_students(client, world, campaign):
     # The counts by class come first and are whole; the 61 missing names are paged.
     assert rows_in(page, "coverage-classes", r'<tr data-class="') == 2
     assert rows_in(page, "missing-list", r'<tr data-student="') == 50
-    assert pager_range(page, 1, 50, 61)
+    assert pager_range(page, 1, 50, 61) and "尚未筛查的学生及原因（61）" in page
     assert f'href="{url}?missing_page=2#missing"' in page
     assert "目前没有待重测的学生。" in page and "访问码" in page
     second = text_of(client.get(f"{url}?missing_page=2&retest_page=abc"))
