@@ -37,6 +37,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "roster.class_names": "class_id",  # the 心理委员's names-only list
     "coverage.school": "school_id",  # who is missing and why
     "coverage.school_class": "class_id",  # states and consent, by name
+    "coverage.student": "student_id",  # one student's state, consent and actions
     "health.school_class": "class_id",  # vision and fitness results by name
     "health.vision_grid": "class_id",
     "health.fitness_grid": "class_id",

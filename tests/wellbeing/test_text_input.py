@@ -611,6 +611,10 @@ def _endpoints_for(app: Flask, session: str) -> list:
 def _urls(rule, world) -> list[str]:
     if "section" in rule.arguments:
         return [rule.build(values)[1] for values in SECTION_ARGS]
+    if rule.endpoint == "coverage.student":  # each student of A1, in its state, has its forms
+        campaign_id = world.campaigns["A"].id
+        students = [world.students[f"A1-{index}"].id for index in range(5)]
+        return [rule.build({"student_id": s, "campaign_id": campaign_id})[1] for s in students]
     return [_url(rule, world, INSIDE)]
 
 

@@ -69,6 +69,7 @@ register_labels(
         "coverage_district_xlsx": _l("Coverage of the district (XLSX)"),
         "coverage.school": _l("Coverage of a school"),
         "coverage.school_class": _l("Coverage of a class"),
+        "coverage.student": _l("A student's screening actions"),
         "paper.enter": _l("Paper entry"),
     },
 )

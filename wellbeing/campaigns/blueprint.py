@@ -21,11 +21,14 @@ from wellbeing.campaigns.models import Campaign, CrisisAlert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.notifications.services import counselors_of_school
+from wellbeing.paging import paginate
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+CAMPAIGNS_PER_PAGE = 20
 
 
 @bp.context_processor
@@ -49,7 +52,7 @@ def _language() -> str:
 @bp.get("/")
 @requires("campaign.list")
 def index() -> str:
-    campaigns = pages.campaigns_in_scope(current_user)
+    campaigns = paginate(pages.campaigns_in_scope(current_user), per_page=CAMPAIGNS_PER_PAGE)
     tallies = pages.coverage_by_campaign(current_user, [c.id for c in campaigns])
     coverage = {
         c.id: ledger.figures(tallies[c.id], ledger.suppressed_for(current_user, "campaign.view", c))
@@ -125,7 +128,8 @@ def new() -> Any:
 def view(campaign: Campaign) -> str:
     tally = pages.coverage_by_campaign(current_user, [campaign.id], "campaign.view")[campaign.id]
     suppress = ledger.suppressed_for(current_user, "campaign.view", campaign)
-    rows = pages.class_rows(current_user, campaign)
+    # The summary (facts, battery, coverage by state) first; the classes, paged.
+    rows = paginate(pages.class_rows(current_user, campaign), param="class_page", anchor="classes")
     schools = [s for s in campaign.schools if can(current_user, "coverage.view_school", s)]
     return render_template(
         "campaigns/view.html",
@@ -270,16 +274,13 @@ def notices(school_class: SchoolClass, campaign_id: int) -> str:
 @bp.get("/schools/<int:school_id>/alerts")
 @requires("alerts.view", School)
 def alerts(school: School) -> str:
-    rows = pages.school_alerts(school)
+    rows, open_count = pages.school_alerts(school)
     record_event(
         "view_sensitive",
         target=school,
-        detail={
-            "alerts": len(rows),
-            "open": sum(1 for row in rows if row.alert.acknowledged_at is None),
-        },
+        detail={"alerts": len(rows), "open": open_count, "page": rows.number},
     )
-    return render_template("campaigns/alerts.html", school=school, rows=rows)
+    return render_template("campaigns/alerts.html", school=school, rows=rows, open_count=open_count)
 
 
 @bp.post("/schools/<int:school_id>/alerts/acknowledge")

@@ -48,6 +48,7 @@ from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.campaigns.pages import instrument_name
 from wellbeing.clock import DAY, local_text, local_today, utcnow
 from wellbeing.extensions import db
+from wellbeing.paging import paginate
 from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import District, School, SchoolClass, Student
 from wellbeing.security.audit import record_event, record_view
@@ -188,15 +189,19 @@ def school(school: School, campaign_id: int) -> str:
     campaign = campaign_of_school(school, campaign_id)
     level = ledger.school_level(campaign, school)
     missing = ledger.ledger_rows(campaign, school=school, missing_only=True)
-    record_view(school, len(missing), campaign=campaign.id)
+    # The counts by class come first; the two lists of names are paged, each on its own.
+    missing_page = paginate(missing, param="missing_page", anchor="missing")
+    retest_page = paginate(ledger.retest_queue(missing), param="retest_page", anchor="retests")
+    shown = {row.student_id for row in (*missing_page, *retest_page)}
+    record_view(school, len(shown), campaign=campaign.id)
     return render_template(
         "coverage/school.html",
         school=school,
         campaign=campaign,
         rows=[(c, ledger.figures(tally, False)) for c, tally in level.rows],
         whole=ledger.figures(level.total, False),
-        missing=missing,
-        retests=ledger.retest_queue(missing),
+        missing=missing_page,
+        retests=retest_page,
         can_mark=can(current_user, "coverage.mark", school),
         can_district=can(current_user, "coverage.view_district", school.district),
         can_equity=can(current_user, "coverage.equity", school),
@@ -209,6 +214,8 @@ def school_class(school_class: SchoolClass, campaign_id: int) -> str:
     campaign = campaign_of_class(school_class, campaign_id)
     rows = ledger.ledger_rows(campaign, school_class=school_class, with_consent=True)
     record_view(school_class, len(rows), campaign=campaign.id)
+    # One row a student and one link to their actions: the forms are on the student's
+    # own page, not 40 hidden copies here (the page stayed slow to lay out in a browser).
     return render_template(
         "coverage/class.html",
         school_class=school_class,
@@ -216,12 +223,39 @@ def school_class(school_class: SchoolClass, campaign_id: int) -> str:
         rows=rows,
         whole=ledger.figures(ledger.class_tally(campaign, school_class), False),
         can_mark=can(current_user, "coverage.mark", school_class),
-        can_consent=can(current_user, "consent.record", school_class),
-        can_codes=can(current_user, "campaign.codes", school_class),
+        can_act=_can_act(school_class),
         can_school=can(current_user, "coverage.view_school", school_class.school),
         class_links=_class_links(school_class, campaign),
+    )
+
+
+@bp.get("/students/<int:student_id>/campaigns/<int:campaign_id>")
+@requires("coverage.view_class", Student)
+def student(student: Student, campaign_id: int) -> str:
+    """One student's place in the ledger and the actions the user may take on it."""
+    target = target_of_student(student, campaign_id)
+    school_class = db.session.get(SchoolClass, target.class_id)
+    campaign = target.campaign
+    (row,) = ledger.ledger_rows(campaign, target=target, with_consent=True)
+    record_view(student, 1, campaign=campaign.id)
+    return render_template(
+        "coverage/student.html",
+        student=student,
+        school_class=school_class,
+        campaign=campaign,
+        row=row,
+        can_mark=can(current_user, "coverage.mark", student),
+        can_consent=can(current_user, "consent.record", student),
+        can_codes=can(current_user, "campaign.codes", student),
         reissuable=(*v.ANSWERABLE, v.ABSENT),
         today=local_today().isoformat(),
+    )
+
+
+def _can_act(school_class: SchoolClass) -> bool:
+    return any(
+        can(current_user, action, school_class)
+        for action in ("coverage.mark", "consent.record", "campaign.codes")
     )
 
 
@@ -279,7 +313,16 @@ def _equity_page(campaign: Campaign, place: District | School, school: School | 
 # ----------------------------------------------------------------------------- actions
 
 
-def _back(target: CampaignTarget) -> Response:
+def _back(target: CampaignTarget, refused: bool = False) -> Response:
+    """Back to the ledger the action was taken from (the school's, or by default the
+    class's); a refusal on the student's action page goes back there, its message beside
+    the forms."""
+    if refused and request.form.get("back") == "student":
+        return redirect(
+            url_for(
+                "coverage.student", student_id=target.student_id, campaign_id=target.campaign_id
+            )
+        )
     if request.form.get("back") == "school":
         school_id = db.session.get(SchoolClass, target.class_id).school_id
         return redirect(
@@ -302,8 +345,8 @@ def _act(target: CampaignTarget, act: Callable[[], object], said: Callable[[str]
         act()
     except services.CampaignError as error:
         _refused(error)
-    else:
-        flash(said(state_name(target.state)), "info")
+        return _back(target, refused=True)
+    flash(said(state_name(target.state)), "info")
     return _back(target)
 
 
@@ -357,7 +400,7 @@ def retest(student: Student, campaign_id: int) -> Response | str:
         code = services.issue_retest(target, current_user)
     except services.CampaignError as error:
         _refused(error)
-        return _back(target)
+        return _back(target, refused=True)
     return _new_code_page(target, code, retest=True)
 
 
@@ -385,7 +428,7 @@ def reissue(student: Student, campaign_id: int) -> Response | str:
         code = services.reissue_code(target, current_user)
     except services.CampaignError as error:
         _refused(error)
-        return _back(target)
+        return _back(target, refused=True)
     return _new_code_page(target, code, retest=False)
 
 

@@ -171,11 +171,13 @@ def ledger_rows(
     *,
     school: School | None = None,
     school_class: SchoolClass | None = None,
+    target: CampaignTarget | None = None,
     missing_only: bool = False,
     with_consent: bool = False,
 ) -> list[LedgerRow]:
-    """Targets by class (grade, name) then student name; `missing_only` keeps every
-    target not screened_valid. One query (two with the consent decisions)."""
+    """Targets by class (grade, class number) then student number (学籍号);
+    `missing_only` keeps every target not screened_valid, `target` one target. One
+    query (two with the consent decisions)."""
     approver = aliased(User)
     query = (
         select(
@@ -199,12 +201,14 @@ def ledger_rows(
         .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
         .outerjoin(approver, approver.id == CampaignTarget.approved_by_id)
         .where(CampaignTarget.campaign_id == campaign.id)
-        .order_by(*SchoolClass.ordering(), Student.name, Student.student_number)
+        .order_by(*SchoolClass.ordering(), Student.student_number, Student.id)
     )
     if school is not None:
         query = query.where(SchoolClass.school_id == school.id)
     if school_class is not None:
         query = query.where(CampaignTarget.class_id == school_class.id)
+    if target is not None:
+        query = query.where(CampaignTarget.id == target.id)
     if missing_only:
         query = query.where(CampaignTarget.state != v.SCREENED_VALID)
     rows = [LedgerRow(*row) for row in db.session.execute(query)]

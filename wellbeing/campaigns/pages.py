@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind, class_sort_key
 from wellbeing.security.policy import can, scopes_for
@@ -305,7 +306,7 @@ ANSWERABLE_STATES = (*v.ANSWERABLE, v.ABSENT)
 def class_targets(
     campaign: Campaign, school_class: SchoolClass, states: Sequence[str] | None = None
 ) -> list[CampaignTarget]:
-    """The class's targets (by the class they were drawn in), in name order."""
+    """The class's targets (by the class they were drawn in), by student number."""
     query = (
         select(CampaignTarget)
         .join(Student, Student.id == CampaignTarget.student_id)
@@ -314,7 +315,7 @@ def class_targets(
             CampaignTarget.class_id == school_class.id,
         )
         .options(selectinload(CampaignTarget.student))
-        .order_by(Student.name, Student.student_number)
+        .order_by(Student.student_number, Student.id)
     )
     if states is not None:
         query = query.where(CampaignTarget.state.in_(states))
@@ -336,11 +337,11 @@ class AlertRow:
     campaign_name: str | None
 
 
-def school_alerts(school: School) -> list[AlertRow]:
-    """The school's crisis alerts, unacknowledged first, newest first within each. Whose
-    each alert is is sealed: the school's alerts are opened here, then their students
-    loaded in one query."""
-    alerts = db.session.scalars(
+def school_alerts(school: School) -> tuple[Page[AlertRow], int]:
+    """A page of the school's crisis alerts, unacknowledged first, newest first within
+    each, and how many are unacknowledged in all. Whose each alert is is sealed: the
+    page's alerts are opened here, then their students loaded in one query."""
+    alerts = paginate_query(
         select(CrisisAlert)
         .where(CrisisAlert.school_id == school.id)
         .options(selectinload(CrisisAlert.acknowledged_by))
@@ -348,8 +349,10 @@ def school_alerts(school: School) -> list[AlertRow]:
             CrisisAlert.acknowledged_at.is_not(None),
             CrisisAlert.raised_at.desc(),
             CrisisAlert.id.desc(),
-        )
-    ).all()
+        ),
+        anchor="crisis-alerts",
+    )
+    open_count = open_alert_counts([school.id]).get(school.id, 0)
     campaign_ids = {a.campaign_id for a in alerts if a.campaign_id is not None}
     names = dict(
         db.session.execute(
@@ -363,7 +366,7 @@ def school_alerts(school: School) -> list[AlertRow]:
     for alert in alerts:
         student = students[alert.student_id]
         rows.append(AlertRow(alert, student, student.school_class, names.get(alert.campaign_id)))
-    return rows
+    return replace(alerts, items=rows), open_count
 
 
 def students_by_id(ids: set[int]) -> dict[int, Student]:

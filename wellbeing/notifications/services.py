@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
@@ -62,14 +62,12 @@ def unread_count(user_id: int) -> int:
     )
 
 
-def inbox(user_id: int, limit: int = 200) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
+def inbox_query(user_id: int) -> Select[tuple[Notification]]:
+    """A user's messages, newest first (paged by the inbox)."""
+    return (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from markupsafe import Markup
 
+from wellbeing.paging import paginate
 from wellbeing.roster import queries
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import ETHNICITIES
@@ -15,6 +16,8 @@ from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import active_break_glass_grant, can, requires
 
 bp = Blueprint("roster", __name__)
+
+CLASS_PAGE = 60  # students: a Chinese class has 40 to 55
 
 # Sections the areas add to a student's page (counselors' notes), in the order registered:
 # each gets the student and the break-glass grant in force (its id, or None) and returns
@@ -31,14 +34,14 @@ def register_student_section(section: StudentSection) -> StudentSection:
 @bp.get("/schools")
 @requires("roster.list_schools")
 def schools() -> str:
-    schools = queries.schools_in_scope(current_user, "roster.list_schools")
+    schools = paginate(queries.schools_in_scope(current_user, "roster.list_schools"))
     return render_template("roster/schools.html", schools=schools)
 
 
 @bp.get("/schools/<int:school_id>")
 @requires("roster.view_school", School)
 def school(school: School) -> str:
-    classes = queries.classes_in_scope(current_user, "roster.view_class", school)
+    classes = paginate(queries.classes_in_scope(current_user, "roster.view_class", school))
     counts = queries.enrolled_counts_by_class([c.id for c in classes])
     return render_template("roster/school.html", school=school, classes=classes, counts=counts)
 
@@ -46,8 +49,10 @@ def school(school: School) -> str:
 @bp.get("/classes/<int:class_id>")
 @requires("roster.view_class", SchoolClass)
 def school_class(school_class: SchoolClass) -> str:
-    record_view(school_class, len(school_class.students))
-    return render_template("roster/class.html", school_class=school_class)
+    # A class fits on one page; only an unusually large one is paged.
+    students = paginate(school_class.students, per_page=CLASS_PAGE)
+    record_view(school_class, len(students))
+    return render_template("roster/class.html", school_class=school_class, students=students)
 
 
 @bp.get("/classes/<int:class_id>/names")

@@ -19,6 +19,8 @@ EXPECTED: dict[str, set[str]] = {
     "coverage.school": SCHOOL,
     "coverage.export_school": SCHOOL,
     "coverage.school_class": {"admin", "counselor", "head_teacher"},
+    # One student's actions (mark, consent, codes), reached from the class's ledger.
+    "coverage.student": {"admin", "counselor", "head_teacher"},
     # Marks, undo and retests: coverage.mark.
     "coverage.mark": SCHOOL,
     "coverage.unmark": SCHOOL,

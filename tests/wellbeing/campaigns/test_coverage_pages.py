@@ -248,13 +248,17 @@ def test_class_page_shows_students_consent_and_the_allowed_actions(app, client, 
     assert 'data-decision="opt_out"' in opted and "On paper" in opted and "家长（母亲）" in opted
     assert "Guardian opted out" in opted
     first = world.students["A1-0"]
+    # One link a student to their actions; the forms are on that page, not hidden here.
+    actions = f"/coverage/students/{first.id}/campaigns/{campaign.id}"
+    assert f'href="{actions}"' in page and "<form" not in page.split("</header>")[1]
+    assert basis_html(app, campaign) in page
+    page = page_of(client.get(actions))
     assert student_url(first, campaign, "consent") in page
     assert student_url(first, campaign, "reissue") in page
     assert student_url(first, campaign, "mark") not in page  # a head teacher cannot mark
-    assert basis_html(app, campaign) in page
     client.post("/logout")
     sign_in(client, world, "counselor")
-    page = page_of(client.get(class_url(world.classes["A1"], campaign)))
+    page = page_of(client.get(actions))
     assert student_url(first, campaign, "mark") in page
 
 
@@ -297,7 +301,8 @@ def test_marking_exempt_needs_a_reason_and_records_the_approver(client, world, c
     assert target.approved_by_id == world.users["counselor"].id
     row = row_of(page_of(client.get(done.headers["Location"])), f'data-student="{student.id}"')
     assert "在外地就医" in row and "approved by counselor" in row
-    assert student_url(student, campaign, "unmark") in row
+    actions = page_of(client.get(f"/coverage/students/{student.id}/campaigns/{campaign.id}"))
+    assert student_url(student, campaign, "unmark") in actions
 
     client.post(student_url(student, campaign, "unmark"))
     db.session.refresh(target)
@@ -546,3 +551,51 @@ def test_counselors_see_their_schools_equity_only(app, client, world, falling_aw
     assert count_in(behind, "withheld_opted_out") == "3"  # not suppressed for counselors
     assert client.get(district_url(world, falling_away, "/equity")).status_code == 403
     assert client.get(school_url(world.schools["B"], falling_away, "/equity")).status_code == 403
+
+
+def test_the_class_ledger_holds_no_form_and_each_student_has_an_action_page(
+    client, world, campaign
+):
+    """The class ledger was slow in a browser with ~6 hidden forms a student: now one
+    link a student, the forms on the student's own page, posting to the same actions."""
+    student = world.students["A1-2"]
+    sign_in(client, world, "counselor")
+    ledger_page = page_of(client.get(class_url(world.classes["A1"], campaign)))
+    assert "<form" not in ledger_page.split("</header>")[1]
+    actions = f"/coverage/students/{student.id}/campaigns/{campaign.id}"
+    assert ledger_page.count('<td class="actions"><a href="/coverage/students/') == 3
+    page = page_of(client.get(actions))
+    assert student.name in page and 'data-state="not_started"' in page
+    for action in ("mark", "consent", "reissue"):
+        assert student_url(student, campaign, action) in page
+    assert page.count('name="back" value="student"') == 3
+
+    # A refusal comes back to the student's page with its message beside the forms.
+    refused = client.post(
+        student_url(student, campaign, "mark"),
+        data={"state": "absent", "reason": " ", "back": "student"},
+    )
+    assert refused.headers["Location"] == actions
+    assert "Give a reason of at most 200 characters." in page_of(client.get(actions))
+    # Done: back to the class's ledger, the row showing the new state.
+    done = client.post(
+        student_url(student, campaign, "mark"),
+        data={"state": "absent", "reason": "病假", "back": "student"},
+    )
+    assert done.headers["Location"] == class_url(world.classes["A1"], campaign)
+    row = row_of(page_of(client.get(done.headers["Location"])), f'data-student="{student.id}"')
+    assert '<td class="state">Absent</td>' in row
+    page = page_of(client.get(actions))
+    assert student_url(student, campaign, "unmark") in page
+    client.post(student_url(student, campaign, "unmark"), data={"back": "student"})
+    assert 'data-state="not_started"' in page_of(client.get(actions))
+
+
+def test_a_student_the_campaign_did_not_draw_has_no_action_page(client, world, campaign):
+    sign_in(client, world, "admin")
+    other = world.students["B1-0"]  # school B: not in school A's campaign
+    assert client.get(f"/coverage/students/{other.id}/campaigns/{campaign.id}").status_code == 404
+    client.post("/logout")
+    sign_in(client, world, "head_teacher")
+    outside = world.students["A2-0"]
+    assert client.get(f"/coverage/students/{outside.id}/campaigns/{campaign.id}").status_code == 403

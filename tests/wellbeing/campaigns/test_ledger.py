@@ -153,11 +153,12 @@ def test_the_missing_list_gives_every_unscreened_target_with_its_reason(world, d
     assert [row.name for row in ledger.retest_queue(missing)] == ["学生A1-2"]
 
 
-def test_the_missing_list_is_ordered_by_class_then_name(world, campaign):
-    make_student(world.classes["A1"], "丁一")  # 丁 (U+4E01) sorts before 学 (U+5B66)
+def test_the_missing_list_is_ordered_by_class_then_student_number(world, campaign):
+    # Students within a class by 学籍号, not by name as code points (丁 U+4E01 < 学 U+5B66).
+    make_student(world.classes["A1"], "丁一")  # the newest student number of the class
     services.refresh_population(campaign)
     names = [row.name for row in ledger.ledger_rows(campaign, missing_only=True)]
-    assert names == ["丁一", "学生A1-0", "学生A1-1", "学生A1-2", "学生A2-0", "学生A2-1", "学生A2-2"]
+    assert names == ["学生A1-0", "学生A1-1", "学生A1-2", "丁一", "学生A2-0", "学生A2-1", "学生A2-2"]
 
 
 def test_ledger_rows_carry_the_latest_consent_decision(world, campaign):
