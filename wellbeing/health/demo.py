@@ -192,7 +192,7 @@ def _typed(value: float, places: int) -> str:
 
 def _eye(rng: random.Random, grade: int) -> dict[str, str]:
     """One eye: myopia more common and deeper in higher grades; acuity follows the
-    refraction (about 0.1 line per 0.25 D of myopia, with noise)."""
+    refraction (about 0.1 line per 0.5 D of myopia, with noise)."""
     myopic = rng.random() < min(0.08 + 0.065 * grade, 0.82)
     if myopic:
         sphere = -rng.uniform(0.25, 1.0 + 0.45 * grade)
@@ -201,7 +201,7 @@ def _eye(rng: random.Random, grade: int) -> dict[str, str]:
     sphere = round(sphere * 4) / 4
     cylinder = -round(abs(rng.gauss(0, 0.45)) * 4) / 4
     equivalent = sphere + cylinder / 2
-    acuity = 5.0 + min(equivalent + 0.5, 0) * 0.35 + rng.gauss(0, 0.08)
+    acuity = 5.0 + min(equivalent + 0.5, 0) * 0.2 + rng.gauss(0, 0.08)
     acuity = min(max(round(acuity, 1), 3.8), 5.3)
     return {
         "ucva": _typed(acuity, 1),
