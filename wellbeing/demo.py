@@ -346,7 +346,7 @@ def _campaign_summary(screening: DemoCampaign) -> str:
     counts = dict(states)
     played = _joined(f"{state_name(state)} {counts[state]}" for state in STATES if state in counts)
     return "  " + _(
-        "Campaign 「%(name)s」: %(grades)s of %(schools)d schools, %(students)d students "
+        "Campaign “%(name)s”: %(grades)s of %(schools)d schools, %(students)d students "
         "(%(states)s)",
         name=campaign.name,
         grades=_joined(grade_name(grade) for grade in campaign.grades),
