@@ -110,15 +110,17 @@ def open_campaign_of_school(school: School, now: datetime, grade: int | None = N
 
 
 def open_campaign_of_district(district: District, now: datetime) -> Campaign | None:
+    """The open district-wide campaign, else the latest open school campaign."""
     return db.session.scalar(
         select(Campaign)
         .where(
             Campaign.district_id == district.id,
-            Campaign.owner_school_id.is_(None),
             Campaign.opens_at <= now,
             Campaign.closes_at > now,
         )
-        .order_by(Campaign.opens_at.desc(), Campaign.id.desc())
+        .order_by(
+            Campaign.owner_school_id.is_not(None), Campaign.opens_at.desc(), Campaign.id.desc()
+        )
         .limit(1)
     )
 
