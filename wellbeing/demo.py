@@ -146,13 +146,13 @@ def _width(text: str) -> int:
 
 
 def _table(rows: list[list[str]]) -> str:
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=False))
-        + "  "
-        + row[-1]
+        "  ".join(
+            cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
         for row in rows
-    ).replace(" \n", "\n")
+    )
 
 
 def logins_table() -> str:
@@ -357,30 +357,26 @@ def _campaign_summary(screening: DemoCampaign) -> str:
 
 
 def _health_summary(health: DemoHealth) -> str:
-    vision, fitness = health.vision, health.fitness
+    lines = [
+        (_("Vision, %(round)s", round=round_label(health.vision_round)), health.vision),
+        (_("Fitness, %(year)s", year=school_year_label(health.fitness_year)), health.fitness),
+        (
+            _("Vision, %(round)s", round=round_label(health.vision_round.previous().previous())),
+            health.last_vision,
+        ),
+    ]
     return "\n".join(
-        [
-            "  "
-            + _(
-                "Vision, %(round)s: %(records)d records; %(done)d classes done, %(open)d in "
-                "progress; %(incomplete)d incomplete for the export's pre-check",
-                round=round_label(health.vision_round),
-                records=vision.records,
-                done=vision.complete_classes,
-                open=vision.in_progress_classes,
-                incomplete=vision.incomplete,
-            ),
-            "  "
-            + _(
-                "Fitness, %(year)s: %(records)d records; %(done)d classes done, %(open)d in "
-                "progress; %(incomplete)d incomplete for the export's pre-check",
-                year=school_year_label(health.fitness_year),
-                records=fitness.records,
-                done=fitness.complete_classes,
-                open=fitness.in_progress_classes,
-                incomplete=fitness.incomplete,
-            ),
-        ]
+        "  "
+        + _(
+            "%(round)s: %(records)d records; %(done)d classes done, %(open)d in progress; "
+            "%(incomplete)d incomplete for the export's pre-check",
+            round=name,
+            records=tally.records,
+            done=tally.complete_classes,
+            open=tally.in_progress_classes,
+            incomplete=tally.incomplete,
+        )
+        for name, tally in lines
     )
 
 

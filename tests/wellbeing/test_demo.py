@@ -397,7 +397,9 @@ def test_autumn_vision_round_most_classes_done_a_few_in_progress(health):
         played.vision.in_progress_classes,
     )
     assert played.vision.records == sum(recorded.values()) and played.vision.refused == 0
-    statuses = Counter(db.session.scalars(select(VisionRecord.status)))
+    statuses = Counter(
+        db.session.scalars(select(VisionRecord.status).where(VisionRecord.year == YEAR))
+    )
     assert statuses["measured"] > 0.95 * played.vision.records
     assert statuses["absent"] > 0 and statuses["exempt"] > 0
     doctors = {
@@ -408,56 +410,66 @@ def test_autumn_vision_round_most_classes_done_a_few_in_progress(health):
         assert (record.student.school_class.school_id, record.measured_by_id) in doctors
 
 
-def test_last_spring_fitness_in_the_grade_below(health):
+def test_last_year_s_rounds_are_closed_in_the_grade_below(health):
     played, _ = health
     assert played.fitness_year == YEAR - 1
-    rows = db.session.execute(
+    for model, round_match in (
+        (FitnessRecord, FitnessRecord.school_year == YEAR - 1),
+        (VisionRecord, VisionRecord.year == YEAR - 1),
+    ):
+        rows = db.session.execute(
+            select(model.measured_on, SchoolClass.grade)
+            .join(Student, Student.id == model.student_id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(round_match)
+        ).all()
+        # Grade 1 was not at school yet; the others were in the grade below.
+        assert rows and all(grade > 1 for _, grade in rows)
+        enrolled, recorded = _per_class(model, round_match)
+        assert all(recorded.get(c, 0) == n for c, n in enrolled.items() if c in recorded)
+    grades = db.session.execute(
         select(FitnessRecord.grade, SchoolClass.grade, FitnessRecord.measured_on)
         .join(Student, Student.id == FitnessRecord.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
     ).all()
-    assert len(rows) == played.fitness.records > 0
-    assert all(then == now - 1 for then, now, _ in rows)  # grade 1 was not at school yet
-    assert all(day.year == YEAR and 4 <= day.month <= 5 for _, _, day in rows)
+    assert len(grades) == played.fitness.records and played.fitness.in_progress_classes == 0
+    assert all(then == now - 1 for then, now, _ in grades)
+    assert all(day.year == YEAR and 4 <= day.month <= 5 for _, _, day in grades)
     ratings = Counter(db.session.scalars(select(FitnessRecord.rating)))
     assert ratings["pass"] > ratings["fail"] > 0 and ratings["excellent"] > 0
+    assert played.last_vision.records > 0 and played.last_vision.in_progress_classes == 0
 
 
-def test_the_export_pre_check_catches_incomplete_records(health):
+def test_last_year_s_national_file_lists_only_what_the_demo_left_incomplete(health):
     played, _ = health
-    assert played.vision.incomplete > 0 and played.fitness.incomplete > 0
-    vision_problems = [
-        problem
-        for record in db.session.scalars(
-            select(VisionRecord).where(
-                VisionRecord.status == "measured",
-                VisionRecord.sph_right.is_(None) | VisionRecord.sph_left.is_(None),
-            )
-        )
-        for problem in export.vision_problems(record.student, record)
-    ]
-    assert len(vision_problems) == played.vision.incomplete
-    assert {problem.column for problem in vision_problems} <= {"右眼屈光", "左眼屈光"}
-    fitness_problems = [
-        problem
-        for record in db.session.scalars(
-            select(FitnessRecord).where(FitnessRecord.status == "measured")
-        )
-        for problem in export.fitness_problems(record.student, record)
-    ]
-    assert len(fitness_problems) == played.fitness.incomplete
+    assert played.last_vision.incomplete > 0 and played.fitness.incomplete > 0
+    fitness_columns = {column for column, _ in export.FITNESS_COLUMNS}
+    seen = Counter()
+    for school in db.session.scalars(select(School)):
+        for problem in export.build(school, YEAR - 1).problems:
+            if problem.student.school_class.grade == 1:
+                continue  # not at school last year: no record, rightly listed
+            if problem.column is None:  # absent or exempt, with the reason
+                seen["not tested"] += 1
+            elif problem.column in ("右眼屈光", "左眼屈光"):
+                seen["refraction"] += 1
+            else:
+                assert problem.column in fitness_columns, problem
+                seen["fitness item"] += 1
+    assert seen["refraction"] == played.last_vision.incomplete
+    assert seen["fitness item"] == played.fitness.incomplete
+    assert seen["not tested"] == played.last_vision.not_measured + played.fitness.not_measured
 
 
 def test_records_are_what_the_grid_would_store(health):
     """The demo's bulk path stores the values the grid's one-row save derives."""
-    vision_round = VisionRound(YEAR, 1)
     derived = ("se_right", "se_left", "myopia", "myopia_degree", "va_grade")
     for record in db.session.scalars(
         select(VisionRecord).where(VisionRecord.status == "measured").limit(40)
     ):
         payload = {name: getattr(record, name) for name in VISION_MEASURES}
         payload["measured_on"] = record.measured_on.isoformat()
-        fields, errors = check_vision_row(record.student, vision_round, payload)
+        fields, errors = check_vision_row(record.student, record.round, payload)
         assert errors == []
         assert {k: fields[k] for k in derived} == {k: getattr(record, k) for k in derived}
     for record in db.session.scalars(
@@ -465,7 +477,9 @@ def test_records_are_what_the_grid_would_store(health):
     ):
         payload = {name: getattr(record, name) for name in FITNESS_MEASURES}
         payload["measured_on"] = record.measured_on.isoformat()
-        fields, errors = check_fitness_row(record.student, record.grade, YEAR - 1, payload)
+        fields, errors = check_fitness_row(
+            record.student, record.grade, record.school_year, payload
+        )
         assert errors == []
         for name in ("bmi_class", "total", "rating", "item_scores"):
             assert fields[name] == getattr(record, name), name

@@ -17,7 +17,6 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -61,10 +60,11 @@ class RoundTally:
 
 @dataclass
 class DemoHealth:
-    vision_round: VisionRound
-    fitness_year: int
+    vision_round: VisionRound  # this school year's autumn round, under way
+    fitness_year: int  # last school year: its spring tests
     vision: RoundTally = field(default_factory=RoundTally)
     fitness: RoundTally = field(default_factory=RoundTally)
+    last_vision: RoundTally = field(default_factory=RoundTally)  # last autumn's, closed
 
 
 @dataclass
@@ -72,17 +72,41 @@ class _Row:
     student: Student
     fields: dict[str, Any]
 
-    def with_fields(self, more: dict[str, Any]) -> _Row:
-        self.fields |= more
-        return self
+
+@dataclass
+class _Round:
+    """One round to play: which records, for which grade of today's classes (a year
+    back, a cohort was in the grade below), when, and whether classes may be unfinished."""
+
+    check: Callable[..., _Row | None]
+    round_value: VisionRound | int
+    years_back: int
+    window: tuple
+    under_way: bool
+    tally: RoundTally
+    rows: list[_Row] = field(default_factory=list)
 
 
 def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) -> DemoHealth:
-    """Measure the district: the autumn vision round of `school_year` and the fitness
-    tests of the spring before it (school year `school_year - 1`). The demo class is left
-    in progress, so its head teacher sees who is still missing. The caller commits."""
+    """Measure the district: the autumn vision round of `school_year` (under way: a few
+    classes in progress, the demo class among them, so its head teacher sees who is
+    still missing), and last school year's autumn vision round and spring fitness
+    tests (closed), so that last year's national file is whole but for the incomplete
+    records its pre-check lists. The caller commits."""
     rng = random.Random(seed)
     result = DemoHealth(VisionRound(school_year, 1), school_year - 1)
+    rounds = (
+        _Round(
+            _check_vision,
+            VisionRound(school_year - 1, 1),
+            1,
+            VISION_DAYS,
+            False,
+            result.last_vision,
+        ),
+        _Round(_check_fitness, school_year - 1, 1, FITNESS_DAYS, False, result.fitness),
+        _Round(_check_vision, result.vision_round, 0, VISION_DAYS, True, result.vision),
+    )
     classes = db.session.scalars(select(SchoolClass).order_by(*SchoolClass.ordering())).all()
     students: dict[int, list[Student]] = {}
     for student in db.session.scalars(
@@ -91,32 +115,40 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
         students.setdefault(student.class_id, []).append(student)
     doctors = _doctors()
     today = utcnow().date()
-    vision_day = partial(_day, school_year=school_year, window=VISION_DAYS, today=today)
-    fitness_day = partial(_day, school_year=school_year, window=FITNESS_DAYS, today=today)
-    vision_rows: list[_Row] = []
-    fitness_rows: list[_Row] = []
     for item in classes:
         pupils = students.get(item.id, [])
         doctor = {"measured_by_id": doctors.get(item.school_id)}
+        for played in rounds:
+            grade = item.grade - played.years_back
+            if grade < 1:  # a year ago this cohort was not at school yet
+                continue
+            # Autumn rounds in the school year's first calendar year, spring in the next.
+            year = (
+                played.round_value.year
+                if isinstance(played.round_value, VisionRound)
+                else played.round_value + 1
+            )
 
-        def vision(student: Student, r: random.Random, grade: int = item.grade) -> _Row | None:
-            return _check_vision(student, r, grade, result.vision_round, vision_day(r))
+            def check(student: Student, r: random.Random, played=played, grade=grade, year=year):
+                day = _day(r, year, played.window, today)
+                return played.check(student, r, grade, played.round_value, day)
 
-        def fitness(student: Student, r: random.Random, grade: int = item.grade - 1) -> _Row | None:
-            return _check_fitness(student, r, grade, result.fitness_year, fitness_day(r))
-
-        rows = _measure_class(rng, pupils, item.id == demo_class_id, result.vision, vision)
-        vision_rows += [row.with_fields(doctor) for row in rows]
-        # Last spring this cohort was in the grade below; this year's grade 1 was not at school.
-        if item.grade > 1:
-            rows = _measure_class(rng, pupils, False, result.fitness, fitness)
-            fitness_rows += [row.with_fields(doctor) for row in rows]
-    _classify([r for r in vision_rows if r.fields["status"] == "measured"])
-    _score([r for r in fitness_rows if r.fields["status"] == "measured"])
-    round_fields = {"year": result.vision_round.year, "season": result.vision_round.season}
-    _write(VisionRecord, vision_rows, round_fields)
-    _write(FitnessRecord, fitness_rows, {"school_year": result.fitness_year})
-    result.vision.records, result.fitness.records = len(vision_rows), len(fitness_rows)
+            under_way = played.under_way and (
+                item.id == demo_class_id or rng.random() < IN_PROGRESS_CLASSES
+            )
+            for row in _measure_class(rng, pupils, under_way, played.tally, check):
+                row.fields |= doctor
+                played.rows.append(row)
+    for played in rounds:
+        measured = [row for row in played.rows if row.fields["status"] == "measured"]
+        if isinstance(played.round_value, VisionRound):
+            _classify(measured)
+            round_fields = {"year": played.round_value.year, "season": played.round_value.season}
+            _write(VisionRecord, played.rows, round_fields)
+        else:
+            _score(measured)
+            _write(FitnessRecord, played.rows, {"school_year": played.round_value})
+        played.tally.records = len(played.rows)
     return result
 
 
@@ -133,11 +165,9 @@ def _doctors() -> dict[int, int]:
     return doctors
 
 
-def _day(rng: random.Random, school_year: int, window: tuple, today: date) -> date:
-    # Both rounds fall in the school year's first calendar year: the spring that closed
-    # the previous school year, and the autumn that opened this one.
+def _day(rng: random.Random, year: int, window: tuple, today: date) -> date:
     (m1, d1), (m2, d2) = window
-    first, last = date(school_year, m1, d1), date(school_year, m2, d2)
+    first, last = date(year, m1, d1), date(year, m2, d2)
     day = first + timedelta(days=rng.randint(0, (last - first).days))
     # A round under way today has no measurement from the future.
     return min(day, today)
@@ -154,7 +184,7 @@ def _measure_class(
     them (the first ones by student number, as a doctor works down the list)."""
     if not pupils:
         return []
-    if in_progress or rng.random() < IN_PROGRESS_CLASSES:
+    if in_progress:
         done = round(len(pupils) * rng.uniform(*IN_PROGRESS_DONE))
         tally.in_progress_classes += 1
     else:
