@@ -75,16 +75,17 @@ class _Row:
 
 @dataclass
 class _Round:
-    """One round to play: which records, for which grade of today's classes (a year
-    back, a cohort was in the grade below), when, and whether classes may be unfinished."""
+    """One round to play: which records (`check`: the grid's check of one row), for
+    which grade of today's classes (a year back, a cohort was in the grade below), in
+    which calendar year and months, and whether some classes are still unfinished."""
 
     check: Callable[..., _Row | None]
-    round_value: VisionRound | int
+    round_value: VisionRound | int  # a vision round, or a fitness school year
     years_back: int
+    calendar_year: int
     window: tuple
     under_way: bool
     tally: RoundTally
-    rows: list[_Row] = field(default_factory=list)
 
 
 def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) -> DemoHealth:
@@ -95,17 +96,17 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
     records its pre-check lists. The caller commits."""
     rng = random.Random(seed)
     result = DemoHealth(VisionRound(school_year, 1), school_year - 1)
+    last_autumn = VisionRound(school_year - 1, 1)
     rounds = (
         _Round(
-            _check_vision,
-            VisionRound(school_year - 1, 1),
-            1,
-            VISION_DAYS,
-            False,
-            result.last_vision,
+            _check_vision, last_autumn, 1, school_year - 1, VISION_DAYS, False, result.last_vision
         ),
-        _Round(_check_fitness, school_year - 1, 1, FITNESS_DAYS, False, result.fitness),
-        _Round(_check_vision, result.vision_round, 0, VISION_DAYS, True, result.vision),
+        _Round(
+            _check_fitness, school_year - 1, 1, school_year, FITNESS_DAYS, False, result.fitness
+        ),
+        _Round(
+            _check_vision, result.vision_round, 0, school_year, VISION_DAYS, True, result.vision
+        ),
     )
     classes = db.session.scalars(select(SchoolClass).order_by(*SchoolClass.ordering())).all()
     students: dict[int, list[Student]] = {}
@@ -114,42 +115,66 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
     ):
         students.setdefault(student.class_id, []).append(student)
     doctors = _doctors()
-    today = utcnow().date()
-    for item in classes:
-        pupils = students.get(item.id, [])
-        doctor = {"measured_by_id": doctors.get(item.school_id)}
-        for played in rounds:
-            grade = item.grade - played.years_back
-            if grade < 1:  # a year ago this cohort was not at school yet
-                continue
-            # Autumn rounds in the school year's first calendar year, spring in the next.
-            year = (
-                played.round_value.year
-                if isinstance(played.round_value, VisionRound)
-                else played.round_value + 1
-            )
-
-            def check(student: Student, r: random.Random, played=played, grade=grade, year=year):
-                day = _day(r, year, played.window, today)
-                return played.check(student, r, grade, played.round_value, day)
-
+    # Round by round, so that only one round's rows are held at a time.
+    for played in rounds:
+        rows: list[_Row] = []
+        for item in classes:
             under_way = played.under_way and (
                 item.id == demo_class_id or rng.random() < IN_PROGRESS_CLASSES
             )
-            for row in _measure_class(rng, pupils, under_way, played.tally, check):
-                row.fields |= doctor
-                played.rows.append(row)
-    for played in rounds:
-        measured = [row for row in played.rows if row.fields["status"] == "measured"]
-        if isinstance(played.round_value, VisionRound):
-            _classify(measured)
-            round_fields = {"year": played.round_value.year, "season": played.round_value.season}
-            _write(VisionRecord, played.rows, round_fields)
-        else:
-            _score(measured)
-            _write(FitnessRecord, played.rows, {"school_year": played.round_value})
-        played.tally.records = len(played.rows)
+            for row in _play_class(rng, played, item, students.get(item.id, []), under_way):
+                row.fields["measured_by_id"] = doctors.get(item.school_id)
+                rows.append(row)
+        _write_round(played, rows)
     return result
+
+
+def _play_class(
+    rng: random.Random,
+    played: _Round,
+    item: SchoolClass,
+    pupils: Sequence[Student],
+    under_way: bool,
+) -> list[_Row]:
+    """One class's round: every student, or in a class still in progress a share of
+    them (the first ones by student number, as a doctor works down the list)."""
+    grade = item.grade - played.years_back
+    if grade < 1 or not pupils:  # a year ago this cohort was not at school yet
+        return []
+    tally = played.tally
+    if under_way:
+        done = round(len(pupils) * rng.uniform(*IN_PROGRESS_DONE))
+        tally.in_progress_classes += 1
+    else:
+        done = len(pupils)
+        tally.complete_classes += 1
+    today = utcnow().date()
+    rows = []
+    for student in pupils[:done]:
+        day = _day(rng, played.calendar_year, played.window, today)
+        row = played.check(student, rng, grade, played.round_value, day)
+        if row is None:
+            tally.refused += 1
+            continue
+        if row.fields["status"] != "measured":
+            tally.not_measured += 1
+        elif row.fields.pop("incomplete", False):
+            tally.incomplete += 1
+        rows.append(row)
+    return rows
+
+
+def _write_round(played: _Round, rows: list[_Row]) -> None:
+    """Classify or score every measured row at once, then write the round."""
+    measured = [row for row in rows if row.fields["status"] == "measured"]
+    if isinstance(played.round_value, VisionRound):
+        _classify(measured)
+        round_fields = {"year": played.round_value.year, "season": played.round_value.season}
+        _write(VisionRecord, rows, round_fields)
+    else:
+        _score(measured)
+        _write(FitnessRecord, rows, {"school_year": played.round_value})
+    played.tally.records = len(rows)
 
 
 def _doctors() -> dict[int, int]:
@@ -171,37 +196,6 @@ def _day(rng: random.Random, year: int, window: tuple, today: date) -> date:
     day = first + timedelta(days=rng.randint(0, (last - first).days))
     # A round under way today has no measurement from the future.
     return min(day, today)
-
-
-def _measure_class(
-    rng: random.Random,
-    pupils: Sequence[Student],
-    in_progress: bool,
-    tally: RoundTally,
-    check: Callable[[Student, random.Random], _Row | None],
-) -> list[_Row]:
-    """One class's round: every student, or in a class still in progress a share of
-    them (the first ones by student number, as a doctor works down the list)."""
-    if not pupils:
-        return []
-    if in_progress:
-        done = round(len(pupils) * rng.uniform(*IN_PROGRESS_DONE))
-        tally.in_progress_classes += 1
-    else:
-        done = len(pupils)
-        tally.complete_classes += 1
-    rows = []
-    for student in pupils[:done]:
-        row = check(student, rng)
-        if row is None:
-            tally.refused += 1
-            continue
-        if row.fields["status"] != "measured":
-            tally.not_measured += 1
-        elif row.fields.pop("incomplete", False):
-            tally.incomplete += 1
-        rows.append(row)
-    return rows
 
 
 def _status(rng: random.Random) -> dict[str, str]:
