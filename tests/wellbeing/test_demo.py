@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -491,3 +494,20 @@ def test_home_panels_show_the_demo_rounds(health, client):
         page = client.get("/home").get_data(as_text=True)
         assert 'data-figure="vision_done"' in page or 'data-figure="vision_records"' in page
         client.post("/logout")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_serves_and_prints_on_the_given_port():
+    root = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(
+        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    demo = next(line for line in planned if "wellbeing demo" in line)
+    run = next(line for line in planned if "wellbeing run" in line)
+    assert demo.endswith("--host 0.0.0.0 --port 5050") and run.endswith(
+        "--host 0.0.0.0 --port 5050"
+    )
