@@ -1,15 +1,16 @@
-"""The demo district's health records: this school year's autumn vision round and last
-spring's fitness tests, for every school.
+"""The demo district's health records, for every school: this school year's autumn vision
+round (under way), and last school year's autumn vision round and spring fitness tests
+(closed, so that last year's national file is whole).
 
 Values are drawn from simple models (myopia and acuity worsening with the grade, height,
 weight and performance growing with it), typed as a doctor would type them into the grid,
 and go through the grid's own checks (entry.check_vision_row, entry.check_fitness_row)
 and the core's classification and scoring (the vectorized path the import uses), so the
 stored records are what the grid would store; only the write is one bulk INSERT per table
-instead of 70,000 single-row saves. Most classes are done; a few are still in progress
-(some of their students have no record yet); a few students were absent or exempt; and a
-few measured records are incomplete (a refraction not taken, a required fitness item left
-empty), which the national export's pre-check lists."""
+instead of 110,000 single-row saves. Most classes are done; a few of this autumn's are
+still in progress (some of their students have no record yet); a few students were absent
+or exempt; and a few measured records are incomplete (a refraction not taken, a required
+fitness item left empty), which the national export's pre-check lists."""
 
 from __future__ import annotations
 
