@@ -31,12 +31,10 @@ pytestmark = pytest.mark.app
 def _figures(page: str) -> dict[str, tuple[str, str | None]]:
     """data-figure -> (the count shown, the address it links to)."""
     found = {}
-    for name, body in re.findall(r'data-figure="(\w+)">(.*?)</div>', page, re.S):
-        link = re.search(r'<dd><a href="([^"]+)">([^<]*)</a></dd>', body)
-        if link:
-            found[name] = (link.group(2).strip(), link.group(1).replace("&amp;", "&"))
-        else:
-            found[name] = (re.search(r"<dd>([^<]*)</dd>", body).group(1).strip(), None)
+    for name, body in re.findall(r'data-figure="(\w+)">(.*?)</li>', page, re.S):
+        count = re.search(r'<span class="count">([^<]*)</span>', body).group(1).strip()
+        link = re.search(r'<a href="([^"]+)">', body)
+        found[name] = (count, link.group(1).replace("&amp;", "&") if link else None)
     return found
 
 
