@@ -3,6 +3,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTHON ?= python3
+# Where `make demo` serves: `make demo PORT=5050`, or HOST=0.0.0.0 to be reached from
+# another machine. The demo prints its addresses with them.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 # PostgreSQL for the app tests; .ci/run creates this role and database on loopback.
 WELLBEING_TEST_POSTGRES_URL ?= postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test
 export WELLBEING_TEST_POSTGRES_URL
@@ -20,8 +24,8 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/wellbeing db upgrade
 	$(BIN)/wellbeing keys generate --if-missing
-	$(BIN)/wellbeing demo --if-empty
-	$(BIN)/wellbeing run --host 127.0.0.1 --port 5000
+	$(BIN)/wellbeing demo --if-empty --host $(HOST) --port $(PORT)
+	$(BIN)/wellbeing run --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

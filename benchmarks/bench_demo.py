@@ -3,6 +3,9 @@ writing the same number of student rows.
 
 The demo figure is generation and writing of the whole district (schools, classes,
 students, guardians, accounts, roles) into a freshly migrated database, committed. The
+health figure is the demo's vision round and fitness tests over the same district (about
+97,000 and 88,000 records through the grid's checks, the core's vectorized classification
+and scoring, one bulk INSERT each), committed, after the district is written. The
 baseline is one bulk INSERT of the same 100,000 student rows, built beforehand, into an
 empty student table of the same schema (its schools and classes inserted untimed first).
 Each figure is the best of three runs. Run: .venv/bin/python benchmarks/bench_demo.py
@@ -22,6 +25,7 @@ from sqlalchemy import insert
 from wellbeing import create_app
 from wellbeing.demo import build_demo
 from wellbeing.extensions import db
+from wellbeing.health.demo import build_demo_health
 from wellbeing.roster.synthetic import generate_district
 
 STUDENTS = 100_000
@@ -42,6 +46,19 @@ def time_demo(path: Path) -> float:
     with app.app_context():
         started = time.perf_counter()
         build_demo(db.session, students=STUDENTS, school_year=SCHOOL_YEAR)
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        db.engine.dispose()
+    return seconds
+
+
+def time_health(path: Path) -> float:
+    app = _fresh_app(path)
+    with app.app_context():
+        build_demo(db.session, students=STUDENTS, school_year=SCHOOL_YEAR)
+        db.session.commit()
+        started = time.perf_counter()
+        build_demo_health(1, SCHOOL_YEAR, None)
         db.session.commit()
         seconds = time.perf_counter() - started
         db.engine.dispose()
@@ -80,6 +97,7 @@ def main() -> None:
         figures = {
             "demo_100k_students": best_of(time_demo, directory, "demo"),
             "demo_100k_generate_only": best_of(time_generation, directory, "generate"),
+            "demo_100k_health_rounds": best_of(time_health, directory, "health"),
             BASELINE: baseline,
         }
     for name, seconds in figures.items():

@@ -4,20 +4,30 @@ wellbeing/roster/synthetic.py) and print the six demo logins."""
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable
 
 import click
-from flask import current_app
+from flask import current_app, get_template_attribute
 from flask.cli import with_appcontext
-from sqlalchemy import delete, exists, insert, select, text
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wellbeing.campaigns.coverage import state_name
 from wellbeing.campaigns.demo import DemoCampaign, build_demo_campaign
+from wellbeing.campaigns.models import CampaignTarget
+from wellbeing.campaigns.vocabulary import STATES
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.extensions import db
+from wellbeing.health.demo import DemoHealth, build_demo_health
+from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.roster.labels import grade_name
+from wellbeing.roster.models import User
 from wellbeing.roster.synthetic import (
     DEFAULT_SEED,
     DEFAULT_STUDENTS,
@@ -30,6 +40,10 @@ from wellbeing.roster.synthetic import (
     generate_district,
 )
 from wellbeing.security.passwords import hash_password
+
+# Where `wellbeing run` serves by default (the Makefile's HOST and PORT).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
 
 # The roster tables in foreign-key order: insert in this order, delete in reverse.
 ROSTER_TABLES = (
@@ -57,8 +71,12 @@ def roster_is_empty(session: Session) -> bool:
     )
 
 
-# The demo's screening records, deleted (children first) before the roster on --replace.
+# The demo's screening and health records, deleted (children first) before the roster
+# on --replace.
 CAMPAIGN_TABLES = (
+    "health_letter_log",
+    "vision_record",
+    "fitness_record",
     "crisis_alert",
     "paper_entry",
     "draft_answer",
@@ -122,35 +140,83 @@ def build_demo(
     return district
 
 
-def logins_table(places: Mapping[str, str] | None = None) -> str:
-    """The six fixed logins as a small text table; `places` adds where each one works."""
-    places = places or {}
-    lines = [f"{'role':<13}{'username':<11}{'password':<16}what they see"]
+def _width(text: str) -> int:
+    # Chinese characters take two columns in a terminal.
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    )
+
+
+def logins_table() -> str:
+    """The six fixed logins as a small text table, in the interface's words: the role
+    as the pages name it, and where each one works (read from the database, so the
+    table is the same whether the district was just built or already there)."""
+    role_label = get_template_attribute("_macros.html", "role_label")
+    scope_label = get_template_attribute("_macros.html", "scope_label")
+    users = {
+        user.username: user
+        for user in db.session.scalars(
+            select(User).where(User.username.in_([login.username for login in FIXED_LOGINS]))
+        )
+    }
+    rows = [[_("Role"), _("Username"), _("Password"), _("What they see")]]
     for login in FIXED_LOGINS:
-        where = places.get(login.username)
-        sees = f"{login.sees} ({where})" if where else login.sees
-        lines.append(f"{login.role.value:<13}{login.username:<11}{DEMO_PASSWORD:<16}{sees}")
-    return "\n".join(lines)
+        user = users.get(login.username)
+        where = ", ".join(str(scope_label(a)) for a in user.roles) if user else ""
+        sees = _("%(sees)s (%(where)s)", sees=login.sees, where=where) if where else str(login.sees)
+        rows.append([str(role_label(login.role.value)), login.username, DEMO_PASSWORD, sees])
+    return _table(rows)
 
 
 def _summary(district: SyntheticDistrict, seconds: float) -> str:
     tables = district.tables
     students = tables["student"]
+    kind_label = get_template_attribute("_macros.html", "kind_label")
     kinds = Counter(school["kind"] for school in tables["school"])
     share = {
         key: sum(row[key] for row in students) / len(students)
         for key in ("boarding", "left_behind")
     }
     lines = [
-        f"Built the demo district in {seconds:.1f} s (school year {district.school_year}):",
-        f"  {len(tables['school'])} schools ("
-        + ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-        + ")",
-        f"  {len(tables['school_class'])} classes, {len(students)} students "
-        f"({share['boarding']:.0%} boarding, {share['left_behind']:.0%} left-behind), "
-        f"{len(tables['guardian'])} guardians",
-        f"  {len(tables['user_account'])} accounts; only the six below have a password",
-        "  schools without a counselor: " + "、".join(district.schools_without_counselor),
+        _(
+            "Built the demo district in %(seconds).1f s (%(year)s):",
+            seconds=seconds,
+            year=school_year_label(district.school_year),
+        ),
+        "  "
+        + _(
+            "%(count)d schools (%(kinds)s)",
+            count=len(tables["school"]),
+            kinds=_joined(f"{kind_label(kind)} {count}" for kind, count in kinds.items()),
+        ),
+        "  "
+        + _(
+            "%(classes)d classes, %(students)d students (%(boarding)s boarding, "
+            "%(left_behind)s left-behind), %(guardians)d guardians",
+            classes=len(tables["school_class"]),
+            students=len(students),
+            boarding=f"{share['boarding']:.0%}",
+            left_behind=f"{share['left_behind']:.0%}",
+            guardians=len(tables["guardian"]),
+        ),
+        "  "
+        + _(
+            "%(accounts)d accounts; only the six below have a password",
+            accounts=len(tables["user_account"]),
+        ),
+        "  "
+        + _(
+            "Schools without a counselor: %(schools)s",
+            schools=_joined(district.schools_without_counselor),
+        ),
     ]
     return "\n".join(lines)
 
@@ -182,22 +248,44 @@ def _summary(district: SyntheticDistrict, seconds: float) -> str:
 @click.option(
     "--replace", is_flag=True, help="Delete the whole roster (schools, students, users) first."
 )
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Host `wellbeing run` will serve on: the printed addresses use it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port `wellbeing run` will serve on: the printed addresses use it.",
+)
 @with_appcontext
 def demo_command(
-    seed: int, students: int, school_year: int | None, if_empty: bool, replace: bool
+    seed: int,
+    students: int,
+    school_year: int | None,
+    if_empty: bool,
+    replace: bool,
+    host: str,
+    port: int,
 ) -> None:
-    """Build a synthetic demo district (invented schools, students, staff) and print
-    the six demo logins. Refuses to run in production."""
+    """Build a synthetic demo district (invented schools, students, staff, a screening
+    campaign, a vision round and fitness tests) and print the six demo logins. Refuses
+    to run in production."""
     if is_production(current_app.config):
         raise DemoRefused(
             "Refusing to build the demo district: ENVIRONMENT is production. "
             "The demo would mix invented students into real records."
         )
+    base = base_url(host, port)
     if not roster_is_empty(db.session):
         if if_empty:
-            click.echo("The database already has a roster; the demo district was not built.")
-            click.echo("If it is the demo district, these are its logins:\n")
+            click.echo(_("The database already has a roster; the demo district was not built."))
+            click.echo(_("If it is the demo district, these are its logins:") + "\n")
             click.echo(logins_table())
+            click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
             return
         if not replace:
             raise DemoRefused(
@@ -205,32 +293,90 @@ def demo_command(
                 "Use --replace to delete it and build the demo, or --if-empty to skip."
             )
         _delete_for_replace()
-    click.echo("Demo logins (all with the same password):\n" + logins_table() + "\n")
     started = time.perf_counter()
     try:
         district = build_demo(db.session, seed=seed, students=students, school_year=school_year)
         db.session.commit()
         screening = build_demo_campaign(seed)
         db.session.commit()
+        health = build_demo_health(seed, district.school_year, screening.demo_class_id)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     click.echo(_summary(district, time.perf_counter() - started))
-    click.echo(_campaign_summary(screening) + "\n")
-    click.echo(logins_table(district.login_places))
+    click.echo(_campaign_summary(screening))
+    click.echo(_health_summary(health) + "\n")
+    click.echo(_("Demo logins (all with the same password):"))
+    click.echo(logins_table())
+    click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
     if screening.trial_code:
         click.echo(
-            "\nTry the students' questionnaire at http://127.0.0.1:5000/s/ "
-            f"with the code {screening.trial_code} (one use)."
+            _(
+                "Try the students' questionnaire at %(url)s with the code %(code)s (one use).",
+                url=f"{base}/s/",
+                code=screening.trial_code,
+            )
         )
 
 
+def base_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens: a server listening on every
+    interface (0.0.0.0, ::) is reached at the loopback address."""
+    if host in ("0.0.0.0", "::", ""):
+        host = DEFAULT_HOST
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _joined(items: Iterable[str]) -> str:
+    locale = get_locale()
+    return ("、" if locale is None or locale.language == "zh" else ", ").join(items)
+
+
 def _campaign_summary(screening: DemoCampaign) -> str:
+    """The campaign in the ledger's words: its states as the pages name them."""
     campaign = screening.campaign
-    played = ", ".join(f"{count} {outcome}" for outcome, count in screening.counts.items())
-    return (
-        f"  campaign 「{campaign.name}」: grades 7 and 10 of {len(campaign.schools)} schools, "
-        f"{sum(screening.counts.values()) + bool(screening.trial_code)} students ({played})"
+    states = db.session.execute(
+        select(CampaignTarget.state, func.count())
+        .where(CampaignTarget.campaign_id == campaign.id)
+        .group_by(CampaignTarget.state)
+    ).all()
+    counts = dict(states)
+    played = _joined(f"{state_name(state)} {counts[state]}" for state in STATES if state in counts)
+    return "  " + _(
+        "Campaign “%(name)s”: %(grades)s of %(schools)d schools, %(students)d students "
+        "(%(states)s)",
+        name=campaign.name,
+        grades=_joined(grade_name(grade) for grade in campaign.grades),
+        schools=len(campaign.schools),
+        students=sum(counts.values()),
+        states=played,
+    )
+
+
+def _health_summary(health: DemoHealth) -> str:
+    lines = [
+        (_("Vision, %(round)s", round=round_label(health.vision_round)), health.vision),
+        (_("Fitness, %(year)s", year=school_year_label(health.fitness_year)), health.fitness),
+        (
+            _("Vision, %(round)s", round=round_label(health.vision_round.previous().previous())),
+            health.last_vision,
+        ),
+    ]
+    return "\n".join(
+        "  "
+        + _(
+            "%(round)s: %(records)d records; %(done)d classes done, %(open)d in progress; "
+            "%(incomplete)d incomplete for the export's pre-check",
+            round=name,
+            records=tally.records,
+            done=tally.complete_classes,
+            open=tally.in_progress_classes,
+            incomplete=tally.incomplete,
+        )
+        for name, tally in lines
     )
 
 

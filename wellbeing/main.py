@@ -22,11 +22,15 @@ def index() -> Response:
 @bp.get("/home")
 @requires("home")
 def home() -> str:
-    from wellbeing.campaigns.pages import open_alert_counts
+    """Each role's work at a glance: a panel per role, its counts linked to the lists."""
+    from wellbeing.health.labels import round_label, school_year_label
+    from wellbeing.home import panels
 
-    schools = [a.school_id for a in current_user.roles if a.role == "counselor" and a.school_id]
     return render_template(
-        "home.html", assignments=current_user.roles, open_alerts=open_alert_counts(schools)
+        "home.html",
+        panels=panels(current_user),
+        round_name=round_label,
+        year_name=school_year_label,
     )
 
 

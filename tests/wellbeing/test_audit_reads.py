@@ -53,7 +53,7 @@ NO_STUDENT_DATA: dict[str, str] = {
     "static": "files",
     "main.index": "a redirect",
     "main.ping": "liveness",
-    "main.home": "links, and the number of open alerts",
+    "main.home": "links and counts (alerts, coverage, classes measured, imports), no student",
     "auth.login": "the login form",
     "auth.second_factor": "the login's second step",
     "auth.enrol_second_factor": "the login's second step",

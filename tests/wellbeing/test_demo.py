@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -18,6 +21,11 @@ from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
+from wellbeing.health import export
+from wellbeing.health.demo import build_demo_health
+from wellbeing.health.entry import check_fitness_row, check_vision_row
+from wellbeing.health.models import FITNESS_MEASURES, VISION_MEASURES, FitnessRecord, VisionRecord
+from wellbeing.health.rounds import VisionRound
 from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import (
     GRADES_BY_KIND,
@@ -272,21 +280,52 @@ def test_refuses_a_database_with_a_roster_unless_told(app, world):
     assert refused.exit_code == 2 and "--replace" in refused.output
     skipped = runner.invoke(demo_command, ["--if-empty"])
     assert skipped.exit_code == 0 and DEMO_PASSWORD in skipped.output
+    assert "http://127.0.0.1:5000/login" in skipped.output
     assert db.session.scalar(select(func.count()).select_from(School)) == schools
 
 
-def test_command_replaces_the_roster_and_prints_the_logins(app, world):
+def _run_demo(app, *extra):
     result = app.test_cli_runner().invoke(
-        demo_command, ["--replace", "--students", "1000", "--seed", "3", "--school-year", "2026"]
+        demo_command,
+        ["--replace", "--students", "1000", "--seed", "3", "--school-year", "2025", *extra],
     )
     assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_command_replaces_the_roster_and_prints_the_logins_once(app, world):
+    output = _run_demo(app)
     assert db.session.scalar(select(func.count()).select_from(Student)) == 1000
     assert db.session.scalar(select(func.count()).where(School.name.like("测试学校%"))) == 0
-    for login in FIXED_LOGINS:
-        assert result.output.count(login.username) >= 2
-    code = re.search(r"with the code (\w{5}-\w{5})", result.output).group(1)
+    table = [line for line in output.splitlines() if DEMO_PASSWORD in line]
+    assert [line.split()[1] for line in table] == [login.username for login in FIXED_LOGINS]
+    # Where each works, in the pages' words: the demo class is 七年级1班.
+    assert "七年级1班" in table[4] and "班主任" in table[4] and "心理委员" in table[5]
+    code = re.search(r"访问码 (\w{5}-\w{5})", output).group(1)
     target = target_for_code(code, utcnow())
     assert target.state == "not_started" and target.campaign.grades == [7, 10]
+
+
+def test_summary_speaks_the_interface_s_words(app, world):
+    output = _run_demo(app)
+    campaign = next(line for line in output.splitlines() if "筛查「" in line)
+    # States as the ledger names them; grades as the pages name them.
+    assert "已筛查" in campaign and "待重测" in campaign and "未获同意" in campaign
+    assert "七年级、高一" in campaign
+    for internal in ("paper_incomplete", "opted_out", "screened", "not_started", "nine_year"):
+        assert internal not in output
+    assert "7年级" not in output and "10年级" not in output
+
+
+@pytest.mark.parametrize("port", [5000, 5050])
+def test_printed_addresses_follow_the_port(app, world, port):
+    output = _run_demo(app, "--port", str(port), "--host", "0.0.0.0")
+    addresses = re.findall(r"https?://\S+", output)
+    assert {f"http://127.0.0.1:{port}/login", f"http://127.0.0.1:{port}/s/"} <= set(addresses)
+    assert all(address.startswith(f"http://127.0.0.1:{port}/") for address in addresses)
+    skipped = app.test_cli_runner().invoke(demo_command, ["--if-empty", "--port", str(port)])
+    assert f"http://127.0.0.1:{port}/login" in skipped.output
+    assert skipped.output.count(DEMO_PASSWORD) == len(FIXED_LOGINS)
 
 
 def test_demo_campaign_plays_a_plausible_first_week(demo):
@@ -315,3 +354,160 @@ def test_demo_campaign_plays_a_plausible_first_week(demo):
     links = {n.link for n in told}
     assert links and all(link.startswith("/campaigns/schools/") for link in links)
     assert target_for_code(screening.trial_code, utcnow()).state == "not_started"
+
+
+# --- the health rounds ----------------------------------------------------------------
+
+
+@pytest.fixture
+def health(demo):
+    teacher = db.session.scalar(select(User).where(User.username == "teacher"))
+    demo_class = teacher.roles[0].class_id
+    return build_demo_health(SEED, YEAR, demo_class), demo_class
+
+
+def _per_class(model, *where):
+    enrolled = dict(
+        db.session.execute(
+            select(Student.class_id, func.count())
+            .where(Student.status == "enrolled")
+            .group_by(Student.class_id)
+        ).all()
+    )
+    recorded = dict(
+        db.session.execute(
+            select(Student.class_id, func.count())
+            .join(model, model.student_id == Student.id)
+            .where(*where)
+            .group_by(Student.class_id)
+        ).all()
+    )
+    return enrolled, recorded
+
+
+def test_autumn_vision_round_most_classes_done_a_few_in_progress(health):
+    played, demo_class = health
+    assert played.vision_round == VisionRound(YEAR, 1)
+    enrolled, recorded = _per_class(
+        VisionRecord, VisionRecord.year == YEAR, VisionRecord.season == "autumn"
+    )
+    done = [c for c, n in enrolled.items() if recorded.get(c, 0) == n]
+    partial = [c for c, n in enrolled.items() if 0 < recorded.get(c, 0) < n]
+    assert len(done) > 3 * len(partial) > 0
+    assert demo_class in partial  # its head teacher sees who is still missing
+    assert (len(done), len(partial)) == (
+        played.vision.complete_classes,
+        played.vision.in_progress_classes,
+    )
+    assert played.vision.records == sum(recorded.values()) and played.vision.refused == 0
+    statuses = Counter(
+        db.session.scalars(select(VisionRecord.status).where(VisionRecord.year == YEAR))
+    )
+    assert statuses["measured"] > 0.95 * played.vision.records
+    assert statuses["absent"] > 0 and statuses["exempt"] > 0
+    doctors = {
+        (a.school_id, a.user_id)
+        for a in db.session.scalars(select(RoleAssignment).where(RoleAssignment.role == "doctor"))
+    }
+    for record in db.session.scalars(select(VisionRecord).limit(50)):
+        assert (record.student.school_class.school_id, record.measured_by_id) in doctors
+
+
+def test_last_year_s_rounds_are_closed_in_the_grade_below(health):
+    played, _ = health
+    assert played.fitness_year == YEAR - 1
+    for model, round_match in (
+        (FitnessRecord, FitnessRecord.school_year == YEAR - 1),
+        (VisionRecord, VisionRecord.year == YEAR - 1),
+    ):
+        rows = db.session.execute(
+            select(model.measured_on, SchoolClass.grade)
+            .join(Student, Student.id == model.student_id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(round_match)
+        ).all()
+        # Grade 1 was not at school yet; the others were in the grade below.
+        assert rows and all(grade > 1 for _, grade in rows)
+        enrolled, recorded = _per_class(model, round_match)
+        assert all(recorded.get(c, 0) == n for c, n in enrolled.items() if c in recorded)
+    grades = db.session.execute(
+        select(FitnessRecord.grade, SchoolClass.grade, FitnessRecord.measured_on)
+        .join(Student, Student.id == FitnessRecord.student_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+    ).all()
+    assert len(grades) == played.fitness.records and played.fitness.in_progress_classes == 0
+    assert all(then == now - 1 for then, now, _ in grades)
+    assert all(day.year == YEAR and 4 <= day.month <= 5 for _, _, day in grades)
+    ratings = Counter(db.session.scalars(select(FitnessRecord.rating)))
+    assert ratings["pass"] > ratings["fail"] > 0 and ratings["excellent"] > 0
+    assert played.last_vision.records > 0 and played.last_vision.in_progress_classes == 0
+
+
+def test_last_year_s_national_file_lists_only_what_the_demo_left_incomplete(health):
+    played, _ = health
+    assert played.last_vision.incomplete > 0 and played.fitness.incomplete > 0
+    fitness_columns = {column for column, _ in export.FITNESS_COLUMNS}
+    seen = Counter()
+    for school in db.session.scalars(select(School)):
+        for problem in export.build(school, YEAR - 1).problems:
+            if problem.student.school_class.grade == 1:
+                continue  # not at school last year: no record, rightly listed
+            if problem.column is None:  # absent or exempt, with the reason
+                seen["not tested"] += 1
+            elif problem.column in ("右眼屈光", "左眼屈光"):
+                seen["refraction"] += 1
+            else:
+                assert problem.column in fitness_columns, problem
+                seen["fitness item"] += 1
+    assert seen["refraction"] == played.last_vision.incomplete
+    assert seen["fitness item"] == played.fitness.incomplete
+    assert seen["not tested"] == played.last_vision.not_measured + played.fitness.not_measured
+
+
+def test_records_are_what_the_grid_would_store(health):
+    """The demo's bulk path stores the values the grid's one-row save derives."""
+    derived = ("se_right", "se_left", "myopia", "myopia_degree", "va_grade")
+    for record in db.session.scalars(
+        select(VisionRecord).where(VisionRecord.status == "measured").limit(40)
+    ):
+        payload = {name: getattr(record, name) for name in VISION_MEASURES}
+        payload["measured_on"] = record.measured_on.isoformat()
+        fields, errors = check_vision_row(record.student, record.round, payload)
+        assert errors == []
+        assert {k: fields[k] for k in derived} == {k: getattr(record, k) for k in derived}
+    for record in db.session.scalars(
+        select(FitnessRecord).where(FitnessRecord.status == "measured").limit(40)
+    ):
+        payload = {name: getattr(record, name) for name in FITNESS_MEASURES}
+        payload["measured_on"] = record.measured_on.isoformat()
+        fields, errors = check_fitness_row(
+            record.student, record.grade, record.school_year, payload
+        )
+        assert errors == []
+        for name in ("bmi_class", "total", "rating", "item_scores"):
+            assert fields[name] == getattr(record, name), name
+
+
+def test_home_panels_show_the_demo_rounds(health, client):
+    for username in ("doctor", "teacher"):
+        client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        page = client.get("/home").get_data(as_text=True)
+        assert 'data-figure="vision_done"' in page or 'data-figure="vision_records"' in page
+        client.post("/logout")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_serves_and_prints_on_the_given_port():
+    root = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(
+        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    demo = next(line for line in planned if "wellbeing demo" in line)
+    run = next(line for line in planned if "wellbeing run" in line)
+    assert demo.endswith("--host 0.0.0.0 --port 5050") and run.endswith(
+        "--host 0.0.0.0 --port 5050"
+    )

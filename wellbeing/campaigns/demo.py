@@ -44,6 +44,7 @@ class DemoCampaign:
     campaign: Campaign
     trial_code: str | None
     counts: dict[str, int]
+    demo_class_id: int | None = None  # the demo head teacher's class
 
 
 def _answers(rng: random.Random, instrument: Instrument, severity: float) -> dict[str, int]:
@@ -126,7 +127,7 @@ def build_demo_campaign(seed: int, now: datetime | None = None) -> DemoCampaign:
         counts[outcome] = counts.get(outcome, 0) + 1
         _play(rng, target, outcome, instruments, counselor or admin)
     db.session.flush()
-    return DemoCampaign(campaign, trial_code, counts)
+    return DemoCampaign(campaign, trial_code, counts, demo_class)
 
 
 def _play(

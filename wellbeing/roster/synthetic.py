@@ -17,8 +17,15 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 
-from wellbeing.roster.vocabulary import GRADES_BY_KIND, Role, SchoolKind, StudentStatus
+from wellbeing.roster.vocabulary import (
+    GRADES_BY_KIND,
+    Role,
+    SchoolKind,
+    StudentStatus,
+    class_name_zh,
+)
 
 DEFAULT_SEED = 510502
 DEFAULT_STUDENTS = 40_000
@@ -108,17 +115,17 @@ ID_CHECK = "10X98765432"
 class FixedLogin:
     role: Role
     username: str
-    sees: str
+    sees: Any  # lazy translated text: str() in the reader's language
 
 
 # The six accounts anyone can try; the rest of the staff have no password.
 FIXED_LOGINS = (
-    FixedLogin(Role.admin, "admin", "everything in the district; imports the roster"),
-    FixedLogin(Role.monitor, "monitor", "district aggregates only, never a student"),
-    FixedLogin(Role.counselor, "counselor", "one school: classes, students, guardians"),
-    FixedLogin(Role.doctor, "doctor", "the same school: classes and students"),
-    FixedLogin(Role.head_teacher, "teacher", "one grade-7 class of that school"),
-    FixedLogin(Role.committee, "committee", "classmates' names in that class"),
+    FixedLogin(Role.admin, "admin", _l("everything in the district; imports the roster")),
+    FixedLogin(Role.monitor, "monitor", _l("district aggregates only, never a student")),
+    FixedLogin(Role.counselor, "counselor", _l("one school: alerts, campaign, students")),
+    FixedLogin(Role.doctor, "doctor", _l("the same school: vision and fitness")),
+    FixedLogin(Role.head_teacher, "teacher", _l("one grade-7 class of that school")),
+    FixedLogin(Role.committee, "committee", _l("classmates' names in that class")),
 )
 
 
@@ -622,7 +629,7 @@ def _draw_staff(
     for username, user_id in fixed.items():
         accounts.make_fixed(user_id, username, password_hash)
     # The demo class is grade 7, class 1 of the demo school: 七年级1班.
-    class_place = f"{demo_school.name} 七年级1班"
+    class_place = f"{demo_school.name} {class_name_zh(7, '1')}"
     places = {"counselor": demo_school.name, "doctor": demo_school.name}
     places |= {"teacher": class_place, "committee": class_place}
     return accounts.users, accounts.roles, places
