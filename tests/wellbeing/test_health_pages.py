@@ -441,3 +441,23 @@ def test_health_pages_and_their_error_paths_are_in_chinese(client, world, record
         assert 'id="import-errors"' in page
         # The file's own values and column names are quoted as they are.
         assert _latin_words(page) - {"abc"} == set()
+
+
+def test_a_school_without_the_round_before_compares_with_its_last_measured_round(world, rounds):
+    """No spring round was held: the autumn summary compares with last autumn, and says so."""
+    from wellbeing.health import summaries
+    from wellbeing.health.rounds import VisionRound
+
+    now, _ = rounds
+    last_year = VisionRound(now.year - 1, now.season_index)
+    s = world.students
+    _vision(s["A1-0"], now, ucva_right=4.6, sph_right=-2.0, se_right=-2.0, myopia=True,
+            myopia_right=True, myopia_degree="low", va_grade="moderate")  # fmt: skip
+    _vision(s["A1-0"], last_year, ucva_right=5.0, va_grade="normal", myopia=False)
+    db.session.flush()
+    summary = summaries.vision_summary([s["A1-0"]], now)
+    assert summary.before_round == last_year
+    assert summary.cell(None, None).recorded_before == 1
+    # With nothing earlier at all, the round just before is named (and has no figures).
+    alone = summaries.vision_summary([s["A1-1"]], now)
+    assert alone.before_round == now.previous() and alone.cell(None, None).recorded_before == 0

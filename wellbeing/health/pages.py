@@ -197,7 +197,8 @@ def summary_parts(
     vision_round: VisionRound,
     school_year: int,
 ) -> dict[str, Any]:
-    v_now, v_then = round_label(vision_round), round_label(vision_round.previous())
+    v_now = round_label(vision_round)
+    v_then = round_label(vision.before_round or vision_round.previous())
     f_now, f_then = school_year_label(school_year), school_year_label(school_year - 1)
     charts = {}
     if vision.grades:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from wellbeing.extensions import db
 from wellbeing.health.models import FitnessRecord, LetterLog, VisionRecord
-from wellbeing.health.rounds import VisionRound
+from wellbeing.health.rounds import SEASONS, VisionRound
 from wellbeing.roster.models import School, SchoolClass, Student
 
 
@@ -31,6 +31,23 @@ def school_students(school: School) -> list[Student]:
             .order_by(*SchoolClass.ordering(), Student.student_number)
         )
     )
+
+
+def round_compared_with(student_ids: list[int], vision_round: VisionRound) -> VisionRound:
+    """The latest round before this one in which any of these students was measured, so a
+    school that skipped a spring round compares with its last autumn; the round just before
+    when none was."""
+    rounds = db.session.execute(
+        select(VisionRecord.year, VisionRecord.season)
+        .where(VisionRecord.student_id.in_(student_ids))
+        .distinct()
+    )
+    earlier = [
+        found
+        for year, season in rounds
+        if (found := VisionRound(year, SEASONS.index(season))) < vision_round
+    ]
+    return max(earlier, default=vision_round.previous())
 
 
 def vision_by_student(student_ids: list[int], vision_round: VisionRound) -> dict[int, VisionRecord]:

@@ -1,6 +1,6 @@
 """School and class summaries: screening-myopia and poor-vision rates, fitness pass, good
 and excellent rates, overweight and obesity rates, by grade and sex, against the
-previous round.
+previous round with records (a skipped spring round compares with the autumn before).
 
 The previous round is compared for the same students (the cohort now enrolled, grouped
 by their current grade): a change is then a change in these children, not in who
@@ -74,6 +74,8 @@ class Summary:
     rates: tuple[str, ...]
     grades: list[int]
     cells: dict[tuple[int | None, str | None], Cell]
+    # The vision round compared with (None for fitness: always the year before).
+    before_round: VisionRound | None = None
 
     def cell(self, grade: int | None, sex: str | None) -> Cell:
         return self.cells[(grade, sex)]
@@ -132,8 +134,11 @@ def _add(
 def vision_summary(students: Sequence[Student], vision_round: VisionRound) -> Summary:
     ids = [student.id for student in students]
     now: dict[int, VisionRecord] = queries.vision_by_student(ids, vision_round)
-    before = queries.vision_by_student(ids, vision_round.previous())
-    return summarise(students, now, before, VISION_RATES)
+    compared = queries.round_compared_with(ids, vision_round) if ids else vision_round.previous()
+    before = queries.vision_by_student(ids, compared)
+    summary = summarise(students, now, before, VISION_RATES)
+    summary.before_round = compared
+    return summary
 
 
 def fitness_summary(students: Sequence[Student], school_year: int) -> Summary:
