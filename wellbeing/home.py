@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from wellbeing.campaigns import ledger
 from wellbeing.campaigns import vocabulary as v
@@ -20,7 +20,8 @@ from wellbeing.campaigns.pages import open_alert_counts
 from wellbeing.clock import utcnow
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
-from wellbeing.health.models import FitnessRecord, VisionRecord
+from wellbeing.health import queries as health_queries
+from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
 from wellbeing.roster.models import District, RoleAssignment, School, SchoolClass, Student
 from wellbeing.security.models import AuditEvent
@@ -167,17 +168,6 @@ def monitor(user: Any, district: District, now: datetime) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- health
 
 
-def _enrolled_by_class(where: Any) -> dict[int, int]:
-    return dict(
-        db.session.execute(
-            select(Student.class_id, func.count())
-            .join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(Student.status == "enrolled", where)
-            .group_by(Student.class_id)
-        ).all()
-    )
-
-
 def _progress(enrolled: dict[int, int], recorded: dict[int, int]) -> RoundProgress:
     progress = RoundProgress()
     for class_id, students in enrolled.items():
@@ -193,31 +183,17 @@ def _progress(enrolled: dict[int, int], recorded: dict[int, int]) -> RoundProgre
     return progress
 
 
-def _recorded_by_class(model: Any, round_match: Any, where: Any) -> dict[int, int]:
-    return dict(
-        db.session.execute(
-            select(Student.class_id, func.count())
-            .join(model, and_(model.student_id == Student.id, round_match))
-            .join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(Student.status == "enrolled", where)
-            .group_by(Student.class_id)
-        ).all()
-    )
-
-
 def _vision_progress(where: Any, vision_round: VisionRound) -> RoundProgress:
-    round_match = and_(
-        VisionRecord.year == vision_round.year, VisionRecord.season == vision_round.season
-    )
     return _progress(
-        _enrolled_by_class(where), _recorded_by_class(VisionRecord, round_match, where)
+        health_queries.enrolled_by_class(where),
+        health_queries.vision_records_by_class(where, vision_round),
     )
 
 
 def _fitness_progress(where: Any, school_year: int) -> RoundProgress:
-    round_match = FitnessRecord.school_year == school_year
     return _progress(
-        _enrolled_by_class(where), _recorded_by_class(FitnessRecord, round_match, where)
+        health_queries.enrolled_by_class(where),
+        health_queries.fitness_records_by_class(where, school_year),
     )
 
 

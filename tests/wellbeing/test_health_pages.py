@@ -20,6 +20,7 @@ from wellbeing.health import export, summaries
 from wellbeing.health.charts import Series, bar_chart, line_chart
 from wellbeing.health.models import FitnessRecord, LetterLog, VisionRecord
 from wellbeing.health.rounds import school_year_for, vision_round_for
+from wellbeing.roster.vocabulary import class_name_zh
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -461,3 +462,18 @@ def test_a_school_without_the_round_before_compares_with_its_last_measured_round
     # With nothing earlier at all, the round just before is named (and has no figures).
     alone = summaries.vision_summary([s["A1-1"]], now)
     assert alone.before_round == now.previous() and alone.cell(None, None).recorded_before == 0
+
+
+def test_the_school_page_shows_each_class_s_progress_in_the_round(client, world, records, rounds):
+    """Class A1 has a vision record for each of its three students and two fitness records;
+    A2 has none: the doctor sees which classes are done without opening each."""
+    now, year = rounds
+    login(client, "doctor")
+    page = client.get(
+        f"/health/schools/{world.schools['A'].id}?vision_round={now.key}&school_year={year}"
+    ).get_data(as_text=True)
+    a1 = page.split(class_name_zh(7, "1"))[1].split("</tr>")[0]
+    a2 = page.split(class_name_zh(7, "2"))[1].split("</tr>")[0]
+    assert 'data-done="3" data-of="3"' in a1 and "已完成 3/3" in a1
+    assert 'data-done="2" data-of="3"' in a1 and "已完成 2/3" not in a1
+    assert 'data-done="0" data-of="3"' in a2

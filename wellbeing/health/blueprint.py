@@ -99,10 +99,14 @@ def _chosen_rounds() -> tuple[VisionRound, int]:
 @requires("health.enter", School)
 def school(school: School) -> str:
     vision_round, school_year = _chosen_rounds()
+    in_school = SchoolClass.school_id == school.id
     return render_template(
         "health/school.html",
         school=school,
         classes=pages.classes_for(current_user, school),
+        enrolled=queries.enrolled_by_class(in_school),
+        vision_done=queries.vision_records_by_class(in_school, vision_round),
+        fitness_done=queries.fitness_records_by_class(in_school, school_year),
         vision_round=vision_round,
         school_year=school_year,
         rounds=pages.round_choices(),

@@ -3,7 +3,9 @@ rounds for summaries and export."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import and_, func, select
 
 from wellbeing.extensions import db
 from wellbeing.health.models import FitnessRecord, LetterLog, VisionRecord
@@ -31,6 +33,42 @@ def school_students(school: School) -> list[Student]:
             .order_by(*SchoolClass.ordering(), Student.student_number)
         )
     )
+
+
+def enrolled_by_class(where: Any) -> dict[int, int]:
+    """Enrolled students per class, of the classes `where` (a condition on SchoolClass)."""
+    return dict(
+        db.session.execute(
+            select(Student.class_id, func.count())
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(Student.status == "enrolled", where)
+            .group_by(Student.class_id)
+        ).all()
+    )
+
+
+def _records_by_class(model: Any, round_match: Any, where: Any) -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            select(Student.class_id, func.count())
+            .join(model, and_(model.student_id == Student.id, round_match))
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(Student.status == "enrolled", where)
+            .group_by(Student.class_id)
+        ).all()
+    )
+
+
+def vision_records_by_class(where: Any, vision_round: VisionRound) -> dict[int, int]:
+    """Enrolled students with a record of the round (measured, absent or exempt), per class."""
+    round_match = and_(
+        VisionRecord.year == vision_round.year, VisionRecord.season == vision_round.season
+    )
+    return _records_by_class(VisionRecord, round_match, where)
+
+
+def fitness_records_by_class(where: Any, school_year: int) -> dict[int, int]:
+    return _records_by_class(FitnessRecord, FitnessRecord.school_year == school_year, where)
 
 
 def round_compared_with(student_ids: list[int], vision_round: VisionRound) -> VisionRound:
