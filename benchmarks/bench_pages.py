@@ -47,8 +47,10 @@ from wellbeing import create_app  # noqa: E402
 from wellbeing.campaigns import ledger, pages  # noqa: E402
 from wellbeing.campaigns.demo import build_demo_campaign  # noqa: E402
 from wellbeing.campaigns.models import Campaign  # noqa: E402
+from wellbeing.clock import utcnow  # noqa: E402
 from wellbeing.demo import DEMO_PASSWORD, build_demo  # noqa: E402
 from wellbeing.extensions import db  # noqa: E402
+from wellbeing.health.rounds import school_year_for  # noqa: E402
 from wellbeing.roster.models import RoleAssignment, SchoolClass, User  # noqa: E402
 
 # A fixed key for the benchmark's throwaway database (never used elsewhere).
@@ -188,6 +190,7 @@ def browser_figures(app: Flask, path: Path, runs: int) -> None:
         )
         school_id = db.session.get(SchoolClass, class_id).school_id
         campaign_id = db.session.scalar(select(Campaign.id).order_by(Campaign.id))
+    last_year = school_year_for(utcnow().date()) - 1
     server, url = live_server(path)
     try:
         with sync_playwright() as playwright:
@@ -200,7 +203,16 @@ def browser_figures(app: Flask, path: Path, runs: int) -> None:
                         "campaign_page": f"/campaigns/{campaign_id}",
                     },
                 ),
-                ("doctor", {"roster_school": f"/schools/{school_id}"}),
+                (
+                    "doctor",
+                    {
+                        "roster_school": f"/schools/{school_id}",
+                        "health_school": f"/health/schools/{school_id}",
+                        "health_summary": f"/health/schools/{school_id}/summary",
+                        # Last school year's file: the demo's closed rounds, with problems.
+                        "export_check": f"/health/schools/{school_id}/export/{last_year}",
+                    },
+                ),
             ):
                 page = browser.new_context(base_url=url, locale="zh-CN").new_page()
                 page.goto("/login")
