@@ -8,6 +8,20 @@ from flask_babel import lazy_gettext as _l
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.security.audit_labels import register_labels
 
+# The ledger states in words, for the audit browser, the spreadsheets and flashed messages
+# (the same words as templates/campaigns/_macros.html state_label).
+STATE_LABELS = {
+    v.NOT_STARTED: _l("Not started"),
+    v.IN_PROGRESS: _l("In progress"),
+    v.SCREENED_VALID: _l("Screened"),
+    v.RETEST_PENDING: _l("Retest pending"),
+    v.ABSENT: _l("Absent"),
+    v.TRANSFERRED: _l("Transferred"),
+    v.EXEMPT: _l("Exempt"),
+    v.CONSENT_WITHHELD: _l("Consent withheld"),
+}
+
+
 register_labels(
     actions={
         "campaign_open": _l("Campaign opened"),
@@ -44,14 +58,7 @@ register_labels(
         "notice_version": _l("Notice version"),
     },
     values={
-        v.NOT_STARTED: _l("Not started"),
-        v.IN_PROGRESS: _l("In progress"),
-        v.SCREENED_VALID: _l("Screened"),
-        v.RETEST_PENDING: _l("Retest pending"),
-        v.ABSENT: _l("Absent"),
-        v.TRANSFERRED: _l("Transferred"),
-        v.EXEMPT: _l("Exempt"),
-        v.CONSENT_WITHHELD: _l("Consent withheld"),
+        **STATE_LABELS,
         "undo": _l("Mark undone"),
         v.CONSENT: _l("Consent"),
         v.OPT_OUT_DECISION: _l("Opt-out"),

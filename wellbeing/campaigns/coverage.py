@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response
 from screening import exports
 from wellbeing.campaigns import codes, ledger, services
 from wellbeing.campaigns import vocabulary as v
+from wellbeing.campaigns.audit_words import STATE_LABELS
 from wellbeing.campaigns.coverage_forms import consent_from, mark_from
 from wellbeing.campaigns.lookups import (
     campaign_of_class,
@@ -61,18 +62,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 # ----------------------------------------------------------------------------- labels
 # The same words as templates/campaigns/_macros.html (state_label, legal_basis_label,
-# consent_mode_label), for the spreadsheets and flashed messages.
+# consent_mode_label), for the spreadsheets and flashed messages; the states' names are in
+# audit_words.STATE_LABELS, which the audit browser shares.
 
-STATE_LABELS = {
-    v.NOT_STARTED: _l("Not started"),
-    v.IN_PROGRESS: _l("In progress"),
-    v.SCREENED_VALID: _l("Screened"),
-    v.RETEST_PENDING: _l("Retest pending"),
-    v.ABSENT: _l("Absent"),
-    v.TRANSFERRED: _l("Transferred"),
-    v.EXEMPT: _l("Exempt"),
-    v.CONSENT_WITHHELD: _l("Consent withheld"),
-}
 STATE_DEFINITIONS = {
     v.NOT_STARTED: _l("has an access code and has not answered yet."),
     v.IN_PROGRESS: _l("has answered at least one question and not submitted."),

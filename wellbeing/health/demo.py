@@ -25,9 +25,8 @@ from sqlalchemy import insert, select
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.health import core, entry
+from wellbeing.health import core, entry, importer
 from wellbeing.health.models import (
-    FITNESS_MEASURES,
     FitnessRecord,
     VisionRecord,
 )
@@ -344,18 +343,7 @@ def _check_fitness(
 def _score(rows: list[_Row]) -> None:
     if not rows:
         return
-    frame = pd.DataFrame(
-        [
-            {
-                "student_id": row.student.student_number,
-                "grade": row.fields["grade"],
-                "sex": row.fields["sex"],
-            }
-            | {name: row.fields.get(name) for name in FITNESS_MEASURES}
-            for row in rows
-        ]
-    )
-    frame = frame.astype({name: "float64" for name in FITNESS_MEASURES})
+    frame = importer.fitness_frame(rows)
     for row, derived in zip(rows, core.score_fitness_frame(frame), strict=True):
         row.fields.update(derived)
 

@@ -20,7 +20,13 @@ from screening.spreadsheets import open_bytes, text_rows
 from wellbeing.extensions import db
 from wellbeing.health import core, entry
 from wellbeing.health.core import FieldError
-from wellbeing.health.models import FITNESS_ITEMS, VISION_MEASURES, FitnessRecord, VisionRecord
+from wellbeing.health.models import (
+    FITNESS_ITEMS,
+    FITNESS_MEASURES,
+    VISION_MEASURES,
+    FitnessRecord,
+    VisionRecord,
+)
 from wellbeing.health.rounds import VisionRound
 from wellbeing.imports import ImportProblem, read_problem, text_problems, web_limits
 from wellbeing.roster.models import School, SchoolClass, Student
@@ -271,28 +277,31 @@ def _identity_errors(cells: Mapping[str, str], student: Student, grade: int) -> 
     return errors
 
 
-def _score(rows: list[_Row], outcome: ImportOutcome) -> None:
-    if not rows:
-        return
-    measures = ("height_cm", "weight_kg", *FITNESS_ITEMS)
-    frame = pd.DataFrame(
+def fitness_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    """Checked rows (each with `.student` and `.fields`) in the core's scoring columns."""
+    return pd.DataFrame(
         [
             {
                 "student_id": row.student.student_number,
                 "grade": row.fields["grade"],
                 "sex": row.fields["sex"],
             }
-            | {name: row.fields.get(name) for name in measures}
+            | {name: row.fields.get(name) for name in FITNESS_MEASURES}
             for row in rows
         ]
-    )
-    frame = frame.astype({name: "float64" for name in measures})
+    ).astype({name: "float64" for name in FITNESS_MEASURES})
+
+
+def _score(rows: list[_Row], outcome: ImportOutcome) -> None:
+    if not rows:
+        return
+    frame = fitness_frame(rows)
     try:
         results = core.score_fitness_frame(frame)
     except ScreeningError:
         results = []
         for row in rows:
-            values = {name: row.fields.get(name) for name in measures}
+            values = {name: row.fields.get(name) for name in FITNESS_MEASURES}
             try:
                 results.append(
                     core.score_fitness_one(row.fields["grade"], row.fields["sex"], values)
