@@ -214,18 +214,18 @@ def _typed(value: float, places: int) -> str:
 # ----------------------------------------------------------------------------- vision
 
 
-def _eye(rng: random.Random, grade: int) -> dict[str, str]:
-    """One eye: myopia more common and deeper in higher grades; acuity follows the
-    refraction (about 0.1 line per 0.5 D of myopia, with noise)."""
-    myopic = rng.random() < min(0.08 + 0.065 * grade, 0.82)
+def _eye(rng: random.Random, grade: int, myopic: bool) -> dict[str, str]:
+    """One eye of a child who is myopic or not: deeper myopia in higher grades; acuity
+    follows the refraction (about 0.35 lines per dioptre of myopia, with noise), and an
+    eye without myopia sees 5.0 or better."""
     if myopic:
         sphere = -rng.uniform(0.25, 1.0 + 0.45 * grade)
     else:
-        sphere = rng.gauss(max(1.25 - 0.15 * grade, 0.0), 0.45)
+        sphere = rng.gauss(max(1.25 - 0.15 * grade, 0.25), 0.4)
     sphere = round(sphere * 4) / 4
     cylinder = -round(abs(rng.gauss(0, 0.45)) * 4) / 4
     equivalent = sphere + cylinder / 2
-    acuity = 5.0 + min(equivalent + 0.5, 0) * 0.2 + rng.gauss(0, 0.08)
+    acuity = 5.05 + min(equivalent + 0.25, 0) * 0.35 + rng.gauss(0, 0.05)
     acuity = min(max(round(acuity, 1), 3.8), 5.3)
     return {
         "ucva": _typed(acuity, 1),
@@ -239,8 +239,12 @@ def _vision_payload(rng: random.Random, grade: int, day: date) -> tuple[dict[str
     payload: dict[str, Any] = {"measured_on": day.isoformat(), **_status(rng)}
     if payload["status"] != "measured":
         return payload, False
+    # A child's two eyes go together: about 1 in 10 myopic in grade 1, 2 in 5 by grade 6,
+    # 7 in 10 by grade 9, 4 in 5 in senior high: near the national screening figures.
+    child_myopic = rng.random() < min(0.04 + 0.068 * grade, 0.8)
     for side in ("right", "left"):
-        payload |= {f"{k}_{side}": v for k, v in _eye(rng, grade).items()}
+        myopic = rng.random() < (0.9 if child_myopic else 0.02)
+        payload |= {f"{k}_{side}": v for k, v in _eye(rng, grade, myopic).items()}
     payload["ortho_k"] = "否"
     incomplete = rng.random() < INCOMPLETE
     if incomplete:
