@@ -209,7 +209,7 @@ def test_saved_values_come_back_on_reload(client, world):
     _save(client, _vision_url(world), world.students["A1-0"], **MYOPIC)
     page = client.get(_vision_url(world)).get_data(as_text=True)
     row = page.split(f'data-student="{world.students["A1-0"].id}"')[1].split("</tr>")[0]
-    assert 'value="4.7"' in row and 'value="-1.5"' in row and "-1.75" in row
+    assert 'value="4.7"' in row and 'value="-1.50"' in row and "-1.75" in row
 
 
 def test_a_combination_without_a_table_is_refused_not_guessed(client, world, monkeypatch):

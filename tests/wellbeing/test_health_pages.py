@@ -477,3 +477,16 @@ def test_the_school_page_shows_each_class_s_progress_in_the_round(client, world,
     assert 'data-done="3" data-of="3"' in a1 and "已完成 3/3" in a1
     assert 'data-done="2" data-of="3"' in a1 and "已完成 2/3" not in a1
     assert 'data-done="0" data-of="3"' in a2
+
+
+def test_stored_measurements_are_shown_as_doctors_write_them() -> None:
+    from types import SimpleNamespace
+
+    from wellbeing.health.pages import cell_text
+
+    record = SimpleNamespace(ucva_right=5.0, ucva_left=0.0, sph_right=-1.0, cyl_right=0.0,
+                             axis_right=90, height_cm=162.5, sph_left=None)  # fmt: skip
+    shown = {name: cell_text(record, name) for name in vars(record)}
+    assert shown == {"ucva_right": "5.0", "ucva_left": "0", "sph_right": "-1.00",
+                     "cyl_right": "0.00", "axis_right": "90", "height_cm": "162.5",
+                     "sph_left": ""}  # fmt: skip

@@ -38,10 +38,16 @@ SE_TICKS = (-8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0)
 
 
 def cell_text(record: Any, name: str) -> str:
-    """A stored measurement as the grid's input shows it (4.9, -1.25, 90; empty)."""
+    """A stored measurement as doctors write it: acuity with one decimal (5.0, and 0 for
+    a chart not read), sphere and cylinder in quarter dioptres (-1.00), others as typed
+    (90, 162.5); empty when not measured."""
     value = getattr(record, name, None) if record is not None else None
     if value is None:
         return ""
+    if name.startswith("ucva_") and value:
+        return f"{value:.1f}"
+    if name.startswith(("sph_", "cyl_")):
+        return f"{value:.2f}"
     return f"{value:g}"
 
 
