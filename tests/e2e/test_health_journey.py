@@ -78,7 +78,9 @@ def test_doctor_enters_vision_rows_with_the_keyboard(page, second_factors):
     page.reload()
     first, second, third = rows.nth(0), rows.nth(1), rows.nth(2)
     assert first.locator("input[name=ucva_right]").input_value() == "4.7"
-    assert first.locator("input[name=sph_right]").input_value() == "-1.5"
+    assert (
+        first.locator("input[name=sph_right]").input_value() == "-1.50"
+    )  # as doctors write it, whatever was typed
     assert first.locator("[data-derived=se_right]").inner_text() == "-1.75"
     assert first.locator("[data-derived=myopia_degree]").inner_text() == degree
     assert second.locator("[data-derived=myopia_degree]").inner_text() == normal
