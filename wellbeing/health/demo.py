@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import insert, select
 
 from wellbeing.clock import utcnow
@@ -268,15 +267,7 @@ def _check_vision(
 def _classify(rows: list[_Row]) -> None:
     if not rows:
         return
-    frame = pd.DataFrame(
-        [
-            {"student_id": row.student.student_number, "age": row.fields["age"]}
-            | {name: row.fields[name] for name in core.VISION_INPUTS}
-            | {"ortho_k": row.fields["ortho_k"]}
-            for row in rows
-        ]
-    )
-    frame = frame.astype({name: "float64" for name in ("age", *core.VISION_INPUTS)})
+    frame = importer.vision_frame(rows)
     for row, derived in zip(rows, core.classify_vision_frame(frame), strict=True):
         row.fields.update(derived)
 

@@ -188,20 +188,24 @@ def import_vision(
     return outcome
 
 
-def _classify(rows: list[_Row], outcome: ImportOutcome) -> None:
-    """Classify every measured row at once; if the core refuses the batch, row by row,
-    so that every refused row is listed with its own row number."""
-    if not rows:
-        return
-    frame = pd.DataFrame(
+def vision_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    """Checked rows (each with `.student` and `.fields`) in the core's vision columns."""
+    return pd.DataFrame(
         [
             {"student_id": row.student.student_number, "age": row.fields["age"]}
             | {name: row.fields[name] for name in core.VISION_INPUTS}
             | {"ortho_k": row.fields["ortho_k"]}
             for row in rows
         ]
-    )
-    frame = frame.astype({name: "float64" for name in ("age", *core.VISION_INPUTS)})
+    ).astype({name: "float64" for name in ("age", *core.VISION_INPUTS)})
+
+
+def _classify(rows: list[_Row], outcome: ImportOutcome) -> None:
+    """Classify every measured row at once; if the core refuses the batch, row by row,
+    so that every refused row is listed with its own row number."""
+    if not rows:
+        return
+    frame = vision_frame(rows)
     try:
         results = core.classify_vision_frame(frame)
     except ScreeningError:
