@@ -143,11 +143,9 @@ class InputError(ScreeningError):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
-class InvalidMeasurement(InputError):
-    """A vision or fitness value the rules cannot accept: not a number, outside the
-    plausible range of its column (VA 6.1, sphere -40, 50 m in 2 s), or an unknown code.
-
-    Same row and column conventions as InputError (row 1 = first data row)."""
+class _RowFirstError(InputError):
+    """An InputError built row first (row, column, message, code, params), as the vision
+    and fitness rules raise them; row and column conventions as InputError's."""
 
     def __init__(
         self,
@@ -160,19 +158,14 @@ class InvalidMeasurement(InputError):
         super().__init__(message, row, column, code, params)
 
 
-class MissingTable(InputError):
+class InvalidMeasurement(_RowFirstError):
+    """A vision or fitness value the rules cannot accept: not a number, outside the
+    plausible range of its column (VA 6.1, sphere -40, 50 m in 2 s), or an unknown code."""
+
+
+class MissingTable(_RowFirstError):
     """A grade, sex and item whose scoring table is absent or marked missing/partial in
     coverage.csv: refused rather than guessed."""
-
-    def __init__(
-        self,
-        row: int | None,
-        column: str | None,
-        message: str,
-        code: str = "",
-        params: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, row, column, code, params)
 
 
 class TableError(ScreeningError):
