@@ -35,6 +35,8 @@ from decimal import Decimal
 from os import PathLike
 from typing import IO, Any
 
+from screening.spreadsheets import column_letters
+
 REPLACEMENT = "\ufffd"
 APOSTROPHE = "'"
 # Characters a spreadsheet runs as the start of a formula (after blanks, for the
@@ -222,16 +224,6 @@ _BUILT_IN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10, "@":
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
-def _letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
 class _Styles:
     """The number formats used, as cell style indexes (0 = General)."""
 
@@ -306,7 +298,7 @@ def _plain_sheet(sheet: Sheet, styles: _Styles) -> str:
     letters: list[str] = []
     for number, row in enumerate(sheet.rows, start=1):
         while len(letters) < len(row):
-            letters.append(_letters(len(letters)))
+            letters.append(column_letters(len(letters)))
         parts.append(f'<row r="{number}">')
         for i, value in enumerate(row):
             kind = type(value)

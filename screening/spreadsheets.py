@@ -145,7 +145,7 @@ def _beyond(
 
 
 def _beyond_columns(limits: Limits, found: int, row: int) -> ReadError:
-    letters = _column_name(min(found, 16384) - 1)  # XFD, the last column of any sheet
+    letters = column_letters(min(found, 16384) - 1)  # XFD, the last column of any sheet
     return _beyond(
         "columns", f"a cell in column {letters}", limits.columns, found, row, letters=letters
     )
@@ -568,7 +568,8 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _column_name(index: int) -> str:
+def column_letters(index: int) -> str:
+    """A sheet column's letters from its 0-based index: 0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
     index += 1
     while index:
