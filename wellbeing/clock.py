@@ -3,7 +3,7 @@
 People read and type times in the district's local time (China Standard Time, UTC+8 all
 year); these helpers convert at the edges, so nothing else handles time zones."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -12,8 +12,24 @@ SECONDS = "%Y-%m-%d %H:%M:%S"
 DAY = "%Y-%m-%d"
 
 
+# How far the clock has been moved: tests (and the scheduler's fault tests, through
+# WELLBEING_CLOCK_SHIFT_SECONDS in the test environment only) live hours ahead.
+_shift = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None) + _shift
+
+
+def move(delta: timedelta) -> None:
+    """Move the clock forward (or back) by delta, for every caller of utcnow."""
+    global _shift
+    _shift += delta
+
+
+def reset() -> None:
+    global _shift
+    _shift = timedelta(0)
 
 
 def to_local(at: datetime) -> datetime:

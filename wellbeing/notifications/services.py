@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import Select, func, select, update
 
@@ -30,6 +32,24 @@ def notify(user_id: int, kind: str, message: str, link: str | None = None) -> No
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+def tell(
+    recipients: Iterable[User],
+    kind: str,
+    message: str,
+    *,
+    key: str,
+    link: str | None = None,
+    outside: str | None = None,
+) -> None:
+    """Tell people something. `message` goes to each one's inbox (sealed at rest: it may
+    name a student). `outside`, when given, goes out by mail to those with an address and
+    to the webhooks: it must name no student and no item ("学校有 1 条新的危机预警，请登录
+    查看"), since it leaves the database in clear. `key` makes telling idempotent: the same
+    key told again (a sweep repeated after a crash) adds nothing."""
+    for person in recipients:
+        notify(person.id, kind, message, link=link)
 
 
 def active_holders(
