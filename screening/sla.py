@@ -62,3 +62,60 @@ def school_hours_between(start: datetime, end: datetime, day: SchoolDay) -> floa
         total += min(closing, end) - at
         at = day.next_opening(closing)
     return total.total_seconds() / 3600
+
+
+def _last_closing(at: datetime, day: SchoolDay) -> datetime:
+    """`at` itself when the school was open just before it, otherwise when it last closed:
+    the point from which school time runs backwards."""
+    if at.weekday() in day.weekdays and at.time() > day.start:
+        return min(at, datetime.combine(at.date(), day.end))
+    previous = at.date() - timedelta(days=1)
+    while previous.weekday() not in day.weekdays:
+        previous -= timedelta(days=1)
+    return datetime.combine(previous, day.end)
+
+
+def subtract_school_hours(end: datetime, hours: float, day: SchoolDay) -> datetime:
+    """The latest local time from which `hours` of school time lead up to `end` (the
+    inverse of add_school_hours): one school hour before 08:30 on Monday is 07:30 on
+    Monday, two are 16:30 on Friday."""
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    remaining = timedelta(hours=hours)
+    at = _last_closing(end, day)
+    while True:
+        opening = datetime.combine(at.date(), day.start)
+        if at - remaining >= opening:
+            return at - remaining
+        remaining -= at - opening
+        at = _last_closing(opening, day)
+
+
+# The rungs of the escalation ladder (follow_up.escalation_level).
+NOT_ESCALATED, SCHOOL, DISTRICT = 0, 1, 2
+
+
+def ladder_stage(
+    due: datetime,
+    now: datetime,
+    school_after: float,
+    district_after: float,
+    day: SchoolDay | None = None,
+) -> int:
+    """How far a deadline missed at `now` climbs the ladder: NOT_ESCALATED (also before
+    `due`), SCHOOL once it is `school_after` hours late, DISTRICT once `district_after`
+    hours late. With a school day, lateness counts school time only, so nothing climbs
+    overnight or over a weekend; without one, wall-clock hours."""
+    if school_after < 0 or district_after < 0:
+        raise ValueError("escalation hours must not be negative")
+    if now < due:
+        return NOT_ESCALATED
+    if day is None:
+        late = (now - due).total_seconds() / 3600
+    else:
+        late = school_hours_between(due, now, day)
+    if late >= district_after:
+        return DISTRICT
+    if late >= school_after:
+        return SCHOOL
+    return NOT_ESCALATED
