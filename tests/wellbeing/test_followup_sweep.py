@@ -185,7 +185,7 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
     assert sweep() == {"due": 1, "reminded": 0, "escalated": 1}
     db.session.refresh(item)
     assert item.escalation_level == 2
-    expected = "测试学校A有 1 条随访逾期超过 24 小时（在校时间）"
+    expected = "1 所学校共有 1 条随访逾期超过 24 小时（在校时间）"
     assert [n.message for n in inbox(monitor)] == [expected]
     assert inbox(admin)[-1].message == expected
     assert told[-1]["link"].endswith("/district/sla") or "sla" in told[-1]["link"]
@@ -201,20 +201,26 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
 
 
 def test_a_sweep_after_a_long_outage_climbs_every_rung_once(world, at):
-    """Down for days: the first sweep back reminds, and tells the school and the district
-    at once (each rung recorded); the next adds nothing."""
+    """Down for days: the first sweep back reminds, and tells each school's rung and the
+    district's at once (each rung recorded); the next adds nothing. The district hears
+    once for all its schools."""
     due = from_local(MONDAY.replace(hour=9))
     follow_up(world, due)
     follow_up(world, due + timedelta(minutes=1))
+    follow_up(world, due, school="B")
     at(MONDAY + timedelta(days=7, hours=10))
-    assert sweep() == {"due": 2, "reminded": 2, "escalated": 2}
+    assert sweep() == {"due": 3, "reminded": 3, "escalated": 3}
     assert [n.message for n in inbox(world.users["admin"])] == [
         "测试学校A有 2 条随访逾期超过 4 小时（在校时间）",
-        "测试学校A有 2 条随访逾期超过 24 小时（在校时间）",
+        "测试学校B有 1 条随访逾期超过 4 小时（在校时间）",
+        "2 所学校共有 3 条随访逾期超过 24 小时（在校时间）",
     ]
-    assert len(steps()) == 6
-    assert sweep() == {"due": 2, "reminded": 0, "escalated": 0}
-    assert len(steps()) == 6
+    assert [n.message for n in inbox(world.users["monitor"])] == [
+        "2 所学校共有 3 条随访逾期超过 24 小时（在校时间）"
+    ]
+    assert len(steps()) == 9
+    assert sweep() == {"due": 3, "reminded": 0, "escalated": 0}
+    assert len(steps()) == 9
 
 
 @pytest.mark.skipif("school_leader" not in Role.__members__, reason="the school_leader role")

@@ -31,13 +31,8 @@ from wellbeing.extensions import db
 from wellbeing.followups import ladder
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
-from wellbeing.notifications.services import (
-    active_holders,
-    counselors_of_school,
-    link_to,
-    tell,
-)
-from wellbeing.roster.models import School, User
+from wellbeing.notifications.services import active_holders, link_to, tell
+from wellbeing.roster.models import RoleAssignment, School, User
 from wellbeing.scheduler.registry import Job, register_job
 
 # Pages the messages link to: (endpoint, path used until that page exists). The follow-up
@@ -96,6 +91,70 @@ def _hours(value: float) -> str:
     return f"{value:g}"
 
 
+class _Audience:
+    """Who hears of a school's late work, looked up once per sweep (a sweep may tell
+    dozens of schools' rungs of one district)."""
+
+    def __init__(self) -> None:
+        self._holders: dict[tuple[str, int | None, int | None], list[User]] = {}
+        self._schools: dict[int, School] = {}
+
+    def holders(
+        self, role: str, *, school_id: int | None = None, district_id: int | None = None
+    ) -> list[User]:
+        key = (role, school_id, district_id)
+        if key not in self._holders:
+            self._holders[key] = active_holders(role, school_id=school_id, district_id=district_id)
+        return self._holders[key]
+
+    def schools(self, ids: Iterable[int]) -> dict[int, School]:
+        """The schools, with their holders of the school roles the sweep tells, loaded in
+        one query per role (not one per school)."""
+        missing = set(ids) - set(self._schools)
+        if missing:
+            for school in db.session.scalars(select(School).where(School.id.in_(missing))):
+                self._schools[school.id] = school
+            for role in ("school_leader", "counselor"):
+                found: dict[int, list[User]] = {school_id: [] for school_id in missing}
+                for school_id, person in db.session.execute(
+                    select(RoleAssignment.school_id, User)
+                    .join(User, User.id == RoleAssignment.user_id)
+                    .where(
+                        RoleAssignment.role == role,
+                        RoleAssignment.school_id.in_(missing),
+                        User.active.is_(True),
+                    )
+                    .order_by(User.id)
+                ):
+                    found[school_id].append(person)
+                for school_id, people in found.items():
+                    self._holders[(role, school_id, None)] = people
+        return self._schools
+
+    def school_leaders(self, school: School) -> list[User]:
+        """The school's leaders, or, with none, the district's administrators: an
+        escalation must reach someone."""
+        return self.holders("school_leader", school_id=school.id) or self.holders(
+            "admin", district_id=school.district_id
+        )
+
+    def counselors(self, school: School) -> list[User]:
+        """The school's counselors, or, with none, the district's administrators (as for
+        the alert itself)."""
+        return self.holders("counselor", school_id=school.id) or self.holders(
+            "admin", district_id=school.district_id
+        )
+
+    def district(self, district_id: int) -> list[User]:
+        """The district's administrators and monitors, each once."""
+        people = {
+            person.id: person
+            for role in ("admin", "monitor")
+            for person in self.holders(role, district_id=district_id)
+        }
+        return list(people.values())
+
+
 def sweep() -> dict[str, int]:
     """One pass: remind the assignees of newly due follow-ups, escalate late ones and
     late crisis alerts. Returns {"due", "reminded", "escalated"}; the caller commits."""
@@ -121,7 +180,10 @@ def sweep() -> dict[str, int]:
                 level = ladder.stage(row.due_at, now, day)
                 if level > row.escalation_level:
                     climbing.append((row, level))
-        escalated = _escalate_follow_ups(climbing, now) + _sweep_alerts(now, day)
+        audience = _Audience()
+        escalated = _escalate_follow_ups(climbing, now, audience) + _sweep_alerts(
+            now, day, audience
+        )
     return {"due": len(due), "reminded": reminded, "escalated": escalated}
 
 
@@ -170,8 +232,8 @@ def _remind_assignees(rows: Sequence, now: datetime) -> int:
     return len(rows)
 
 
-def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime) -> int:
-    """Raise each follow-up to its rung and tell each rung once per school."""
+def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime, audience: _Audience) -> int:
+    """Raise each follow-up to its rung; tell each school's rung and each district's once."""
     if not climbing:
         return 0
     for level in (SCHOOL, DISTRICT):
@@ -192,22 +254,9 @@ def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime) -> int:
     _record_climbs(v.SUBJECT_FOLLOW_UP, climbs, now)
     _tell_climbs(
         climbs,
+        audience,
         "followups",
-        lambda school, count, hours: (
-            _(
-                "%(school)s has %(count)d follow-ups more than %(hours)s school hours overdue.",
-                school=school,
-                count=count,
-                hours=hours,
-            ),
-            _(
-                "%(school)s has %(count)d follow-ups more than %(hours)s school hours "
-                "overdue. Please sign in to see them.",
-                school=school,
-                count=count,
-                hours=hours,
-            ),
-        ),
+        _late_follow_ups,
         school_link=lambda school_id: page_link(SCHOOL_OVERDUE),
     )
     return len(climbing)
@@ -222,62 +271,113 @@ def _record_climbs(subject: str, climbs: Sequence[tuple], now: datetime) -> None
     )
 
 
+Texts = Callable[[int, dict[str, object]], tuple[str, str]]
+
+
+def _late_follow_ups(rung: int, words: dict[str, object]) -> tuple[str, str]:
+    """(inbox, outside) of a rung's message about follow-ups: counts only."""
+    if rung == SCHOOL:
+        return (
+            _(
+                "%(school)s has %(count)d follow-ups more than %(hours)s school hours overdue.",
+                **words,
+            ),
+            _(
+                "%(school)s has %(count)d follow-ups more than %(hours)s school hours "
+                "overdue. Please sign in to see them.",
+                **words,
+            ),
+        )
+    return (
+        _(
+            "%(schools)d schools have %(count)d follow-ups more than %(hours)s school hours "
+            "overdue.",
+            **words,
+        ),
+        _(
+            "%(schools)d schools have %(count)d follow-ups more than %(hours)s school hours "
+            "overdue. Please sign in to see them.",
+            **words,
+        ),
+    )
+
+
+def _late_alerts(rung: int, words: dict[str, object]) -> tuple[str, str]:
+    """(inbox, outside) of a rung's message about crisis alerts: counts only."""
+    if rung == SCHOOL:
+        return (
+            _(
+                "%(school)s has %(count)d crisis alerts unacknowledged more than "
+                "%(hours)s school hours past their deadline.",
+                **words,
+            ),
+            _(
+                "%(school)s has %(count)d crisis alerts unacknowledged more than "
+                "%(hours)s school hours past their deadline. Please sign in to see them.",
+                **words,
+            ),
+        )
+    return (
+        _(
+            "%(schools)d schools have %(count)d crisis alerts unacknowledged more than "
+            "%(hours)s school hours past their deadline.",
+            **words,
+        ),
+        _(
+            "%(schools)d schools have %(count)d crisis alerts unacknowledged more than "
+            "%(hours)s school hours past their deadline. Please sign in to see them.",
+            **words,
+        ),
+    )
+
+
 def _tell_climbs(
     climbs: Sequence[tuple],
+    audience: _Audience,
     what: str,
-    texts: Callable[[str, int, str], tuple[str, str]],
+    texts: Texts,
     *,
     school_link: Callable[[int], str],
 ) -> None:
-    """Counts only, one message per school and rung: the school's leaders (or, with none,
-    the district's administrators: an escalation must reach someone), then the district's
-    administrators and monitors."""
-    by_rung: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for item, school_id, _due, rung in climbs:
-        by_rung[(rung, school_id)].append(item)
-    schools = {
-        school.id: school
-        for school in db.session.scalars(
-            select(School).where(School.id.in_({school_id for _rung, school_id in by_rung}))
-        )
-    }
+    """Counts only. The school's rung: one message per school to its leaders (or, with
+    none, the district's administrators: an escalation must reach someone). The
+    district's rung: one message per district to its administrators and monitors, the
+    schools' figures on the district's SLA page."""
     config = current_app.config
     after = {
         SCHOOL: _hours(config["SLA_ESCALATE_SCHOOL_AFTER_HOURS"]),
         DISTRICT: _hours(config["SLA_ESCALATE_DISTRICT_AFTER_HOURS"]),
     }
-    for (rung, school_id), items in sorted(by_rung.items()):
-        school = schools[school_id]
+    schools = audience.schools(school_id for _item, school_id, _due, _rung in climbs)
+    by_place: dict[tuple[int, int], list[int]] = defaultdict(list)
+    in_district: dict[int, set[int]] = defaultdict(set)
+    for item, school_id, _due, rung in climbs:
+        place = school_id if rung == SCHOOL else schools[school_id].district_id
+        by_place[(rung, place)].append(item)
+        if rung == DISTRICT:
+            in_district[place].add(school_id)
+    for (rung, place), items in sorted(by_place.items()):
+        words: dict[str, object] = {"count": len(items), "hours": after[rung]}
         if rung == SCHOOL:
-            people = active_holders("school_leader", school_id=school_id) or active_holders(
-                "admin", district_id=school.district_id
-            )
-            link = school_link(school_id)
+            people = audience.school_leaders(schools[place])
+            link = school_link(place)
+            words["school"] = schools[place].name
         else:
-            people = district_staff(school.district_id)
+            people = audience.district(place)
             link = page_link(DISTRICT_SLA)
-        message, outside = texts(school.name, len(items), after[rung])
+            words["schools"] = len(in_district[place])
+        message, outside = texts(rung, words)
         tell(
             people,
             KIND_ESCALATED,
             message,
-            key=content_key(f"{what}-escalated:{rung}:{school_id}", items),
+            key=content_key(f"{what}-escalated:{rung}:{place}", items),
             link=link,
             outside=outside,
         )
 
 
-def district_staff(district_id: int) -> list[User]:
-    """The district's administrators and monitors, each once."""
-    people = {
-        person.id: person
-        for role in ("admin", "monitor")
-        for person in active_holders(role, district_id=district_id)
-    }
-    return list(people.values())
-
-
-def _sweep_alerts(now: datetime, day: SchoolDay) -> int:
+def _sweep_alerts(now: datetime, day: SchoolDay, audience: _Audience) -> int:
     """Crisis alerts past their acknowledgement deadline (in school time): remind the
     school's counselors once, then climb the same ladder. Their ladder state is their
     recorded steps (an alert has no columns for it)."""
@@ -292,7 +392,10 @@ def _sweep_alerts(now: datetime, day: SchoolDay) -> int:
             continue
         done = ladder.recorded_steps(v.SUBJECT_ALERT, (alert.id for alert, _deadline in late))
         _remind_counselors(
-            [(a, d) for a, d in late if (a.id, v.REMINDED, d) not in done], source, now
+            [(a, d) for a, d in late if (a.id, v.REMINDED, d) not in done],
+            source,
+            now,
+            audience,
         )
         climbs = []
         for alert, deadline in late:
@@ -305,42 +408,24 @@ def _sweep_alerts(now: datetime, day: SchoolDay) -> int:
             climbs += [(alert.id, alert.school_id, deadline, rung) for rung in rungs]
             escalated += bool(rungs)
         _record_climbs(v.SUBJECT_ALERT, climbs, now)
-        _tell_climbs(
-            climbs,
-            "alerts",
-            lambda school, count, hours: (
-                _(
-                    "%(school)s has %(count)d crisis alerts unacknowledged more than "
-                    "%(hours)s school hours past their deadline.",
-                    school=school,
-                    count=count,
-                    hours=hours,
-                ),
-                _(
-                    "%(school)s has %(count)d crisis alerts unacknowledged more than "
-                    "%(hours)s school hours past their deadline. Please sign in to see them.",
-                    school=school,
-                    count=count,
-                    hours=hours,
-                ),
-            ),
-            school_link=source.link,
-        )
+        _tell_climbs(climbs, audience, "alerts", _late_alerts, school_link=source.link)
     return escalated
 
 
 def _remind_counselors(
-    late: Sequence[tuple[WaitingAlert, datetime]], source: AlertSource, now: datetime
+    late: Sequence[tuple[WaitingAlert, datetime]],
+    source: AlertSource,
+    now: datetime,
+    audience: _Audience,
 ) -> None:
     by_school: dict[int, list[int]] = defaultdict(list)
     for alert, _deadline in late:
         by_school[alert.school_id].append(alert.id)
     hours = _hours(current_app.config["SLA_ALERT_ACKNOWLEDGE_SCHOOL_HOURS"])
+    schools = audience.schools(by_school)
     for school_id, ids in sorted(by_school.items()):
-        school = db.session.get(School, school_id)
-        people = counselors_of_school(school_id) or active_holders(
-            "admin", district_id=school.district_id
-        )
+        school = schools[school_id]
+        people = audience.counselors(school)
         words = {"school": school.name, "count": len(ids), "hours": hours}
         tell(
             people,
