@@ -24,6 +24,7 @@ from wellbeing.campaigns.vocabulary import STATES
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.extensions import db
+from wellbeing.followups.demo import DemoFollowUps, build_demo_followups
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
 from wellbeing.roster.labels import grade_name
@@ -74,6 +75,8 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "sla_event",
+    "follow_up",
     "health_letter_log",
     "vision_record",
     "fitness_record",
@@ -301,12 +304,15 @@ def demo_command(
         db.session.commit()
         health = build_demo_health(seed, district.school_year, screening.demo_class_id)
         db.session.commit()
+        followups = build_demo_followups(seed)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     click.echo(_summary(district, time.perf_counter() - started))
     click.echo(_campaign_summary(screening))
-    click.echo(_health_summary(health) + "\n")
+    click.echo(_health_summary(health))
+    click.echo(_followups_summary(followups) + "\n")
     click.echo(_("Demo logins (all with the same password):"))
     click.echo(logins_table())
     click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
@@ -377,6 +383,20 @@ def _health_summary(health: DemoHealth) -> str:
             incomplete=tally.incomplete,
         )
         for name, tally in lines
+    )
+
+
+def _followups_summary(followups: DemoFollowUps) -> str:
+    return "  " + _(
+        "Follow-ups: %(open)d open (%(soon)d due within minutes, %(overdue)d overdue), "
+        "%(done)d done; crisis alerts: %(acknowledged)d acknowledged, %(waiting)d waiting "
+        "(a running scheduler reminds and escalates them)",
+        open=followups.open,
+        soon=followups.due_soon,
+        overdue=followups.overdue,
+        done=followups.done,
+        acknowledged=followups.acknowledged,
+        waiting=followups.unacknowledged,
     )
 
 

@@ -46,6 +46,7 @@ IN_CHUNKS = 1000  # ids per IN list
 KIND_DUE = "followups_due"
 KIND_ESCALATED = "followups_escalated"
 KIND_ALERTS_LATE = "alerts_late"
+KIND_ALERTS_ESCALATED = "alerts_escalated"
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ def _tell_climbs(
         message, outside = texts(rung, words)
         tell(
             people,
-            KIND_ESCALATED,
+            KIND_ESCALATED if what == "followups" else KIND_ALERTS_ESCALATED,
             message,
             key=content_key(f"{what}-escalated:{rung}:{place}", items),
             link=link,

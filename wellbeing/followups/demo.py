@@ -1,0 +1,259 @@
+"""The demo district's follow-ups, so that a running scheduler visibly reminds and
+escalates within minutes of `make demo`.
+
+Crisis alerts at schools with a counselor: most are acknowledged (recorded on the SLA
+ladder) with a first follow-up, some of them already done with an outcome and a next one
+open; a few stay unacknowledged, raised 15 minutes, 2, 6 and 30 school hours ago, so the
+first sweeps remind their counselors and escalate to the school and the district. Alerts
+at schools without a counselor are left as raised (the staffing gap the demo shows).
+
+The demo counselor's school also gets follow-ups about other students: three due 2, 5
+and 10 minutes after the demo is built, three overdue by 2, 5 and 26 school hours (the
+first sweep reminds, then escalates to the school and to the district), some upcoming
+over the week, two recurring every 14 days, a few done with outcomes. A few other schools
+get one overdue and one upcoming follow-up each.
+
+Demo glue: it reads the campaigns' alerts, which the follow-ups area itself never does."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from screening.sla import subtract_school_hours
+from wellbeing.campaigns.models import CrisisAlert
+from wellbeing.campaigns.services import acknowledge_alert
+from wellbeing.clock import from_local, to_local, utcnow
+from wellbeing.extensions import db
+from wellbeing.followups import ladder
+from wellbeing.followups import vocabulary as v
+from wellbeing.followups.models import FollowUp
+from wellbeing.roster.models import RoleAssignment, SchoolClass, Student, User
+
+# Ages of the unacknowledged alerts, in school hours, in turn: not late yet, reminded,
+# escalated to the school, escalated to the district.
+UNACKNOWLEDGED_AGES = (0.25, 2, 6, 30)
+UNACKNOWLEDGED_EVERY = 4  # one alert in four (at schools with a counselor) waits
+OTHER_SCHOOLS_WITH_OVERDUE = 3
+OUTCOMES = {
+    v.INTERVIEW: (
+        "已与学生面谈，情绪较前平稳，约定两周后复谈。",
+        "学生愿意沟通，已制定每周一次的谈话安排。",
+        "面谈中学生否认近期有伤害自己的打算，已告知求助渠道。",
+    ),
+    v.GUARDIAN_CONTACT: (
+        "已电话联系家长，家长同意带孩子到专科门诊就诊。",
+        "家长已到校面谈，同意在家多加陪伴并留意情绪变化。",
+    ),
+    v.RESCREEN: ("复筛 PHQ-9 总分下降至 6 分，继续观察。",),
+    v.REFERRAL_CHECK: ("家长反馈已在市精神卫生中心就诊，遵医嘱复诊。",),
+}
+
+
+@dataclass(frozen=True)
+class DemoFollowUps:
+    open: int
+    due_soon: int  # within minutes of the demo
+    overdue: int
+    done: int
+    acknowledged: int
+    unacknowledged: int
+
+
+class _Builder:
+    def __init__(self, rng: random.Random, now: datetime) -> None:
+        self.rng, self.now = rng, now
+        self.day = ladder.school_day()
+        self.counts = {"open": 0, "due_soon": 0, "overdue": 0, "done": 0}
+
+    def school_hours_ago(self, hours: float) -> datetime:
+        return from_local(subtract_school_hours(to_local(self.now), hours, self.day))
+
+    def add(
+        self,
+        student_id: int,
+        school_id: int,
+        assignee: int,
+        kind: str,
+        due_at: datetime,
+        *,
+        source: str = v.FROM_COUNSELOR,
+        source_id: int | None = None,
+        priority: str | None = None,
+        recurrence_days: int | None = None,
+        done_at: datetime | None = None,
+        created_at: datetime | None = None,
+    ) -> FollowUp:
+        item = FollowUp(
+            school_id=school_id,
+            source=source,
+            kind=kind,
+            priority=priority or self.rng.choice((v.ORANGE, v.YELLOW)),
+            assignee_id=assignee,
+            due_at=due_at,
+            recurrence_days=recurrence_days,
+            created_at=created_at or min(due_at, self.now) - timedelta(days=1),
+            created_by_id=assignee,
+        )
+        item.subject = {"student_id": student_id, "source_id": source_id}
+        if done_at is not None:
+            item.status, item.closed_at, item.closed_by_id = v.DONE, done_at, assignee
+            item.outcome = self.rng.choice(OUTCOMES.get(kind, OUTCOMES[v.INTERVIEW]))
+        db.session.add(item)
+        db.session.flush()
+        if done_at is not None:
+            ladder.record_step(
+                v.SUBJECT_FOLLOW_UP,
+                item.id,
+                school_id,
+                v.COMPLETED,
+                due_at,
+                user_id=assignee,
+                at=done_at,
+            )
+            self.counts["done"] += 1
+        else:
+            self.counts["open"] += 1
+            if due_at <= self.now:
+                self.counts["overdue"] += 1
+            elif due_at <= self.now + timedelta(minutes=15):
+                self.counts["due_soon"] += 1
+        return item
+
+
+def _first_counselors() -> dict[int, int]:
+    """Each school's first counselor (by user id)."""
+    found: dict[int, int] = {}
+    for school_id, user_id in db.session.execute(
+        select(RoleAssignment.school_id, RoleAssignment.user_id)
+        .where(RoleAssignment.role == "counselor", RoleAssignment.school_id.is_not(None))
+        .order_by(RoleAssignment.user_id)
+    ):
+        found.setdefault(school_id, user_id)
+    return found
+
+
+def _students(school_id: int, excluded: set[int]) -> list[int]:
+    return [
+        student_id
+        for student_id in db.session.scalars(
+            select(Student.id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(SchoolClass.school_id == school_id, Student.status == "enrolled")
+            .order_by(Student.id)
+        )
+        if student_id not in excluded
+    ]
+
+
+def build_demo_followups(seed: int, now: datetime | None = None) -> DemoFollowUps:
+    """Acknowledge most demo alerts and lay out the follow-ups; the caller commits."""
+    rng = random.Random(seed + 12)
+    build = _Builder(rng, now or utcnow())
+    counselors = _first_counselors()
+    alerts = db.session.scalars(select(CrisisAlert).order_by(CrisisAlert.id)).all()
+    acknowledged = unacknowledged = 0
+    alert_students: set[int] = set()
+    n = 0
+    for alert in alerts:
+        counselor_id = counselors.get(alert.school_id)
+        if counselor_id is None:
+            continue
+        n += 1
+        alert_students.add(alert.student_id)
+        if n % UNACKNOWLEDGED_EVERY == 2:
+            age = UNACKNOWLEDGED_AGES[unacknowledged % len(UNACKNOWLEDGED_AGES)]
+            alert.raised_at = build.school_hours_ago(age)
+            unacknowledged += 1
+            continue
+        _acknowledge(build, alert, db.session.get(User, counselor_id), n)
+        acknowledged += 1
+    demo = db.session.scalar(select(User).where(User.username == "counselor"))
+    demo_school = (
+        next((a.school_id for a in demo.roles if a.role == "counselor"), None) if demo else None
+    )
+    if demo_school is not None:
+        _demo_counselors_list(build, demo_school, demo.id, alert_students)
+    others = [school for school in sorted(counselors) if school != demo_school]
+    for school_id in rng.sample(others, min(OTHER_SCHOOLS_WITH_OVERDUE, len(others))):
+        students = _students(school_id, alert_students)
+        if len(students) < 2:
+            continue
+        first, second = rng.sample(students, 2)
+        assignee = counselors[school_id]
+        build.add(first, school_id, assignee, v.INTERVIEW, build.school_hours_ago(6))
+        build.add(second, school_id, assignee, v.GUARDIAN_CONTACT, build.now + timedelta(days=3))
+    db.session.flush()
+    return DemoFollowUps(acknowledged=acknowledged, unacknowledged=unacknowledged, **build.counts)
+
+
+def _acknowledge(build: _Builder, alert: CrisisAlert, counselor: User, n: int) -> None:
+    """Acknowledged within the hour; the first contact follows (done, or due tomorrow)."""
+    recent = n % 3 == 0
+    alert.raised_at = build.school_hours_ago(
+        build.rng.uniform(1.5, 4) if recent else build.rng.uniform(12, 40)
+    )
+    acknowledge_alert(alert, counselor)
+    alert.acknowledged_at = alert.raised_at + timedelta(minutes=build.rng.randint(8, 50))
+    ladder.record_step(
+        v.SUBJECT_ALERT,
+        alert.id,
+        alert.school_id,
+        v.ACKNOWLEDGED,
+        ladder.alert_deadline(alert.raised_at, build.day),
+        user_id=counselor.id,
+        at=alert.acknowledged_at,
+    )
+    first_due = ladder.first_contact_due(alert.acknowledged_at)
+    common = {"source": v.FROM_CRISIS_ALERT, "source_id": alert.id, "priority": v.RED}
+    where = (alert.student_id, alert.school_id, counselor.id)
+    if recent and first_due > build.now:
+        build.add(*where, v.INTERVIEW, first_due, created_at=alert.acknowledged_at, **common)
+        return
+    done_at = min(first_due, build.now) - timedelta(hours=build.rng.randint(1, 6))
+    done_at = max(done_at, alert.acknowledged_at + timedelta(minutes=30))
+    build.add(
+        *where, v.INTERVIEW, first_due, done_at=done_at, created_at=alert.acknowledged_at, **common
+    )
+    # What the interview decided: the guardians called, and talks every two weeks.
+    build.add(
+        *where, v.GUARDIAN_CONTACT, build.now + timedelta(hours=build.rng.randint(20, 60)), **common
+    )
+    build.add(
+        *where,
+        v.INTERVIEW,
+        done_at + timedelta(days=14),
+        recurrence_days=14,
+        **common,
+    )
+
+
+def _demo_counselors_list(
+    build: _Builder, school_id: int, counselor: int, excluded: set[int]
+) -> None:
+    """What the demo counselor's 我的随访 shows: soon due, overdue, the week, done."""
+    students = iter(build.rng.sample(_students(school_id, excluded), 15))
+    now = build.now
+
+    def add(kind: str, due_at: datetime, **kw: object) -> None:
+        build.add(next(students), school_id, counselor, kind, due_at, **kw)
+
+    for minutes, kind in ((2, v.INTERVIEW), (5, v.GUARDIAN_CONTACT), (10, v.RESCREEN)):
+        add(kind, now + timedelta(minutes=minutes))
+    for hours, kind in ((2, v.GUARDIAN_CONTACT), (5, v.INTERVIEW), (26, v.REFERRAL_CHECK)):
+        add(kind, build.school_hours_ago(hours), priority=v.ORANGE)
+    for days, kind in (
+        (1, v.INTERVIEW),
+        (2, v.OBSERVATION_CHECK),
+        (4, v.RESCREEN),
+        (6, v.GUARDIAN_CONTACT),
+    ):
+        add(kind, now + timedelta(days=days, hours=build.rng.randint(0, 6)))
+    for days, kind in ((3, v.PLAN_REVIEW), (5, v.INTERVIEW)):
+        add(kind, now + timedelta(days=days), recurrence_days=14)
+    for days, kind in ((2, v.INTERVIEW), (3, v.GUARDIAN_CONTACT), (5, v.RESCREEN)):
+        due = now - timedelta(days=days)
+        add(kind, due, done_at=due - timedelta(hours=build.rng.randint(1, 20)))
