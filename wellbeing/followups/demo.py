@@ -18,6 +18,7 @@ Demo glue: it reads the campaigns' alerts, which the follow-ups area itself neve
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +26,6 @@ from sqlalchemy import select
 
 from screening.sla import subtract_school_hours
 from wellbeing.campaigns.models import CrisisAlert
-from wellbeing.campaigns.services import acknowledge_alert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
@@ -68,6 +68,24 @@ class _Builder:
         self.rng, self.now = rng, now
         self.day = ladder.school_day()
         self.counts = {"open": 0, "due_soon": 0, "overdue": 0, "done": 0}
+        self.completed: list[FollowUp] = []
+        self.acknowledged: list[CrisisAlert] = []
+
+    def record_steps(self) -> None:
+        """The ladder's steps of what the demo did, recorded in bulk at the end (ids known)."""
+        db.session.flush()
+        steps: dict[tuple[str, datetime, int], list[tuple]] = defaultdict(list)
+        for alert in self.acknowledged:
+            deadline = ladder.alert_deadline(alert.raised_at, self.day)
+            steps[(v.SUBJECT_ALERT, alert.acknowledged_at, alert.acknowledged_by_id)].append(
+                (alert.id, alert.school_id, v.ACKNOWLEDGED, deadline)
+            )
+        for item in self.completed:
+            steps[(v.SUBJECT_FOLLOW_UP, item.closed_at, item.closed_by_id)].append(
+                (item.id, item.school_id, v.COMPLETED, item.due_at)
+            )
+        for (subject, at, who), rows in steps.items():
+            ladder.record_steps(subject, rows, at=at, user_id=who)
 
     def school_hours_ago(self, hours: float) -> datetime:
         return from_local(subtract_school_hours(to_local(self.now), hours, self.day))
@@ -103,17 +121,8 @@ class _Builder:
             item.status, item.closed_at, item.closed_by_id = v.DONE, done_at, assignee
             item.outcome = self.rng.choice(OUTCOMES.get(kind, OUTCOMES[v.INTERVIEW]))
         db.session.add(item)
-        db.session.flush()
         if done_at is not None:
-            ladder.record_step(
-                v.SUBJECT_FOLLOW_UP,
-                item.id,
-                school_id,
-                v.COMPLETED,
-                due_at,
-                user_id=assignee,
-                at=done_at,
-            )
+            self.completed.append(item)
             self.counts["done"] += 1
         else:
             self.counts["open"] += 1
@@ -150,7 +159,8 @@ def _students(school_id: int, excluded: set[int]) -> list[int]:
 
 
 def build_demo_followups(seed: int, now: datetime | None = None) -> DemoFollowUps:
-    """Acknowledge most demo alerts and lay out the follow-ups; the caller commits."""
+    """Acknowledge most demo alerts (recorded on the ladder) and lay out the follow-ups;
+    the caller commits."""
     rng = random.Random(seed + 12)
     build = _Builder(rng, now or utcnow())
     counselors = _first_counselors()
@@ -169,7 +179,7 @@ def build_demo_followups(seed: int, now: datetime | None = None) -> DemoFollowUp
             alert.raised_at = build.school_hours_ago(age)
             unacknowledged += 1
             continue
-        _acknowledge(build, alert, db.session.get(User, counselor_id), n)
+        _acknowledge(build, alert, counselor_id, n)
         acknowledged += 1
     demo = db.session.scalar(select(User).where(User.username == "counselor"))
     demo_school = (
@@ -186,30 +196,23 @@ def build_demo_followups(seed: int, now: datetime | None = None) -> DemoFollowUp
         assignee = counselors[school_id]
         build.add(first, school_id, assignee, v.INTERVIEW, build.school_hours_ago(6))
         build.add(second, school_id, assignee, v.GUARDIAN_CONTACT, build.now + timedelta(days=3))
-    db.session.flush()
+    build.record_steps()
     return DemoFollowUps(acknowledged=acknowledged, unacknowledged=unacknowledged, **build.counts)
 
 
-def _acknowledge(build: _Builder, alert: CrisisAlert, counselor: User, n: int) -> None:
+def _acknowledge(build: _Builder, alert: CrisisAlert, counselor_id: int, n: int) -> None:
     """Acknowledged within the hour; the first contact follows (done, or due tomorrow)."""
     recent = n % 3 == 0
     alert.raised_at = build.school_hours_ago(
         build.rng.uniform(1.5, 4) if recent else build.rng.uniform(12, 40)
     )
-    acknowledge_alert(alert, counselor)
+    # Set directly (no audit row): the acknowledgement is dated in the past.
     alert.acknowledged_at = alert.raised_at + timedelta(minutes=build.rng.randint(8, 50))
-    ladder.record_step(
-        v.SUBJECT_ALERT,
-        alert.id,
-        alert.school_id,
-        v.ACKNOWLEDGED,
-        ladder.alert_deadline(alert.raised_at, build.day),
-        user_id=counselor.id,
-        at=alert.acknowledged_at,
-    )
+    alert.acknowledged_by_id = counselor_id
+    build.acknowledged.append(alert)
     first_due = ladder.first_contact_due(alert.acknowledged_at)
     common = {"source": v.FROM_CRISIS_ALERT, "source_id": alert.id, "priority": v.RED}
-    where = (alert.student_id, alert.school_id, counselor.id)
+    where = (alert.student_id, alert.school_id, counselor_id)
     if recent and first_due > build.now:
         build.add(*where, v.INTERVIEW, first_due, created_at=alert.acknowledged_at, **common)
         return

@@ -112,6 +112,7 @@ def record_steps(
     steps: Iterable[tuple[int, int, str, datetime]],
     *,
     at: datetime | None = None,
+    user_id: int | None = None,
 ) -> int:
     """record_step for many at once, (subject_id, school_id, step, due_at) each, in one
     query and one INSERT (the sweep's thousand reminders); returns how many were new."""
@@ -130,6 +131,7 @@ def record_steps(
             "step": step,
             "due_at": due_at,
             "at": at,
+            "user_id": user_id,
         }
         for (subject_id, step, due_at), school_id in wanted.items()
         if (subject_id, step, due_at) not in done
