@@ -6,7 +6,8 @@ UPDATE atomically (a row lock on PostgreSQL, the write lock on SQLite), so of tw
 processes racing for an expired lease exactly one sees its row changed. The very first
 time there is no row: an INSERT, which the primary key lets only one process win.
 
-Each call is its own short transaction on its own connection, apart from any job's."""
+Taking, renewing and releasing are each a short transaction on a connection of their
+own, apart from any job's."""
 
 from __future__ import annotations
 
@@ -66,13 +67,14 @@ def acquire(holder: str, seconds: float, name: str = NAME, now: datetime | None 
 
 
 def holds(holder: str, name: str = NAME) -> bool:
-    """Whether `holder` still holds an unexpired lease (checked before a job commits)."""
-    with db.engine.connect() as connection:
-        found = connection.execute(
-            select(_table.c.name).where(
-                _table.c.name == name, _table.c.holder == holder, _table.c.expires_at >= utcnow()
-            )
-        ).first()
+    """Whether `holder` still holds an unexpired lease. Read in the session's own
+    transaction: a job checks this before it commits, and on SQLite a second connection
+    would wait for the write lock the job's transaction holds."""
+    found = db.session.execute(
+        select(_table.c.name).where(
+            _table.c.name == name, _table.c.holder == holder, _table.c.expires_at >= utcnow()
+        )
+    ).first()
     return found is not None
 
 
