@@ -172,6 +172,7 @@ def test_two_schedulers_one_works_and_the_other_takes_over_within_the_lease(
     taker, took = _takeover(engine, holder)
     # Within the lease, plus the standby's look (a tenth of it) and a little slack.
     assert _pid(taker) == second.pid and took <= LEASE_SECONDS * 1.1 + 1.0, took
+    print(f"takeover from a hung holder: {took:.2f} s")
     wait_for(
         lambda: recorded(engine, scheduler_jobs.TICK)[-1][0] == taker,
         LEASE_SECONDS * 2,
@@ -186,6 +187,7 @@ def test_two_schedulers_one_works_and_the_other_takes_over_within_the_lease(
     second.wait()
     back, took = _takeover(engine, taker)
     assert _pid(back) == first.pid and took <= LEASE_SECONDS * 1.1 + 1.0, took
+    print(f"takeover from a killed holder: {took:.2f} s")
     wait_for(
         lambda: recorded(engine, scheduler_jobs.TICK)[-1][0] == back,
         LEASE_SECONDS * 2,
