@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +219,7 @@ def test_a_scheduler_down_for_three_hours_catches_a_missed_job_up_once(scheduler
     assert recorded(engine, scheduler_jobs.MINUTELY) == []  # its first run was a minute away
     _move_stored_runs_back(engine, hours=3)
 
-    stopped = datetime.utcnow()
+    stopped = datetime.now(UTC).replace(tzinfo=None)
     processes.start("scheduler", WELLBEING_CLOCK_SHIFT_SECONDS=str(3 * 3600))
     wait_for(lambda: recorded(engine, scheduler_jobs.MINUTELY), START_SECONDS, "the missed run")
     time.sleep(LEASE_SECONDS)  # time enough for more runs, were they not coalesced
@@ -273,4 +273,4 @@ def test_serve_with_the_scheduler_stops_both_on_ctrl_c(scheduler_db, processes):
     assert not _answers(port)
     with engine.connect() as connection:  # the scheduler stopped cleanly: lease given up
         expires = connection.execute(select(lease_table.c.expires_at)).scalar()
-    assert expires <= datetime.utcnow()
+    assert expires <= datetime.now(UTC).replace(tzinfo=None)
