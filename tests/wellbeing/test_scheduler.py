@@ -323,3 +323,33 @@ def test_the_admin_page_shows_the_lease_and_each_jobs_last_run(client, world):
 def test_the_admin_page_is_for_administrators_only(client, world):
     login(client, "monitor")
     assert client.get("/admin/scheduler/").status_code == 403
+
+
+def test_status_prints_the_holder_and_each_jobs_last_run(app, db_session):
+    now = utcnow()
+    db.session.add(
+        SchedulerLease(
+            name=lease.NAME,
+            holder="web-01:4242:9f3a",
+            expires_at=now + timedelta(seconds=20),
+            acquired_at=now,
+        )
+    )
+    db.session.add(
+        JobRun(
+            job_id=housekeeping.JOB_ID,
+            holder="web-01:4242:9f3a",
+            started_at=now,
+            finished_at=now,
+            counts={"job_runs": 0},
+        )
+    )
+    db.session.flush()
+    result = _cli(app, "status")
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["holder"] == "web-01:4242:9f3a"
+    assert status["jobs"][housekeeping.JOB_ID]["counts"] == {"job_runs": 0}
+    db.session.get(SchedulerLease, lease.NAME).expires_at = now - timedelta(seconds=1)
+    db.session.flush()
+    assert json.loads(_cli(app, "status").output)["holder"] is None  # nobody is running
