@@ -25,7 +25,9 @@ demo: install
 	$(BIN)/wellbeing db upgrade
 	$(BIN)/wellbeing keys generate --if-missing
 	$(BIN)/wellbeing demo --if-empty --host $(HOST) --port $(PORT)
-	$(BIN)/wellbeing run --host $(HOST) --port $(PORT)
+	# The web server and the scheduler beside it (reminders, escalations, mail): Ctrl-C
+	# stops both.
+	$(BIN)/wellbeing serve --with-scheduler --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

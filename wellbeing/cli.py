@@ -9,6 +9,7 @@ from wellbeing.demo import demo_command
 from wellbeing.health_cli import fitness_group, vision_group
 from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.roster.cli import roster_group
+from wellbeing.scheduler.cli import scheduler_group, serve_command
 from wellbeing.security.audit_cli import audit_group, compliance_group, retention_group
 from wellbeing.security.keys_cli import keys_group
 from wellbeing.security.users_cli import users_group
@@ -25,6 +26,8 @@ cli.add_command(users_group)
 cli.add_command(audit_group)
 cli.add_command(retention_group)
 cli.add_command(compliance_group)
+cli.add_command(scheduler_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ PAGES = {
         "campaigns.index",
         "district.overview",
         "break_glass.find",
+        "scheduler.status",
     ],
     "monitor": ["main.home", "district.overview", "campaigns.index", "coverage.district"],
     "e2e-words-counselor": [

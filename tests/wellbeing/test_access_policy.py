@@ -43,6 +43,7 @@ EXPECTED: dict[str, set[str]] = {
     "roster_import.template_csv": {"admin"},
     "audit.browse": {"admin"},
     "audit.export": {"admin"},
+    "scheduler.status": {"admin"},
     "notes.add": {"counselor"},
     "inbox.inbox": EVERYONE,
     "break_glass.find": {"admin"},

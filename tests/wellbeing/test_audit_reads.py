@@ -66,6 +66,7 @@ NO_STUDENT_DATA: dict[str, str] = {
     "roster_import.template": "an empty template",
     "roster_import.template_csv": "an empty template",
     "audit.browse": "audit rows name students by row id only; browsing is not audited",
+    "scheduler.status": "the scheduler's lease, jobs, runs and counts; never a student",
     "break_glass.find": "the form: purpose and number; nothing is looked up before a grant",
     "campaigns.index": "campaigns and coverage rates",
     "campaigns.new": "the campaign form",

@@ -507,7 +507,8 @@ def test_make_demo_serves_and_prints_on_the_given_port():
         check=True,
     ).stdout.splitlines()
     demo = next(line for line in planned if "wellbeing demo" in line)
-    run = next(line for line in planned if "wellbeing run" in line)
-    assert demo.endswith("--host 0.0.0.0 --port 5050") and run.endswith(
+    serve = next(line for line in planned if "wellbeing serve" in line)
+    assert demo.endswith("--host 0.0.0.0 --port 5050") and serve.endswith(
         "--host 0.0.0.0 --port 5050"
     )
+    assert "--with-scheduler" in serve  # the scheduler runs beside the web server

@@ -44,3 +44,13 @@ def sweep_jobs() -> list[Job]:
         (job for job in _jobs.values() if job.sweep_order is not None),
         key=lambda job: job.sweep_order,
     )
+
+
+def find(job_id: str) -> Job | None:
+    """The registered job with this id, if any (a stored job may outlive its area)."""
+    return _jobs.get(job_id)
+
+
+def unregister(job_id: str) -> None:
+    """Forget a job (a test that imported a module of test jobs it does not run)."""
+    _jobs.pop(job_id, None)

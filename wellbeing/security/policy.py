@@ -60,6 +60,7 @@ POLICY: dict[str, Rule] = {
     "roster.import": _rule("Import schools, classes, students, guardians, staff", R.admin),
     "committee.class_roster": _rule("Classmates' names, nothing more", R.committee),
     "audit.browse": _rule("Browse and export the audit trail", R.admin),
+    "scheduler.view": _rule("The scheduler's lease, jobs and runs (no student)", R.admin),
     "notes.read": _rule("Counselors' confidential notes about a student", R.counselor),
     "notes.write": _rule("Add a confidential note about a student", R.counselor),
     # The district's one emergency path to counseling notes; monitors never see a student.
