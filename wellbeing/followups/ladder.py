@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -57,3 +57,10 @@ def record_step(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def first_contact_due(acknowledged_at: datetime) -> datetime:
+    """When the student of an acknowledged crisis alert must have been contacted: the
+    first follow-up's default due time (SLA_FIRST_CONTACT_HOURS after acknowledging,
+    in plain hours: a student in crisis is not kept waiting for a school day)."""
+    return acknowledged_at + timedelta(hours=current_app.config["SLA_FIRST_CONTACT_HOURS"])
