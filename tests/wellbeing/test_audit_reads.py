@@ -122,7 +122,8 @@ ONE_STUDENT = {"follow_up_id": FollowUp, "alert_id": CrisisAlert}
 def shown(world):
     """The test world with something on every page: campaigns, vision and fitness
     records of the rounds the routes are built with (one myopic student, one who failed
-    fitness: letters to print), crisis alerts and follow-ups, and a message naming a student in everyone's inbox."""
+    fitness: letters to print), crisis alerts and follow-ups, and a message naming a
+    student in everyone's inbox."""
     world.districts = {"A": world.district, "C": world.other_district}
     add_campaigns(world)
     add_follow_ups(world)

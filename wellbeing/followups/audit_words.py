@@ -18,8 +18,8 @@ KIND_LABELS = {
     v.OBSERVATION_CHECK: _l("Observation check"),
 }
 STATUS_LABELS = {
-    v.OPEN: _l("Open"),
-    v.DONE: _l("Done"),
+    v.OPEN: _l("To do"),
+    v.DONE: _l("Completed"),
     v.MISSED: _l("Missed"),
     v.CANCELLED: _l("Cancelled"),
 }
@@ -50,8 +50,9 @@ register_labels(
         "from": _l("Previously assigned to (user)"),
         "previous": _l("Repeats follow-up"),
         "next": _l("Next follow-up"),
-        "status": _l("Status"),
+        "status": _l("State"),
         "follow_up": _l("Follow-up"),
+        "alert": _l("Crisis alert"),
         "follow_ups": _l("Follow-ups"),
         "week": _l("Week"),
     },
@@ -62,5 +63,7 @@ register_labels(
         "followups.view": _l("A follow-up"),
         "followups.mine": _l("My follow-ups"),
         "followups.week": _l("My follow-ups by week"),
+        "followups.new": _l("New follow-up"),
+        "campaigns.acknowledge_alert": _l("Acknowledge a crisis alert"),
     },
 )

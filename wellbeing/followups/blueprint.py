@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from wellbeing.clock import from_local, local_text, local_today, utcnow
 from wellbeing.extensions import db
@@ -148,6 +149,8 @@ def _page(
 @bp.post("/followups/<int:follow_up_id>/complete")
 @requires("followups.manage", FollowUp)
 def complete(follow_up: FollowUp) -> Any:
+    if follow_up.status != v.OPEN:
+        return _closed(follow_up)
     form = CompleteForm(prefix="complete")
     form.validate()
     next_due = form.next_due.data if not form.next_due.errors else None
@@ -175,6 +178,8 @@ def complete(follow_up: FollowUp) -> Any:
 @bp.post("/followups/<int:follow_up_id>/reassign")
 @requires("followups.manage", FollowUp)
 def reassign(follow_up: FollowUp) -> Any:
+    if follow_up.status != v.OPEN:
+        return _closed(follow_up)
     form = ReassignForm(prefix="reassign")
     form.validate()
     student = db.session.get(Student, follow_up.student_id)
@@ -192,6 +197,8 @@ def reassign(follow_up: FollowUp) -> Any:
 @bp.post("/followups/<int:follow_up_id>/cancel")
 @requires("followups.manage", FollowUp)
 def cancel(follow_up: FollowUp) -> Any:
+    if follow_up.status != v.OPEN:
+        return _closed(follow_up)
     form = CancelForm(prefix="cancel")
     form.validate()
     try:
@@ -202,6 +209,12 @@ def cancel(follow_up: FollowUp) -> Any:
         add_problems(form, error.problems)
         return _page(follow_up, cancel=form)
     flash(_("Cancelled."))
+    return redirect(url_for("followups.view", follow_up_id=follow_up.id))
+
+
+def _closed(follow_up: FollowUp) -> Response:
+    """A form sent for a follow-up closed meanwhile (another tab, a colleague)."""
+    flash(_("This follow-up is already closed."), "error")
     return redirect(url_for("followups.view", follow_up_id=follow_up.id))
 
 
