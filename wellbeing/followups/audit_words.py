@@ -60,7 +60,11 @@ register_labels(
         **KIND_LABELS,
         **STATUS_LABELS,
         **SOURCE_LABELS,
+        # A follow-up's page, also when a form sent from it is shown again with its errors.
         "followups.view": _l("A follow-up"),
+        "followups.complete": _l("A follow-up"),
+        "followups.reassign": _l("A follow-up"),
+        "followups.cancel": _l("A follow-up"),
         "followups.mine": _l("My follow-ups"),
         "followups.week": _l("My follow-ups by week"),
         "followups.new": _l("New follow-up"),
