@@ -38,6 +38,8 @@ PAGES = {
         "roster.school_class",
         "roster.student",
         "campaigns.alerts",
+        "followups.mine",
+        "followups.week",
     ],
     "doctor": [
         "main.home",
