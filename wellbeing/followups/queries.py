@@ -5,9 +5,10 @@ their students (with their classes) in one query."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
@@ -18,6 +19,8 @@ from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
 from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import Student
+from wellbeing.security.crypto import Context
+from wellbeing.security.fields import current_keyring
 
 PER_SECTION = 20
 # How far back a recurrence's chain is shown on a follow-up's page.
@@ -145,12 +148,11 @@ def of_student(student: Student) -> Page[FollowUp]:
     """A student's follow-ups, open first, then by due time (newest first). The student's
     school's rows are opened to find them (a school has hundreds, not millions)."""
     school_id = student.school_class.school_id
-    rows = db.session.scalars(
-        select(FollowUp)
-        .where(FollowUp.school_id == school_id)
-        .options(selectinload(FollowUp.assignee))
-    ).all()
-    ids = [f.id for f in rows if f.student_id == student.id]
+    ids = [
+        follow_up_id
+        for follow_up_id, subject in subjects(select().where(FollowUp.school_id == school_id))
+        if subject["student_id"] == student.id
+    ]
     return paginate_query(
         select(FollowUp)
         .where(FollowUp.id.in_(ids))
@@ -160,6 +162,17 @@ def of_student(student: Student) -> Page[FollowUp]:
         param="followup_page",
         anchor="follow-ups",
     )
+
+
+def subjects(query: Select[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(id, opened subject) of the follow-ups the query selects: only the sealed column is
+    read and opened, no object built (a student's page looks through the whole school's)."""
+    keyring = current_keyring()
+    column = FollowUp.__table__.c.subject
+    rows = db.session.execute(query.add_columns(FollowUp.id, FollowUp.uid, FollowUp.subject_sealed))
+    for follow_up_id, uid, sealed in rows:
+        plaintext = keyring.open(sealed, Context(FollowUp.__tablename__, uid, column.name))
+        yield follow_up_id, column.type.decode(plaintext)
 
 
 def chain(follow_up: FollowUp) -> tuple[list[FollowUp], list[FollowUp]]:
