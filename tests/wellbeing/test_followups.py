@@ -571,3 +571,70 @@ def test_durations_in_words(app):
         now = utcnow()
         assert late_text(now - timedelta(hours=5), now) == "逾期 5 小时 0 分"
         assert late_text(now + timedelta(minutes=30), now) == "还有 30 分钟"
+
+
+def test_a_school_without_a_counselor_gives_the_follow_up_to_the_administrator(client, world):
+    """School B has no counselor: its alerts go to the district's administrator, who may
+    acknowledge them and is the first follow-up's default (and only) assignee."""
+    from tests.factories import add_follow_ups
+
+    add_follow_ups(world)
+    alert = world.alerts["B"]
+    alert.raised_at = utcnow() - timedelta(hours=3, minutes=12, seconds=30)
+    db.session.commit()
+    admin = world.users["admin"]
+    login(client, "admin")
+    page = _page(client.get(f"/campaigns/schools/{world.schools['B'].id}/alerts"))
+    row = page[page.index(f'data-alert="{alert.id}"') :].split("</tr>")[0]
+    assert "已等待 3 小时 12 分" in row
+    url = f"/campaigns/schools/{world.schools['B'].id}/alerts/{alert.id}/acknowledge"
+    form = _page(client.get(url))
+    options = form[form.index('id="assignee"') :].split("</select>")[0]
+    assert re.findall(r'value="(\d+)"', options) == [str(admin.id)]
+    due = re.search(r'name="due_at"[^>]*value="([^"]+)"', form).group(1)
+    data = {"kind": "guardian_contact", "assignee": admin.id, "due_at": due, "priority": "red"}
+    assert client.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CrisisAlert, alert.id).acknowledged_by_id == admin.id
+    first = db.session.scalars(
+        select(FollowUp).where(FollowUp.source == "crisis_alert").order_by(FollowUp.id.desc())
+    ).first()
+    assert (first.assignee_id, first.kind, first.school_id) == (
+        admin.id,
+        "guardian_contact",
+        world.schools["B"].id,
+    )
+
+
+def test_the_next_of_a_recurrence_can_be_dated_but_not_in_the_past(client, world):
+    follow_up = _open(world, recurrence_days=7)
+    login(client, "counselor")
+    url = f"/followups/{follow_up.id}/complete"
+    past = _local_form(utcnow() - timedelta(days=1))
+    page = _page(
+        client.post(
+            url,
+            data={
+                "complete-status": "done",
+                "complete-outcome": "已谈",
+                "complete-next_due": past,
+            },
+        )
+    )
+    beside = page[page.index('id="complete-next_due"') :].split("<label")[0]
+    assert "下一次的时间已过" in beside
+    db.session.expire_all()
+    assert db.session.get(FollowUp, follow_up.id).status == "open"
+    later = utcnow() + timedelta(days=3)
+    client.post(
+        url,
+        data={
+            "complete-status": "done",
+            "complete-outcome": "已谈",
+            "complete-next_due": _local_form(later),
+        },
+    )
+    db.session.expire_all()
+    _first, following = _follow_ups()
+    assert local_text(following.due_at) == local_text(later)
+    assert following.recurrence_days == 7
