@@ -122,3 +122,43 @@ def add_campaigns(world: SimpleNamespace) -> SimpleNamespace:
         world.campaigns[key] = open_campaign(district, school, plan, None)
     db.session.flush()
     return world
+
+
+def add_follow_ups(world: SimpleNamespace) -> SimpleNamespace:
+    """A crisis alert (not yet acknowledged) and an open follow-up from it, due now, about
+    the first student of schools A, B and C: school A's for its counselor, the others'
+    for their district's administrator (schools without a counselor). world.alerts and
+    world.followups by school key."""
+    from wellbeing.campaigns.models import CrisisAlert
+    from wellbeing.clock import utcnow
+    from wellbeing.followups.models import FollowUp
+
+    now = utcnow()
+    world.alerts, world.followups = {}, {}
+    for key in ("A", "B", "C"):
+        student = world.students[f"{key}1-0"]
+        school = world.schools[key]
+        alert = CrisisAlert(school_id=school.id, source="critical_item", raised_at=now)
+        alert.subject = {"student_id": student.id, "response_id": None}
+        alert.detail = "phq9@1.0: phq9_9"
+        db.session.add(alert)
+        db.session.flush()
+        if key == "C":  # the other district's administrator, not in world.users
+            assignee = make_user("admin-c", None, ("admin", world.other_district))
+        else:
+            assignee = world.users["counselor" if key == "A" else "admin"]
+        follow_up = FollowUp(
+            school_id=school.id,
+            source="crisis_alert",
+            kind="interview",
+            priority="red",
+            assignee=assignee,
+            due_at=now,
+            status="open",
+            created_at=now,
+        )
+        follow_up.subject = {"student_id": student.id, "source_id": alert.id}
+        db.session.add(follow_up)
+        world.alerts[key], world.followups[key] = alert, follow_up
+    db.session.flush()
+    return world

@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.paper import bp as paper_bp
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
+    from wellbeing.followups.blueprint import bp as followups_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
@@ -170,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         runner_bp,
         campaigns_bp,
         coverage_bp,
+        followups_bp,
     ):
         app.register_blueprint(blueprint)
 

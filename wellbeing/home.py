@@ -20,6 +20,7 @@ from wellbeing.campaigns.pages import open_alert_counts
 from wellbeing.clock import utcnow
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
+from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
@@ -77,7 +78,9 @@ def panels(user: Any) -> list[Panel]:
     for assignment in user.roles:
         figures: dict[str, Any] = {}
         if assignment.role == "counselor" and assignment.school is not None:
-            figures = counselor(assignment.school, alerts.get(assignment.school_id, 0), now)
+            figures = counselor(
+                assignment.school, alerts.get(assignment.school_id, 0), now, user.id
+            )
         elif assignment.role == "doctor" and assignment.school is not None:
             figures = doctor(assignment.school, now)
         elif assignment.role == "head_teacher" and assignment.school_class is not None:
@@ -134,13 +137,15 @@ def _coverage(campaign: Campaign, figures: ledger.Figures) -> Coverage:
     return Coverage(campaign, figures, not_yet, cells[v.CONSENT_WITHHELD])
 
 
-def counselor(school: School, alerts: int, now: datetime) -> dict[str, Any]:
+def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[str, Any]:
     campaign = open_campaign_of_school(school, now)
     coverage = None
     if campaign is not None:
         total = ledger.school_level(campaign, school).total
         coverage = _coverage(campaign, ledger.figures(total))
-    return {"alerts": alerts, "coverage": coverage}
+    # The counselor's own follow-ups at this school, beside the alerts that start them.
+    overdue, today = follow_up_counts(user_id, now, school.id)
+    return {"alerts": alerts, "coverage": coverage, "overdue": overdue, "due_today": today}
 
 
 def head_teacher(school_class: SchoolClass, now: datetime) -> dict[str, Any]:

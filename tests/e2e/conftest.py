@@ -41,6 +41,8 @@ FRESH_ACCOUNTS = {
     # tests/e2e/test_role_pages.py
     "e2e-words-admin": "admin",
     "e2e-words-counselor": "counselor",
+    # tests/e2e/test_followup_journey.py
+    "e2e-followup": "counselor",
 }
 _ADD_ACCOUNTS = """
 import sys

@@ -39,6 +39,8 @@ PAGES = {
         "roster.school_class",
         "roster.student",
         "campaigns.alerts",
+        "followups.mine",
+        "followups.week",
     ],
     "doctor": [
         "main.home",

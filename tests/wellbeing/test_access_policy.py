@@ -9,6 +9,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
+from tests.factories import add_follow_ups
 from tests.wellbeing.campaigns import ACCESS_MODULES
 from wellbeing.extensions import db
 
@@ -62,6 +63,15 @@ EXPECTED: dict[str, set[str]] = {
     "health.export_file": {"admin", "doctor"},
     "health.export_problems_csv": {"admin", "doctor"},
     "health.export_problems_xlsx": {"admin", "doctor"},
+    # Follow-ups: the school's counselors; the district's administrators, who are given
+    # those of schools without a counselor.
+    "followups.mine": {"admin", "counselor"},
+    "followups.week": {"admin", "counselor"},
+    "followups.view": {"admin", "counselor"},
+    "followups.complete": {"admin", "counselor"},
+    "followups.reassign": {"admin", "counselor"},
+    "followups.cancel": {"admin", "counselor"},
+    "followups.new": {"admin", "counselor"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -75,7 +85,12 @@ TARGET_ARGS = {
     "student_id": "students",
     "campaign_id": "campaigns",
     "district_id": "districts",
+    # Built on demand (tests.factories.add_follow_ups): a crisis alert and a follow-up
+    # at each of schools A, B and C.
+    "alert_id": "alerts",
+    "follow_up_id": "followups",
 }
+ON_DEMAND = {"alerts", "followups"}
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
     "code": "en",
@@ -94,6 +109,9 @@ OUTSIDE_SCHOOL = {"schools": "B", "classes": "B1", "students": "B1-0", "campaign
 OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0", "campaigns": "C"}
 for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
     _outside["districts"] = "C"
+    # An alert or a follow-up is its school's.
+    _outside["alerts"] = _outside["followups"] = _outside["schools"]
+INSIDE["alerts"] = INSIDE["followups"] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
@@ -110,7 +128,7 @@ def world(world):
     from tests.factories import add_campaigns
 
     world.districts = {"A": world.district, "C": world.other_district}
-    return add_campaigns(world)
+    return add_follow_ups(add_campaigns(world))
 
 
 def _rules(app) -> list[Rule]:
@@ -122,6 +140,9 @@ def _url(rule: Rule, world, where: dict[str, str]) -> str:
     for arg in rule.arguments:
         if arg in TARGET_ARGS:
             kind = TARGET_ARGS[arg]
+            if kind in ON_DEMAND and not hasattr(world, kind):
+                add_follow_ups(world)
+                db.session.commit()  # a refused request after this rolls back to here
             values[arg] = getattr(world, kind)[where[kind]].id
         else:
             assert arg in PLAIN_ARGS, f"{rule.endpoint}: add a value for <{arg}> to PLAIN_ARGS"

@@ -19,11 +19,13 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_campaigns
+from tests.factories import add_campaigns, add_follow_ups
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
+from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.extensions import db
+from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
 from wellbeing.security.models import AuditEvent
@@ -47,6 +49,11 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "health.export_check": "school_id",  # the national file's problems, by name
     "paper.enter": "student_id",  # one student's state and paper entries
     "inbox.inbox": None,  # crisis alerts and break-glass notices name students
+    "followups.mine": None,  # the viewer's own follow-ups, by student
+    "followups.week": None,
+    "followups.view": "follow_up_id",  # one follow-up: its student, history, outcome
+    "followups.new": "student_id",  # the student a follow-up is opened for
+    "campaigns.acknowledge_alert": "alert_id",  # the alert's student
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
@@ -107,15 +114,20 @@ NOT_YET: dict[str, str] = {}
 AGGREGATE = {"health.school_summary"}
 
 SCOPE_TYPES = {"class_id": "school_class", "school_id": "school", "student_id": "student"}
+# Pages of one sealed object about one student (an alert, a follow-up): the row names
+# the student, as the student's own page does.
+ONE_STUDENT = {"follow_up_id": FollowUp, "alert_id": CrisisAlert}
 
 
 @pytest.fixture
 def shown(world):
     """The test world with something on every page: campaigns, vision and fitness
     records of the rounds the routes are built with (one myopic student, one who failed
-    fitness: letters to print), and a message naming a student in everyone's inbox."""
+    fitness: letters to print), crisis alerts and follow-ups, and a message naming a
+    student in everyone's inbox."""
     world.districts = {"A": world.district, "C": world.other_district}
     add_campaigns(world)
+    add_follow_ups(world)
     myopic, failed = world.students["A1-0"], world.students["A1-1"]
     vision(myopic, parse_vision_round("2026-autumn"), ucva_right=4.6, myopia=True)
     fitness(failed, 2026, total=52.0, standard=52.0, rating="fail")
@@ -205,13 +217,18 @@ def test_each_page_with_student_data_writes_one_row_naming_its_scope(app, client
         rows = _new_rows(before)
         assert len(rows) == 1, f"{where}: {len(rows)} audit rows, not one per page view"
         row, argument = rows[0], SHOWS_STUDENTS[endpoint]
-        if argument is None:  # the viewer's own inbox
+        if argument is None:  # the viewer's own inbox or follow-ups
             scope = ("user_account", str(shown.users[role].id))
+        elif argument in ONE_STUDENT:
+            _rule, values = app.url_map.bind("localhost").match(url, return_rule=True)
+            sealed = db.session.get(ONE_STUDENT[argument], values[argument])
+            scope = ("student", str(sealed.student_id))
         else:
             _rule, values = app.url_map.bind("localhost").match(url, return_rule=True)
             scope = (SCOPE_TYPES[argument], str(values[argument]))
         assert (row.target_type, row.target_id) == scope, where
-        assert row.action == ("view_student" if argument == "student_id" else "view_list")
+        one_student = argument == "student_id" or argument in ONE_STUDENT
+        assert row.action == ("view_student" if one_student else "view_list")
         assert row.username == shown.users[role].username, where
         detail = json.loads(row.detail)
         assert detail["page"] == endpoint, where

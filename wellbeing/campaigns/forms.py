@@ -1,4 +1,5 @@
-"""The campaign forms: open a campaign, edit one, acknowledge a crisis alert.
+"""The campaign forms: open a campaign, edit one (a crisis alert is acknowledged with the
+follow-ups' form of its first follow-up).
 
 The forms check what a browser can get wrong (a date, a choice from the list); the
 rules of a campaign (a window that closes after it opens, opt-in under guardians'
@@ -14,20 +15,18 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     FieldList,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from wellbeing.campaigns import pages
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.clock import to_local
-from wellbeing.database import INTEGER_MAX
 from wellbeing.roster.models import School
 from wellbeing.text_input import TextForm
 
@@ -116,7 +115,3 @@ class EditCampaignForm(TextForm):
     name = StringField(_l("Campaign name"), validators=[Length(max=100)])
     opens_at, closes_at = _window_fields()
     notice_version = StringField(_l("Notice version"), validators=[Length(max=40)])
-
-
-class AcknowledgeForm(TextForm):
-    alert_id = IntegerField(validators=[InputRequired(), NumberRange(0, INTEGER_MAX)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -28,6 +28,8 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.followups.models import FollowUp
+from wellbeing.followups.queries import of_alerts
 from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind, class_sort_key
@@ -335,6 +337,8 @@ class AlertRow:
     student: Student
     school_class: SchoolClass
     campaign_name: str | None
+    waited: timedelta
+    follow_up: FollowUp | None  # the latest of the follow-ups it began
 
 
 def school_alerts(school: School) -> tuple[Page[AlertRow], int]:
@@ -362,10 +366,24 @@ def school_alerts(school: School) -> tuple[Page[AlertRow], int]:
         else []
     )
     students = students_by_id({a.student_id for a in alerts})
+    since = min((a.raised_at for a in alerts), default=None)
+    follow_ups = of_alerts(school.id, [a.id for a in alerts], since) if since else {}
+    now = utcnow()
     rows = []
     for alert in alerts:
         student = students[alert.student_id]
-        rows.append(AlertRow(alert, student, student.school_class, names.get(alert.campaign_id)))
+        # Unacknowledged: how long it has waited so far; acknowledged: how long it took.
+        waited = (alert.acknowledged_at or now) - alert.raised_at
+        rows.append(
+            AlertRow(
+                alert,
+                student,
+                student.school_class,
+                names.get(alert.campaign_id),
+                waited,
+                follow_ups.get(alert.id),
+            )
+        )
     return replace(alerts, items=rows), open_count
 
 

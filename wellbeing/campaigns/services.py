@@ -34,6 +34,11 @@ from wellbeing.campaigns.models import (
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.followups import ladder
+from wellbeing.followups import services as followups
+from wellbeing.followups import vocabulary as fv
+from wellbeing.followups.models import FollowUp
+from wellbeing.followups.services import NewFollowUp
 from wellbeing.notifications.services import (
     active_holders,
     counselors_of_school,
@@ -674,12 +679,44 @@ def alert_recipients(school: School) -> list[User]:
     return counselors or active_holders("admin", district_id=school.district_id)
 
 
-def acknowledge_alert(alert: CrisisAlert, user: User) -> None:
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by_id = user.id
-        record_event("alert_acknowledge", target=alert, user=user)
-        db.session.flush()
+def acknowledge_due(alert: CrisisAlert) -> datetime:
+    """When the alert had to be acknowledged: SLA_ALERT_ACKNOWLEDGE_SCHOOL_HOURS of school
+    time after it was raised (an alert raised on Friday night is due on Monday morning)."""
+    return ladder.alert_deadline(alert.raised_at)
+
+
+def acknowledge_alert(alert: CrisisAlert, user: User, first: NewFollowUp) -> FollowUp | None:
+    """Acknowledge the alert and open its first follow-up, together or not at all: every
+    problem of the follow-up is found before anything is written (FollowUpError, by
+    field), and the request commits both at once. The ladder's acknowledged step is
+    recorded with its time. None when the alert was already acknowledged."""
+    if alert.acknowledged_at is not None:
+        return None
+    student = db.session.get(Student, alert.student_id)
+    followups.check_new(student, first)
+    now = utcnow()
+    alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
+    record_event("alert_acknowledge", target=alert, user=user)
+    ladder.record_step(
+        fv.SUBJECT_ALERT,
+        alert.id,
+        alert.school_id,
+        fv.ACKNOWLEDGED,
+        acknowledge_due(alert),
+        user_id=user.id,
+        at=now,
+    )
+    return followups.open_follow_up(
+        student,
+        first.kind,
+        first.assignee,
+        first.due_at,
+        first.priority,
+        fv.FROM_CRISIS_ALERT,
+        alert.id,
+        user,
+        first.recurrence_days,
+    )
 
 
 # ----------------------------------------------------------------------------- the ledger

@@ -143,6 +143,19 @@ POLICY: dict[str, Rule] = {
     ),
     # Administrators too: a school without a counselor has its alerts sent to them.
     "alerts.view": _rule("A school's crisis alerts; acknowledge them", R.counselor, R.admin),
+    # Follow-ups: the counselors of the school; the district's administrators too, who are
+    # given them when a school has no counselor (as they receive its crisis alerts).
+    "followups.mine": _rule(
+        "One's own follow-ups: overdue, due today, upcoming, by week", R.counselor, R.admin
+    ),
+    "followups.view": _rule(
+        "A follow-up of a student of one's school, its history and outcome",
+        R.counselor,
+        R.admin,
+    ),
+    "followups.manage": _rule(
+        "Open, complete, reassign or cancel a follow-up of one's school", R.counselor, R.admin
+    ),
     "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
     "paper.enter": _rule(
         "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor

@@ -515,8 +515,13 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     viewed = _audit("view_sensitive")[-1]
     assert viewed.target_type == "school" and viewed.target_id == str(school.id)
 
+    # Acknowledging asks for the first follow-up; the form's defaults are enough.
+    url = f"/campaigns/schools/{school.id}/alerts/{alert.id}/acknowledge"
+    form = client.get(url).get_data(as_text=True)
+    due = re.search(r'name="due_at"[^>]*value="([^"]+)"', form).group(1)
+    counselor = str(world.users["counselor"].id)
     response = client.post(
-        f"/campaigns/schools/{school.id}/alerts/acknowledge", data={"alert_id": alert.id}
+        url, data={"kind": "interview", "assignee": counselor, "due_at": due, "priority": "red"}
     )
     assert response.status_code == 302
     db.session.refresh(alert)
@@ -531,9 +536,7 @@ def test_another_schools_alert_is_not_found(client, world):
     other = _alert_for(world, world.campaigns["B"], "B1-0")
     login(client, "counselor")
     school_a = world.schools["A"]
-    response = client.post(
-        f"/campaigns/schools/{school_a.id}/alerts/acknowledge", data={"alert_id": other.id}
-    )
+    response = client.post(f"/campaigns/schools/{school_a.id}/alerts/{other.id}/acknowledge")
     assert response.status_code == 404
     db.session.refresh(other)
     assert other.acknowledged_at is None
