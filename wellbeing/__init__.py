@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.paper import bp as paper_bp
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
+    from wellbeing.followups.oversight_blueprint import bp as oversight_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         runner_bp,
         campaigns_bp,
         coverage_bp,
+        oversight_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -41,6 +41,7 @@ FRESH_ACCOUNTS = {
     # tests/e2e/test_role_pages.py
     "e2e-words-admin": "admin",
     "e2e-words-counselor": "counselor",
+    "e2e-words-leader": "leader",
 }
 _ADD_ACCOUNTS = """
 import sys

@@ -12,7 +12,16 @@ from tests.conftest import login
 from tests.wellbeing.campaigns import ACCESS_MODULES
 from wellbeing.extensions import db
 
-ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
+ROLES = [
+    "admin",
+    "monitor",
+    "school_leader",
+    "counselor",
+    "doctor",
+    "head_teacher",
+    "committee",
+    "student",
+]
 EVERYONE = set(ROLES)
 
 # endpoint -> (roles allowed, whether the route has a scoped target)
@@ -61,6 +70,11 @@ EXPECTED: dict[str, set[str]] = {
     "health.export_file": {"admin", "doctor"},
     "health.export_problems_csv": {"admin", "doctor"},
     "health.export_problems_xlsx": {"admin", "doctor"},
+    # Oversight: the school's leaders (and the district's administrators) see who waits;
+    # the district sees rates per school.
+    "oversight.overdue": {"school_leader", "admin"},
+    "oversight.district_sla": {"admin", "monitor"},
+    "oversight.district_sla_xlsx": {"admin", "monitor"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -96,6 +110,7 @@ for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
+    "school_leader": OUTSIDE_SCHOOL,
     "counselor": OUTSIDE_SCHOOL,
     "doctor": OUTSIDE_SCHOOL,
     "head_teacher": OUTSIDE_CLASS,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +24,8 @@ from tests.factories import add_campaigns
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
+from tests.wellbeing.test_oversight import make_follow_up
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
@@ -47,6 +50,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "health.export_check": "school_id",  # the national file's problems, by name
     "paper.enter": "student_id",  # one student's state and paper entries
     "inbox.inbox": None,  # crisis alerts and break-glass notices name students
+    "oversight.overdue": "school_id",  # who waits: names, classes, kinds, times
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
@@ -60,6 +64,7 @@ NO_STUDENT_DATA: dict[str, str] = {
     "auth.set_language": "a redirect",
     "auth.change_password": "the user's own password",
     "district.overview": "district aggregates, never a student",
+    "oversight.district_sla": "rates per school, small cells suppressed",
     "roster.schools": "schools",
     "roster.school": "a school's classes and their numbers of students",
     "roster_import.upload": "the upload form (an import is audited as import)",
@@ -95,6 +100,7 @@ AUDITED_ALREADY: dict[str, str] = {
     "campaigns.alerts": "view_sensitive",
     "coverage.export_school": "export",
     "coverage.export_district": "export",
+    "oversight.district_sla_xlsx": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",
@@ -120,6 +126,10 @@ def shown(world):
     fitness(failed, 2026, total=52.0, standard=52.0, rating="fail")
     for user in world.users.values():
         notify(user.id, "crisis_alert", f"危机预警：{myopic.name}（1班）需要今天约谈。")
+    # An overdue follow-up: the school leader's list names its student.
+    make_follow_up(
+        world.schools["A"], myopic, world.users["counselor"], utcnow() - timedelta(days=1)
+    )
     db.session.flush()
     return world
 
