@@ -538,3 +538,17 @@ def test_the_migration_adds_and_removes_the_role(scratch_url):
         with db.engine.begin() as connection:
             add_leader(connection)
         db.engine.dispose()
+
+
+def test_the_demo_district_has_one_leader_per_school():
+    from collections import Counter
+
+    from wellbeing.roster.synthetic import generate_district
+
+    tables = generate_district(2026, students=2000, password_hash="hash").tables
+    leaders = [row for row in tables["role_assignment"] if row["role"] == "school_leader"]
+    assert Counter(row["school_id"] for row in leaders) == Counter(
+        {school["id"]: 1 for school in tables["school"]}
+    )
+    fixed = {user["username"]: user for user in tables["user_account"] if user["password_hash"]}
+    assert "leader" in fixed
