@@ -441,6 +441,9 @@ def test_the_district_sla_figures_match_the_hand_count(client, sla, role, expect
     assert _sla_cells(page) == expected
     assert "2026-11-04 – 2026-12-03" in page  # the last 30 days, today included
     assert ('id="small-cells"' in page) is (role == "monitor")
+    # The administrator may open each school's overdue list; the monitor sees no student.
+    link = f'href="/schools/{sla.schools["A"].id}/overdue"'
+    assert (link in page) is (role == "admin")
     assert all(student.name not in page for student in sla.students.values())
     assert db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) == (
         before

@@ -21,7 +21,7 @@ from wellbeing.extensions import db
 from wellbeing.followups import oversight
 from wellbeing.roster.models import District, School
 from wellbeing.security.audit import record_event, record_view
-from wellbeing.security.policy import requires, scopes_for
+from wellbeing.security.policy import can, requires, scopes_for
 from wellbeing.text_input import TextForm
 
 bp = Blueprint("oversight", __name__)
@@ -82,6 +82,8 @@ def _district() -> District:
 
 
 def _district_table() -> tuple[District, PeriodForm, oversight.Period, list, bool]:
+    """The district, the period's form, the period, rows of (school or None for the
+    total, its name, its figures), and whether small cells are suppressed."""
     district = _district()
     form = PeriodForm(formdata=request.args)
     period = form.period()
@@ -91,8 +93,9 @@ def _district_table() -> tuple[District, PeriodForm, oversight.Period, list, boo
     rows, total = oversight.district_sla(schools, period, utcnow())
     suppress = ledger.suppressed_for(current_user, "oversight.district", district)
     shown = oversight.sla_figures([tally for _, tally in rows] + [total], suppress)
-    names = [school.name for school, _ in rows] + [_("District total")]
-    return district, form, period, list(zip(names, shown, strict=True)), suppress
+    places = [(school, school.name) for school, _ in rows] + [(None, _("District total"))]
+    table = [(*place, figures) for place, figures in zip(places, shown, strict=True)]
+    return district, form, period, table, suppress
 
 
 @bp.get("/district/sla")
@@ -109,6 +112,8 @@ def district_sla() -> str:
         small=ledger.SMALL_CELL,
         shown_as=ledger.SUPPRESSED,
         headers=sla_headers(),
+        # An administrator may open each school's overdue list; a monitor sees no student.
+        can_list=lambda school: can(current_user, "oversight.school", school),
         alert_hours=f"{oversight.alert_hours():g}",
         contact_hours=f"{oversight.contact_hours():g}",
     )
@@ -140,7 +145,7 @@ def district_sla_xlsx() -> Response:
         )
     sheet.append([])
     sheet.append([str(header) for header in sla_headers()])
-    for name, figures in table:
+    for _school, name, figures in table:
         cells = figures.cells
         sheet.append(
             [

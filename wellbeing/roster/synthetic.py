@@ -191,7 +191,7 @@ def generate_district(
 ) -> SyntheticDistrict:
     """Draw a whole district for the school year that begins in September of
     `school_year`. The same seed, size and year give the same rows; `password_hash`
-    goes to the six fixed logins only."""
+    goes to the fixed logins only."""
     if not MIN_STUDENTS <= students <= MAX_STUDENTS:
         raise ValueError(f"students must be between {MIN_STUDENTS} and {MAX_STUDENTS}")
     # One independent stream per stage: a change in how guardians or staff are drawn
