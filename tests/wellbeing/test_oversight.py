@@ -440,6 +440,7 @@ def test_the_district_sla_figures_match_the_hand_count(client, sla, role, expect
     page = response.get_data(as_text=True)
     assert _sla_cells(page) == expected
     assert "2026-11-04 – 2026-12-03" in page  # the last 30 days, today included
+    assert 'value="2026-11-04"' in page and 'value="2026-12-03"' in page  # in the fields
     assert ('id="small-cells"' in page) is (role == "monitor")
     # The administrator may open each school's overdue list; the monitor sees no student.
     link = f'href="/schools/{sla.schools["A"].id}/overdue"'

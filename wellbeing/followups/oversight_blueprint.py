@@ -57,7 +57,13 @@ class PeriodForm(TextForm):
 
     def period(self) -> oversight.Period:
         """The chosen period; the default (the last 30 days) for what is left empty or
-        wrong, each wrong field told why beside it."""
+        wrong, each wrong field told why beside it. A valid period fills the fields."""
+        chosen = self._chosen()
+        if not self.errors:
+            self.since.data, self.until.data = chosen.first, chosen.last
+        return chosen
+
+    def _chosen(self) -> oversight.Period:
         today = local_today()
         default = oversight.default_period(today)
         if not self.validate():
