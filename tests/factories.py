@@ -70,6 +70,7 @@ def build_world(password_hash: str) -> SimpleNamespace:
     users = {
         "admin": make_user("admin", password_hash, ("admin", district)),
         "monitor": make_user("monitor", password_hash, ("monitor", district)),
+        "school_leader": make_user("leader", password_hash, ("school_leader", schools["A"])),
         "counselor": make_user("counselor", password_hash, ("counselor", schools["A"])),
         "doctor": make_user("doctor", password_hash, ("doctor", schools["A"])),
         "head_teacher": make_user("teacher", password_hash, ("head_teacher", classes["A1"])),

@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
     from wellbeing.followups.blueprint import bp as followups_bp
+    from wellbeing.followups.oversight_blueprint import bp as oversight_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
@@ -172,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
         campaigns_bp,
         coverage_bp,
         followups_bp,
+        oversight_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,5 +1,5 @@
 """`wellbeing demo`: fill an empty database with a synthetic district (see
-wellbeing/roster/synthetic.py) and print the six demo logins."""
+wellbeing/roster/synthetic.py) and print the demo logins."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def build_demo(
     """Generate the district and write it into an empty roster; the caller commits."""
     if school_year is None:
         school_year = current_school_year(utcnow().date())
-    # One argon2 hash for the six fixed logins: they share a published password anyway,
+    # One argon2 hash for the fixed logins: they share a published password anyway,
     # and hashing is the slow part of making an account.
     district = generate_district(
         school_year, seed=seed, students=students, password_hash=hash_password(DEMO_PASSWORD)
@@ -159,7 +159,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def logins_table() -> str:
-    """The six fixed logins as a small text table, in the interface's words: the role
+    """The fixed logins as a small text table, in the interface's words: the role
     as the pages name it, and where each one works (read from the database, so the
     table is the same whether the district was just built or already there)."""
     role_label = get_template_attribute("_macros.html", "role_label")
@@ -212,8 +212,9 @@ def _summary(district: SyntheticDistrict, seconds: float) -> str:
         ),
         "  "
         + _(
-            "%(accounts)d accounts; only the six below have a password",
+            "%(accounts)d accounts; only the %(fixed)d below have a password",
             accounts=len(tables["user_account"]),
+            fixed=len(FIXED_LOGINS),
         ),
         "  "
         + _(
@@ -275,7 +276,7 @@ def demo_command(
     port: int,
 ) -> None:
     """Build a synthetic demo district (invented schools, students, staff, a screening
-    campaign, a vision round and fitness tests) and print the six demo logins. Refuses
+    campaign, a vision round and fitness tests) and print the demo logins. Refuses
     to run in production."""
     if is_production(current_app.config):
         raise DemoRefused(

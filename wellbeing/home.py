@@ -20,6 +20,7 @@ from wellbeing.campaigns.pages import open_alert_counts
 from wellbeing.clock import utcnow
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
+from wellbeing.followups.oversight import school_counts
 from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
@@ -81,6 +82,8 @@ def panels(user: Any) -> list[Panel]:
             figures = counselor(
                 assignment.school, alerts.get(assignment.school_id, 0), now, user.id
             )
+        elif assignment.role == "school_leader" and assignment.school is not None:
+            figures = school_leader(assignment.school_id, now)
         elif assignment.role == "doctor" and assignment.school is not None:
             figures = doctor(assignment.school, now)
         elif assignment.role == "head_teacher" and assignment.school_class is not None:
@@ -146,6 +149,11 @@ def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[
     # The counselor's own follow-ups at this school, beside the alerts that start them.
     overdue, today = follow_up_counts(user_id, now, school.id)
     return {"alerts": alerts, "coverage": coverage, "overdue": overdue, "due_today": today}
+
+
+def school_leader(school_id: int, now: datetime) -> dict[str, Any]:
+    """The school's overdue follow-ups and its alerts waiting and late: counts only."""
+    return {"counts": school_counts([school_id], now)[school_id]}
 
 
 def head_teacher(school_class: SchoolClass, now: datetime) -> dict[str, Any]:

@@ -43,6 +43,7 @@ FRESH_ACCOUNTS = {
     "e2e-words-counselor": "counselor",
     # tests/e2e/test_followup_journey.py
     "e2e-followup": "counselor",
+    "e2e-words-leader": "leader",
 }
 _ADD_ACCOUNTS = """
 import sys

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 DEMO_ROLES = {
     "admin": "系统管理员",
     "monitor": "区级监测员",
+    "leader": "分管校领导",
     "counselor": "心理教师",
     "doctor": "校医",
     "teacher": "班主任",

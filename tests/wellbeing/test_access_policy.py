@@ -13,7 +13,16 @@ from tests.factories import add_follow_ups
 from tests.wellbeing.campaigns import ACCESS_MODULES
 from wellbeing.extensions import db
 
-ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
+ROLES = [
+    "admin",
+    "monitor",
+    "school_leader",
+    "counselor",
+    "doctor",
+    "head_teacher",
+    "committee",
+    "student",
+]
 EVERYONE = set(ROLES)
 
 # endpoint -> (roles allowed, whether the route has a scoped target)
@@ -72,6 +81,11 @@ EXPECTED: dict[str, set[str]] = {
     "followups.reassign": {"admin", "counselor"},
     "followups.cancel": {"admin", "counselor"},
     "followups.new": {"admin", "counselor"},
+    # Oversight: the school's leaders (and the district's administrators) see who waits;
+    # the district sees rates per school.
+    "oversight.overdue": {"school_leader", "admin"},
+    "oversight.district_sla": {"admin", "monitor"},
+    "oversight.district_sla_xlsx": {"admin", "monitor"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -115,6 +129,7 @@ INSIDE["alerts"] = INSIDE["followups"] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
+    "school_leader": OUTSIDE_SCHOOL,
     "counselor": OUTSIDE_SCHOOL,
     "doctor": OUTSIDE_SCHOOL,
     "head_teacher": OUTSIDE_CLASS,

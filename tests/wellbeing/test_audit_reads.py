@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +24,9 @@ from tests.factories import add_campaigns, add_follow_ups
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
+from tests.wellbeing.test_oversight import make_follow_up
 from wellbeing.campaigns.models import CrisisAlert
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
@@ -54,6 +57,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "followups.view": "follow_up_id",  # one follow-up: its student, history, outcome
     "followups.new": "student_id",  # the student a follow-up is opened for
     "campaigns.acknowledge_alert": "alert_id",  # the alert's student
+    "oversight.overdue": "school_id",  # who waits: names, classes, kinds, times
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
@@ -67,6 +71,7 @@ NO_STUDENT_DATA: dict[str, str] = {
     "auth.set_language": "a redirect",
     "auth.change_password": "the user's own password",
     "district.overview": "district aggregates, never a student",
+    "oversight.district_sla": "rates per school, small cells suppressed",
     "roster.schools": "schools",
     "roster.school": "a school's classes and their numbers of students",
     "roster_import.upload": "the upload form (an import is audited as import)",
@@ -103,6 +108,7 @@ AUDITED_ALREADY: dict[str, str] = {
     "campaigns.alerts": "view_sensitive",
     "coverage.export_school": "export",
     "coverage.export_district": "export",
+    "oversight.district_sla_xlsx": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",
@@ -133,6 +139,10 @@ def shown(world):
     fitness(failed, 2026, total=52.0, standard=52.0, rating="fail")
     for user in world.users.values():
         notify(user.id, "crisis_alert", f"危机预警：{myopic.name}（1班）需要今天约谈。")
+    # An overdue follow-up: the school leader's list names its student.
+    make_follow_up(
+        world.schools["A"], myopic, world.users["counselor"], utcnow() - timedelta(days=1)
+    )
     db.session.flush()
     return world
 

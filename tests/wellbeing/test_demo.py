@@ -300,7 +300,10 @@ def test_command_replaces_the_roster_and_prints_the_logins_once(app, world):
     table = [line for line in output.splitlines() if DEMO_PASSWORD in line]
     assert [line.split()[1] for line in table] == [login.username for login in FIXED_LOGINS]
     # Where each works, in the pages' words: the demo class is 七年级1班.
-    assert "七年级1班" in table[4] and "班主任" in table[4] and "心理委员" in table[5]
+    by_login = {line.split()[1]: line for line in table}
+    assert "七年级1班" in by_login["teacher"] and "班主任" in by_login["teacher"]
+    assert "心理委员" in by_login["committee"]
+    assert "分管校领导" in by_login["leader"] and "泸州市第三十一中学" in by_login["leader"]
     code = re.search(r"访问码 (\w{5}-\w{5})", output).group(1)
     target = target_for_code(code, utcnow())
     assert target.state == "not_started" and target.campaign.grades == [7, 10]

@@ -40,7 +40,16 @@ from wellbeing.extensions import db
 
 pytestmark = pytest.mark.app
 
-ROLES = ["admin", "monitor", "counselor", "doctor", "head_teacher", "committee", "student"]
+ROLES = [
+    "admin",
+    "monitor",
+    "school_leader",
+    "counselor",
+    "doctor",
+    "head_teacher",
+    "committee",
+    "student",
+]
 # Routes whose answer is a redirect or a fixed text, not a page to read.
 NOT_PAGES = {"static", "main.index", "main.ping", "auth.set_language", "auth.logout"}
 # Posts not sent empty: they end the session or belong to the login.
@@ -54,7 +63,9 @@ IMPORTS = {
 # Data, not words: the synthetic world's school codes; and its login names, which the
 # audit trail names its rows by (people's display names are Chinese, see `everything`).
 DATA_WORDS = {"SA", "SB", "SC"}
-LOGINS = frozenset({"admin", "monitor", "counselor", "doctor", "teacher", "committee", "student"})
+LOGINS = frozenset(
+    {"admin", "monitor", "leader", "counselor", "doctor", "teacher", "committee", "student"}
+)
 # The keys of a JSON answer whose values people read (the grids' and runner's messages).
 JSON_TEXT = {"message", "detail", "error", "display"}
 # An import's problems name the file's columns as its header spells them (the batch

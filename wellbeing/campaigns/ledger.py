@@ -342,29 +342,33 @@ _PARTS = (
 )
 
 
-def _hidden(table: list[dict[str, int]]) -> set[tuple[int, str]]:
-    """Small cells (primary suppression), then complementary ones: wherever a hidden cell
-    is the only one hidden among parts that add up to a shown total (in its row, or in
+def hidden_cells(
+    table: list[dict[str, int]], parts: Iterable[tuple[tuple[str, ...], str]] = _PARTS
+) -> set[tuple[int, str]]:
+    """The district's one suppression rule, for any table of counts whose `parts` add up
+    to a total in the same row (the coverage ledger's, the SLA figures'). Small cells
+    (primary suppression), then complementary ones: wherever a hidden cell is the only one
+    hidden among parts that add up to a shown total (in its row, or in
     its column against the total row), the smallest other non-zero part is hidden too
     (or, when the others are all 0, the total), until no hidden cell can be worked out
     by subtraction. The last row is the total."""
     hidden = {(r, key) for r, row in enumerate(table) for key, n in row.items() if is_small(n)}
     last = len(table) - 1
     groups = [
-        ([(r, key) for key in parts], (r, total_key))
+        ([(r, key) for key in keys], (r, total_key))
         for r in range(len(table))
-        for parts, total_key in _PARTS
+        for keys, total_key in parts
     ]
     if last:
         groups += [([(r, key) for r in range(last)], (last, key)) for key in table[last]]
     changed = True
     while changed:
         changed = False
-        for parts, total_cell in groups:
-            alone = [cell for cell in parts if cell in hidden]
+        for cells, total_cell in groups:
+            alone = [cell for cell in cells if cell in hidden]
             if len(alone) != 1 or total_cell in hidden:
                 continue
-            others = [cell for cell in parts if cell not in hidden and table[cell[0]][cell[1]]]
+            others = [cell for cell in cells if cell not in hidden and table[cell[0]][cell[1]]]
             hidden.add(min(others, key=lambda c: table[c[0]][c[1]]) if others else total_cell)
             changed = True
     return hidden
@@ -379,7 +383,7 @@ def table_figures(
     suppression); a rate is hidden when its numerator or denominator is. A 0 stays 0:
     nobody can be singled out of nobody."""
     table = [_cells(tally) for tally in tallies]
-    hidden = _hidden(table) if suppress else set()
+    hidden = hidden_cells(table) if suppress else set()
     shown = []
     for r, (tally, row) in enumerate(zip(tallies, table, strict=True)):
         cells = {key: SUPPRESSED if (r, key) in hidden else n for key, n in row.items()}

@@ -61,7 +61,7 @@ EARLIEST_ENTRY_YEAR = 1990
 # Roles a file may grant; `student` accounts are not staff and are not imported.
 IMPORTABLE_ROLES = tuple(r.value for r in Role if r is not Role.student)
 DISTRICT_ROLES = {Role.admin.value, Role.monitor.value}
-SCHOOL_ROLES = {Role.counselor.value, Role.doctor.value}
+SCHOOL_ROLES = {Role.school_leader.value, Role.counselor.value, Role.doctor.value}
 CLASS_ROLES = {Role.head_teacher.value, Role.committee.value}
 
 
@@ -267,6 +267,11 @@ ROLE_WORDS = {
     "系统管理员": "admin",
     "监测员": "monitor",
     "区级监测": "monitor",
+    # The principal or deputy in charge of mental health.
+    "分管校领导": "school_leader",
+    "校领导": "school_leader",
+    "分管校长": "school_leader",
+    "分管副校长": "school_leader",
     "心理教师": "counselor",
     "心理老师": "counselor",
     "心理辅导员": "counselor",
@@ -943,7 +948,10 @@ def _staff(
         sheet,
         "role",
         _words(sheet.frame["role"], ROLE_WORDS),
-        N_("Unknown role: use admin, monitor, counselor, doctor, head_teacher or committee."),
+        N_(
+            "Unknown role: use admin, monitor, school_leader, counselor, doctor, "
+            "head_teacher or committee."
+        ),
     )
     # Pad absent optional columns (on a copy) so every role's rule reads the same way.
     padded = sheet.frame.copy()

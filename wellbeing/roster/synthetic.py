@@ -118,10 +118,11 @@ class FixedLogin:
     sees: Any  # lazy translated text: str() in the reader's language
 
 
-# The six accounts anyone can try; the rest of the staff have no password.
+# The seven accounts anyone can try; the rest of the staff have no password.
 FIXED_LOGINS = (
     FixedLogin(Role.admin, "admin", _l("everything in the district; imports the roster")),
     FixedLogin(Role.monitor, "monitor", _l("district aggregates only, never a student")),
+    FixedLogin(Role.school_leader, "leader", _l("one school: overdue follow-ups and late alerts")),
     FixedLogin(Role.counselor, "counselor", _l("one school: alerts, campaign, students")),
     FixedLogin(Role.doctor, "doctor", _l("the same school: vision and fitness")),
     FixedLogin(Role.head_teacher, "teacher", _l("one grade-7 class of that school")),
@@ -190,7 +191,7 @@ def generate_district(
 ) -> SyntheticDistrict:
     """Draw a whole district for the school year that begins in September of
     `school_year`. The same seed, size and year give the same rows; `password_hash`
-    goes to the six fixed logins only."""
+    goes to the fixed logins only."""
     if not MIN_STUDENTS <= students <= MAX_STUDENTS:
         raise ValueError(f"students must be between {MIN_STUDENTS} and {MAX_STUDENTS}")
     # One independent stream per stage: a change in how guardians or staff are drawn
@@ -626,11 +627,15 @@ def _draw_staff(
         teacher, committee = _class_staff(rng, accounts, item, pupils)
         if item.school is demo_school and (item.grade, item.name) == (7, "1"):
             fixed |= {"teacher": teacher, "committee": committee[0]}
+    # Drawn last, so the staff drawn before them keep their ids and names.
+    leaders = _school_leaders(rng, accounts, schools)
+    fixed["leader"] = leaders[demo_school.id]
     for username, user_id in fixed.items():
         accounts.make_fixed(user_id, username, password_hash)
     # The demo class is grade 7, class 1 of the demo school: 七年级1班.
     class_place = f"{demo_school.name} {class_name_zh(7, '1')}"
     places = {"counselor": demo_school.name, "doctor": demo_school.name}
+    places["leader"] = demo_school.name
     places |= {"teacher": class_place, "committee": class_place}
     return accounts.users, accounts.roles, places
 
@@ -658,6 +663,20 @@ def _school_staff(
         for n in range(1, doctors + 1)
     ]
     return (counselor_ids[0] if counselor_ids else None), doctor_ids[0]
+
+
+def _school_leaders(
+    rng: np.random.Generator, accounts: _Accounts, schools: list[_School]
+) -> dict[int, int]:
+    """One 分管校领导 per school (the principal or deputy in charge of mental health):
+    the school's id -> the leader's user id."""
+    names = _staff_names(rng, len(schools), 0.5)
+    return {
+        school.id: accounts.add(
+            f"l{school.code}", name, Role.school_leader, ("school_id", school.id)
+        )
+        for school, name in zip(schools, names, strict=True)
+    }
 
 
 def _class_staff(

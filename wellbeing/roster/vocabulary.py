@@ -64,6 +64,9 @@ class StudentStatus(enum.StrEnum):
 class Role(enum.StrEnum):
     admin = "admin"
     monitor = "monitor"
+    # 分管校领导: the principal or deputy in charge of mental health. Sees the school's
+    # overdue work and late alerts (names, classes, times), never counseling content.
+    school_leader = "school_leader"
     counselor = "counselor"
     doctor = "doctor"
     head_teacher = "head_teacher"

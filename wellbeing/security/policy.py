@@ -156,6 +156,17 @@ POLICY: dict[str, Rule] = {
     "followups.manage": _rule(
         "Open, complete, reassign or cancel a follow-up of one's school", R.counselor, R.admin
     ),
+    # Oversight of the SLA ladder. The school's leaders see who is waiting and since when
+    # (names, classes, kinds, times), never what was said, answered, scored or planned;
+    # the district sees rates per school only.
+    "oversight.school": _rule(
+        "A school's overdue follow-ups and late crisis alerts, without their content",
+        R.school_leader,
+        R.admin,
+    ),
+    "oversight.district": _rule(
+        "Each school's SLA rates (small cells suppressed), never a student", R.monitor, R.admin
+    ),
     "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
     "paper.enter": _rule(
         "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor
