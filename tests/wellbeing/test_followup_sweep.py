@@ -19,10 +19,10 @@ from wellbeing.followups import ladder
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.digest import digest
 from wellbeing.followups.models import FollowUp, SlaEvent
-from wellbeing.followups.sweep import DISTRICT_SLA, MINE, page_link, sweep
+from wellbeing.followups.sweep import sweep
 from wellbeing.notifications import services as notifications
 from wellbeing.notifications.models import Notification
-from wellbeing.roster.vocabulary import Role
+from wellbeing.notifications.services import link_to
 from wellbeing.scheduler.registry import jobs, sweep_jobs
 from wellbeing.security.crypto import Keyring
 
@@ -125,7 +125,7 @@ def test_due_follow_ups_remind_each_assignee_once(world, at, told):
     assert sweep() == {"due": 4, "reminded": 4, "escalated": 0}
     (message,) = inbox(world.users["counselor"])
     assert message.message == "您有 3 条随访已到期"
-    assert message.link == page_link(MINE)  # 我的随访
+    assert message.link == link_to("followups.mine")  # 我的随访
     assert [n.message for n in inbox(other)] == ["您有 1 条随访已到期"]
     assert {call["outside"] for call in told} == {
         "您有 3 条随访已到期，请登录查看",
@@ -162,7 +162,7 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
     due = from_local(MONDAY.replace(hour=9))
     at(MONDAY.replace(hour=8))
     item = follow_up(world, due)
-    admin, monitor = world.users["admin"], world.users["monitor"]
+    admin, monitor, leader = (world.users[k] for k in ("admin", "monitor", "school_leader"))
 
     at(MONDAY.replace(hour=12, minute=59))  # 3 h 59 min late
     assert sweep() == {"due": 1, "reminded": 1, "escalated": 0}
@@ -171,9 +171,8 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
     db.session.refresh(item)
     assert item.escalation_level == 1
     assert abs(item.escalated_at - now) < timedelta(seconds=5)
-    # The school has no leader yet: its district's administrators hear of it instead.
-    assert [n.message for n in inbox(admin)] == ["测试学校A有 1 条随访逾期超过 4 小时（在校时间）"]
-    assert inbox(monitor) == []
+    assert [n.message for n in inbox(leader)] == ["测试学校A有 1 条随访逾期超过 4 小时（在校时间）"]
+    assert inbox(admin) == inbox(monitor) == []
     assert told[-1]["outside"] == "测试学校A有 1 条随访逾期超过 4 小时（在校时间），请登录查看"
 
     # Overnight and the next day nothing climbs until 24 school hours: 8.5 on Monday,
@@ -188,7 +187,7 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
     expected = "1 所学校共有 1 条随访逾期超过 24 小时（在校时间）"
     assert [n.message for n in inbox(monitor)] == [expected]
     assert inbox(admin)[-1].message == expected
-    assert told[-1]["link"] == page_link(DISTRICT_SLA)
+    assert told[-1]["link"] == link_to("oversight.district_sla")
     assert steps() == [
         (item.id, v.ESCALATED_DISTRICT),
         (item.id, v.ESCALATED_SCHOOL),
@@ -197,21 +196,24 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
 
     at(MONDAY + timedelta(days=9))
     assert sweep() == {"due": 1, "reminded": 0, "escalated": 0}
-    assert len(inbox(admin)) == 2
+    assert len(inbox(admin)) == 1 and len(inbox(leader)) == 1
 
 
 def test_a_sweep_after_a_long_outage_climbs_every_rung_once(world, at):
     """Down for days: the first sweep back reminds, and tells each school's rung and the
     district's at once (each rung recorded); the next adds nothing. The district hears
-    once for all its schools."""
+    once for all its schools; school B has no leader, so its rung goes to the district's
+    administrators (an escalation must reach someone)."""
     due = from_local(MONDAY.replace(hour=9))
     follow_up(world, due)
     follow_up(world, due + timedelta(minutes=1))
     follow_up(world, due, school="B")
     at(MONDAY + timedelta(days=7, hours=10))
     assert sweep() == {"due": 3, "reminded": 3, "escalated": 3}
+    assert [n.message for n in inbox(world.users["school_leader"])] == [
+        "测试学校A有 2 条随访逾期超过 4 小时（在校时间）"
+    ]
     assert [n.message for n in inbox(world.users["admin"])] == [
-        "测试学校A有 2 条随访逾期超过 4 小时（在校时间）",
         "测试学校B有 1 条随访逾期超过 4 小时（在校时间）",
         "2 所学校共有 3 条随访逾期超过 24 小时（在校时间）",
     ]
@@ -223,10 +225,8 @@ def test_a_sweep_after_a_long_outage_climbs_every_rung_once(world, at):
     assert len(steps()) == 9
 
 
-@pytest.mark.skipif("school_leader" not in Role.__members__, reason="the school_leader role")
 def test_the_school_rung_tells_the_schools_leaders(world, at):
-    leader = make_user("leader", None, ("school_leader", world.schools["A"]))
-    db.session.flush()
+    leader = world.users["school_leader"]
     follow_up(world, from_local(MONDAY.replace(hour=8)))
     at(MONDAY.replace(hour=12))
     sweep()
@@ -246,7 +246,7 @@ def test_a_crashed_sweep_is_done_again_and_tells_once(world, at):
     db.session.commit()
     assert sweep() == {"due": 1, "reminded": 0, "escalated": 0}
     assert len(inbox(world.users["counselor"])) == 1
-    assert len(inbox(world.users["admin"])) == 1
+    assert len(inbox(world.users["school_leader"])) == 1
 
 
 def alert(world, raised_at: datetime, school: str = "A") -> CrisisAlert:
@@ -265,7 +265,7 @@ def test_an_alert_raised_after_school_waits_for_the_morning(world, at, told):
     08:00; nothing is reminded or escalated over the weekend."""
     raised = alert(world, from_local(FRIDAY.replace(hour=17)))
     assert ladder.alert_deadline(raised.raised_at) == from_local(MONDAY.replace(hour=8))
-    counselor, admin = world.users["counselor"], world.users["admin"]
+    counselor = world.users["counselor"]
     for local in (
         FRIDAY.replace(hour=23),
         FRIDAY + timedelta(days=2, hours=12),
@@ -289,11 +289,11 @@ def test_an_alert_raised_after_school_waits_for_the_morning(world, at, told):
     assert sweep()["escalated"] == 0
     at(MONDAY.replace(hour=12))
     assert sweep()["escalated"] == 1
-    assert [n.message for n in inbox(admin)] == [
-        "测试学校A有 1 条危机预警逾期未确认超过 4 小时（在校时间）"
-    ]
+    (escalation,) = inbox(world.users["school_leader"])
+    assert escalation.message == "测试学校A有 1 条危机预警逾期未确认超过 4 小时（在校时间）"
+    assert escalation.link == f"/schools/{world.schools['A'].id}/overdue"
     assert sweep()["escalated"] == 0
-    assert len(inbox(counselor)) == 1 and len(inbox(admin)) == 1
+    assert len(inbox(counselor)) == 1 and len(inbox(world.users["school_leader"])) == 1
 
     # Acknowledged: the sweep leaves it alone.
     raised.acknowledged_at = utcnow()

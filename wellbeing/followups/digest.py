@@ -16,9 +16,8 @@ from wellbeing.clock import local_midnight_utc, local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
-from wellbeing.followups.sweep import MINE, page_link
 from wellbeing.notifications.models import Notification
-from wellbeing.notifications.services import tell
+from wellbeing.notifications.services import link_to, tell
 from wellbeing.roster.models import RoleAssignment, User
 from wellbeing.scheduler.registry import Job, register_job
 
@@ -70,7 +69,7 @@ def digest() -> dict[str, int]:
     people = db.session.scalars(
         select(User).where(User.id.in_(list(wanted)), User.active.is_(True)).order_by(User.id)
     ).all()
-    link = page_link(MINE)
+    link = link_to("followups.mine")
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         for person in people:
             overdue, due_today, upcoming = wanted[person.id]

@@ -28,14 +28,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from screening.sla import add_school_hours
 from wellbeing.campaigns import ledger
 from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.campaigns.pages import open_alert_counts, students_by_id
-from wellbeing.clock import from_local, local_midnight_utc, to_local
+from wellbeing.clock import local_midnight_utc
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as v
-from wellbeing.followups.ladder import school_day
+from wellbeing.followups.ladder import alert_deadline, first_contact_due
 from wellbeing.followups.models import FollowUp, SlaEvent
 from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import School, Student
@@ -68,20 +67,8 @@ def alert_hours() -> float:
 
 
 def contact_hours() -> float:
-    """Hours from an alert to its student's first contact."""
+    """Hours from an alert's acknowledgement to its student's first contact."""
     return float(current_app.config["SLA_FIRST_CONTACT_HOURS"])
-
-
-def alert_deadline(raised_at: datetime) -> datetime:
-    """When an alert must be acknowledged (stored UTC): raised_at in local time plus the
-    setting's hours of school time."""
-    return from_local(add_school_hours(to_local(raised_at), alert_hours(), school_day()))
-
-
-def first_contact_deadline(raised_at: datetime) -> datetime:
-    """When the alert's student must have been seen: SLA_FIRST_CONTACT_HOURS after the
-    alert was raised (wall-clock hours: a crisis does not wait for Monday)."""
-    return raised_at + timedelta(hours=contact_hours())
 
 
 # ----------------------------------------------------------------------------- one school
@@ -320,7 +307,7 @@ def _alert_counts(
             counts[row.school_id]["acknowledged_late"] += 1
     first_done = _first_follow_ups(school_ids, set(acknowledged), period.starts)
     for alert_id, row in acknowledged.items():
-        deadline = first_contact_deadline(row.raised_at)
+        deadline = first_contact_due(row.acknowledged_at)
         closed_at = first_done.get(alert_id)
         if closed_at is not None and closed_at <= deadline:
             counts[row.school_id]["contacted_in_time"] += 1

@@ -23,7 +23,6 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from werkzeug.routing import BuildError
 
 from screening.sla import DISTRICT, SCHOOL, SchoolDay
 from wellbeing.clock import utcnow
@@ -35,11 +34,6 @@ from wellbeing.notifications.services import active_holders, link_to, tell
 from wellbeing.roster.models import RoleAssignment, School, User
 from wellbeing.scheduler.registry import Job, register_job
 
-# Pages the messages link to: (endpoint, path used until that page exists). The follow-up
-# pages and the district's SLA page are built beside this sweep.
-MINE = ("followups.mine", "/followups/mine")
-DISTRICT_SLA = ("district.sla", "/district/sla")
-SCHOOL_OVERDUE = ("followups.school_overdue", "/followups/overdue")
 IN_CHUNKS = 1000  # ids per IN list
 
 # Inbox kinds of the sweep's messages (notification.kind).
@@ -74,12 +68,10 @@ def register_alert_source(
     _alert_sources[name] = AlertSource(rows, link)
 
 
-def page_link(page: tuple[str, str]) -> str:
-    endpoint, path = page
-    try:
-        return link_to(endpoint)
-    except BuildError:
-        return path
+def overdue_link(school_id: int) -> str:
+    """The school's overdue list: where its leaders (or the district's administrators)
+    see who waits, for late follow-ups and late alerts alike."""
+    return link_to("oversight.overdue", school_id=school_id)
 
 
 def content_key(prefix: str, ids: Iterable[int]) -> str:
@@ -203,7 +195,7 @@ def _remind_assignees(rows: Sequence, now: datetime) -> int:
     people = db.session.scalars(
         select(User).where(User.id.in_(list(by_assignee)), User.active.is_(True))
     ).all()
-    link = page_link(MINE)
+    link = link_to("followups.mine")
     for person in people:
         ids = by_assignee[person.id]
         tell(
@@ -258,7 +250,7 @@ def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime, audience: _Au
         audience,
         "followups",
         _late_follow_ups,
-        school_link=lambda school_id: page_link(SCHOOL_OVERDUE),
+        school_link=overdue_link,
     )
     return len(climbing)
 
@@ -365,7 +357,7 @@ def _tell_climbs(
             words["school"] = schools[place].name
         else:
             people = audience.district(place)
-            link = page_link(DISTRICT_SLA)
+            link = link_to("oversight.district_sla")
             words["schools"] = len(in_district[place])
         message, outside = texts(rung, words)
         tell(
@@ -409,7 +401,7 @@ def _sweep_alerts(now: datetime, day: SchoolDay, audience: _Audience) -> int:
             climbs += [(alert.id, alert.school_id, deadline, rung) for rung in rungs]
             escalated += bool(rungs)
         _record_climbs(v.SUBJECT_ALERT, climbs, now)
-        _tell_climbs(climbs, audience, "alerts", _late_alerts, school_link=source.link)
+        _tell_climbs(climbs, audience, "alerts", _late_alerts, school_link=overdue_link)
     return escalated
 
 
