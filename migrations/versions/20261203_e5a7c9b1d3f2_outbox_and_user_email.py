@@ -1,0 +1,63 @@
+"""the outbox of mail and webhooks, idempotent inbox keys, users' e-mail addresses
+
+Revision ID: e5a7c9b1d3f2
+Revises: d4e6f8a0b2c1
+Create Date: 2026-12-03 16:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "e5a7c9b1d3f2"
+down_revision = "d4e6f8a0b2c1"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "outbox_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("recipient", sa.String(length=500), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+        sa.Column("last_error", sa.String(length=200), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint(
+            "channel IN ('mail', 'webhook')", name=op.f("ck_outbox_message_channel")
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed')",
+            name=op.f("ck_outbox_message_status"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
+        sa.UniqueConstraint("key", name=op.f("uq_outbox_message_key")),
+    )
+    op.create_index(
+        "ix_outbox_message_due",
+        "outbox_message",
+        ["channel", "status", "next_attempt_at"],
+        unique=False,
+    )
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("key", sa.String(length=200), nullable=True))
+        batch_op.create_unique_constraint(op.f("uq_notification_user_id"), ["user_id", "key"])
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.drop_column("email")
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("uq_notification_user_id"), type_="unique")
+        batch_op.drop_column("key")
+    op.drop_index("ix_outbox_message_due", table_name="outbox_message")
+    op.drop_table("outbox_message")
