@@ -338,6 +338,10 @@ def _error_kind(exc: BaseException) -> str:
     """A short name for an error, without its text (which may quote what was sent)."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return "timeout"  # smtplib reports a reply's timeout as a disconnection
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "disconnected"
     if isinstance(exc, smtplib.SMTPResponseException):
         return str(exc.smtp_code)
     return type(exc).__name__
