@@ -32,14 +32,16 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.notifications.models import OutboxMessage
+from wellbeing.security.audit import record_event
 
 log = logging.getLogger(__name__)
 
@@ -408,3 +410,42 @@ def _check_robot_answer(answer: bytes) -> None:
         return
     if code:
         raise Refused(f"errcode {code}")
+
+
+# --- the administrator's view ------------------------------------------------------------
+
+
+def listing_query() -> Select[tuple[OutboxMessage]]:
+    """Every message, those given up first, then those waiting, then the delivered; newest
+    first within each."""
+    order = case({FAILED: 0, PENDING: 1, SENDING: 1}, value=OutboxMessage.status, else_=2)
+    return select(OutboxMessage).order_by(
+        order, OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
+    )
+
+
+def status_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows}
+
+
+def masked_recipient(recipient: str) -> str:
+    """An address as a***@school.cn; a URL by its host only (a robot's URL holds its key)."""
+    if "://" in recipient:
+        parts = urlsplit(recipient)
+        return f"{parts.scheme}://{parts.hostname or ''}/…"
+    name, at, domain = recipient.partition("@")
+    return f"{name[:1]}***{at}{domain}"
+
+
+def retry_now(message_id: int) -> bool:
+    """Make a given-up message due now, with its attempts counted afresh; audited."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status != FAILED:
+        return False
+    message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
+    record_event("outbox_retry", target=("outbox_message", message.id))
+    db.session.flush()
+    return True
