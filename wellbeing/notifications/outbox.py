@@ -28,6 +28,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -127,46 +128,70 @@ def _due(channel: str, now: datetime, limit: int) -> list[tuple[int, str]]:
     ]
 
 
-def _claim(message_id: int, now: datetime, lease: timedelta) -> OutboxMessage | None:
-    """Take the row for one attempt, unless another run took it first; committed, so a
-    crash during the send leaves a claim that lapses."""
-    claimed = db.session.execute(
+@dataclass(frozen=True)
+class Claimed:
+    """A message taken for one attempt (read with the claim, no ORM object)."""
+
+    id: int
+    key: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+    created_at: datetime
+
+
+def _claim(message_id: int, now: datetime, lease: timedelta) -> Claimed | None:
+    """Take the row for one attempt, unless another run took it first, and commit (with
+    the previous message's outcome): a crash during the send leaves a claim that lapses."""
+    row = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
             OutboxMessage.status.in_((PENDING, SENDING)),
             OutboxMessage.next_attempt_at <= now,
         )
-        .values(
-            status=SENDING,
-            attempts=OutboxMessage.attempts + 1,
-            next_attempt_at=now + lease,
+        .values(status=SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.key,
+            OutboxMessage.recipient,
+            OutboxMessage.subject,
+            OutboxMessage.body,
+            OutboxMessage.attempts,
+            OutboxMessage.created_at,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).first()
     db.session.commit()
-    if not claimed:
-        return None
-    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+    return None if row is None else Claimed(*row)
 
 
-def _record(message: OutboxMessage, error: str | None) -> str:
-    """Store the attempt's outcome and commit it; returns the new status."""
+def _record(message: Claimed, error: str | None) -> tuple[str, datetime | None]:
+    """Store the attempt's outcome: sent, pending again after the backoff, or given up.
+    Committed by the next claim or at the end of the run, before any other send. Returns
+    the status and, when pending, when it is due."""
     now = utcnow()
+    retry_at = None
     if error is None:
-        message.status, message.sent_at, message.last_error = SENT, now, None
+        values: dict[str, Any] = {"status": SENT, "sent_at": now, "last_error": None}
+    elif message.attempts >= int(_settings()["OUTBOX_MAX_ATTEMPTS"]):
+        values = {"status": FAILED, "last_error": error[:ERROR_LENGTH]}
+        log.warning("outbox: message %d given up after %d attempts", message.id, message.attempts)
     else:
-        message.last_error = error[:ERROR_LENGTH]
-        if message.attempts >= int(_settings()["OUTBOX_MAX_ATTEMPTS"]):
-            message.status = FAILED
-            log.warning(
-                "outbox: message %d given up after %d attempts", message.id, message.attempts
-            )
-        else:
-            message.status = PENDING
-            message.next_attempt_at = now + backoff(message.attempts)
-    db.session.commit()
-    return message.status
+        retry_at = now + backoff(message.attempts)
+        values = {
+            "status": PENDING,
+            "last_error": error[:ERROR_LENGTH],
+            "next_attempt_at": retry_at,
+        }
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return values["status"], retry_at
 
 
 def _hold_back(ids: list[int], until: datetime) -> None:
@@ -228,16 +253,16 @@ def _deliver_channel(channel: str, limit: int) -> tuple[int, int]:
                 error = None
             except (Unreachable, Refused) as exc:
                 error = str(exc)
-            status = _record(message, error)
+            _status, retry_at = _record(message, error)
             if error is None:
                 sent += 1
                 continue
             failed += 1
             log.warning("outbox: %s %d not delivered (%s)", channel, message_id, error)
             if sender.unreachable:
-                retry = message.next_attempt_at if status == PENDING else None
-                unreachable[group] = retry or utcnow() + backoff(1)
+                unreachable[group] = retry_at or utcnow() + backoff(1)
     finally:
+        db.session.commit()  # the last outcome
         sender.close()
     for group, ids in held.items():
         _hold_back(ids, unreachable[group])
@@ -251,7 +276,7 @@ class _Sender:
         """Messages that share a receiver (and so its failures)."""
         return recipient
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Claimed) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -287,7 +312,7 @@ class _MailSender(_Sender):
             raise
         return connection
 
-    def message(self, message: OutboxMessage) -> EmailMessage:
+    def message(self, message: Claimed) -> EmailMessage:
         mail = EmailMessage()
         mail["Subject"] = message.subject
         mail["From"] = self.sender
@@ -298,7 +323,7 @@ class _MailSender(_Sender):
         mail.set_content(message.body)
         return mail
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Claimed) -> None:
         self.unreachable = False
         try:
             if self.connection is None:
@@ -349,7 +374,7 @@ def _error_kind(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def webhook_payload(message: OutboxMessage, form: str) -> dict[str, Any]:
+def webhook_payload(message: Claimed, form: str) -> dict[str, Any]:
     """The JSON a webhook receives: ours, or a WeCom/DingTalk group robot's text message."""
     text = f"{message.subject}\n{message.body}" if message.subject else message.body
     if form in ("wecom", "dingtalk"):
@@ -369,7 +394,7 @@ class _WebhookSender(_Sender):
         self.form = _settings()["WEBHOOK_FORMAT"]
         self.timeout = float(_settings()["WEBHOOK_TIMEOUT_SECONDS"])
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Claimed) -> None:
         self.unreachable = False
         request = urllib.request.Request(
             message.recipient,
