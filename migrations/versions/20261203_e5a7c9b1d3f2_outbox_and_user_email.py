@@ -46,18 +46,23 @@ def upgrade() -> None:
         ["channel", "status", "next_attempt_at"],
         unique=False,
     )
-    with op.batch_alter_table("notification", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("key", sa.String(length=200), nullable=True))
-        batch_op.create_unique_constraint(op.f("uq_notification_user_id"), ["user_id", "key"])
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
+    # Plain ADD COLUMN and a unique index: no table is rebuilt (SQLite's batch mode would
+    # drop user_account, which other tables' foreign keys refer to).
+    op.add_column("notification", sa.Column("key", sa.String(length=200), nullable=True))
+    op.create_index("uq_notification_user_key", "notification", ["user_id", "key"], unique=True)
+    op.add_column("user_account", sa.Column("email", sa.String(length=254), nullable=True))
+
+
+def _drop_column(table: str, column: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":  # 3.35 and later drop a plain column in place
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_column("email")
-    with op.batch_alter_table("notification", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("uq_notification_user_id"), type_="unique")
-        batch_op.drop_column("key")
+    _drop_column("user_account", "email")
+    op.drop_index("uq_notification_user_key", table_name="notification")
+    _drop_column("notification", "key")
     op.drop_index("ix_outbox_message_due", table_name="outbox_message")
     op.drop_table("outbox_message")

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +37,8 @@ class Notification(db.Model):
     idempotent: a user gets one message per key."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    # A unique index rather than a constraint: added without rebuilding the table.
+    __table_args__ = (Index("uq_notification_user_key", "user_id", "key", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = record_uid()
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
