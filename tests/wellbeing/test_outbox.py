@@ -270,6 +270,19 @@ def test_a_crash_mid_send_resends_once_with_the_same_message_id(world, settings,
     assert outbox.deliver_mail() == {"sent": 0, "failed": 0}
 
 
+def test_a_claim_lasts_its_lease_from_when_it_is_taken(world, settings):
+    """Late in a long run (10,000 mails take minutes) a claim still gets its whole lease,
+    so no other run takes a message while it is being sent."""
+    _addresses(world)
+    _alert(world)
+    message = _rows(channel="mail")[0]
+    run_started = clock.utcnow()
+    clock.move(timedelta(minutes=5))
+    outbox._claim(message.id, run_started, timedelta(seconds=2 * TIMEOUT))
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).next_attempt_at > clock.utcnow()
+
+
 def test_a_dead_webhook_url_holds_back_only_its_own(world, settings, app, monkeypatch, hooks):
     dead = f"http://127.0.0.1:{free_port()}/gone"
     monkeypatch.setitem(app.config, "WEBHOOK_URLS", [dead, f"{hooks.url}/live"])

@@ -151,7 +151,10 @@ def _claim(message_id: int, now: datetime, lease: timedelta) -> Claimed | None:
             OutboxMessage.status.in_((PENDING, SENDING)),
             OutboxMessage.next_attempt_at <= now,
         )
-        .values(status=SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease)
+        # The lease runs from the claim, not from the start of a long run.
+        .values(
+            status=SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=utcnow() + lease
+        )
         .returning(
             OutboxMessage.id,
             OutboxMessage.key,
@@ -167,10 +170,10 @@ def _claim(message_id: int, now: datetime, lease: timedelta) -> Claimed | None:
     return None if row is None else Claimed(*row)
 
 
-def _record(message: Claimed, error: str | None) -> tuple[str, datetime | None]:
+def _record(message: Claimed, error: str | None) -> datetime | None:
     """Store the attempt's outcome: sent, pending again after the backoff, or given up.
     Committed by the next claim or at the end of the run, before any other send. Returns
-    the status and, when pending, when it is due."""
+    when it is due again (None: sent or given up)."""
     now = utcnow()
     retry_at = None
     if error is None:
@@ -191,7 +194,7 @@ def _record(message: Claimed, error: str | None) -> tuple[str, datetime | None]:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return values["status"], retry_at
+    return retry_at
 
 
 def _hold_back(ids: list[int], until: datetime) -> None:
@@ -253,7 +256,7 @@ def _deliver_channel(channel: str, limit: int) -> tuple[int, int]:
                 error = None
             except (Unreachable, Refused) as exc:
                 error = str(exc)
-            _status, retry_at = _record(message, error)
+            retry_at = _record(message, error)
             if error is None:
                 sent += 1
                 continue
