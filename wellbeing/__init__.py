@@ -148,9 +148,11 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
+    from wellbeing.notifications.admin import bp as outbox_bp
     from wellbeing.notifications.blueprint import bp as inbox_bp
     from wellbeing.roster.blueprint import bp as roster_bp
     from wellbeing.roster.import_blueprint import bp as roster_import_bp
+    from wellbeing.roster.profile import bp as profile_bp
     from wellbeing.scheduler.blueprint import bp as scheduler_bp
     from wellbeing.security.audit_blueprint import bp as audit_bp
     from wellbeing.security.blueprint import bp as auth_bp
@@ -164,6 +166,8 @@ def _register_blueprints(app: Flask) -> None:
         district_bp,
         notes_bp,
         inbox_bp,
+        outbox_bp,
+        profile_bp,
         break_glass_bp,
         audit_bp,
         scheduler_bp,

@@ -56,6 +56,9 @@ EXPECTED: dict[str, set[str]] = {
     "scheduler.status": {"admin"},
     "notes.add": {"counselor"},
     "inbox.inbox": EVERYONE,
+    "outbox.messages": {"admin"},
+    "outbox.retry": {"admin"},
+    "profile.profile": EVERYONE - {"student"},
     "break_glass.find": {"admin"},
     "health.school": {"admin", "doctor"},
     "health.vision_grid": {"admin", "doctor"},
@@ -112,6 +115,7 @@ PLAIN_ARGS = {
     "filename": "wellbeing.css",
     "vision_round": "2026-autumn",
     "school_year": 2026,
+    "message_id": 1,
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.

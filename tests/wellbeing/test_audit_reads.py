@@ -70,6 +70,8 @@ NO_STUDENT_DATA: dict[str, str] = {
     "auth.enrol_second_factor": "the login's second step",
     "auth.set_language": "a redirect",
     "auth.change_password": "the user's own password",
+    "profile.profile": "the user's own name and e-mail address",
+    "outbox.messages": "mail and webhooks: outside text only (no student), recipients masked",
     "district.overview": "district aggregates, never a student",
     "oversight.district_sla": "rates per school, small cells suppressed",
     "roster.schools": "schools",

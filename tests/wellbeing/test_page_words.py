@@ -36,7 +36,9 @@ from tests.wellbeing.test_roster_import import STUDENTS_EN
 from tests.wordcheck import CJK, problems, visible_text
 from wellbeing.campaigns import services
 from wellbeing.campaigns.battery import catalog
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.notifications.models import OutboxMessage
 
 pytestmark = pytest.mark.app
 
@@ -92,9 +94,34 @@ def everything(shown, campaign_plan):  # noqa: F811
     db.session.flush()
     for number, user in enumerate(shown.users.values(), start=1):
         user.display_name = f"教师{number}"  # shown in the top bar; the login names are words
+    shown.users["counselor"].email = "counselor@school.cn"
+    _outbox_rows()
     db.session.flush()
     shown.allowed = frozenset(DATA_WORDS | _english_only_titles())
     return shown
+
+
+def _outbox_rows() -> None:
+    """The administrator's outbox in each state (given up, waiting, sent)."""
+    rows = [
+        ("mail", "counselor@school.cn", "failed", "SMTP 550"),
+        ("webhook", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "pending", "timeout"),
+        ("mail", "admin@school.cn", "sent", None),
+    ]
+    for number, (channel, recipient, status, error) in enumerate(rows):
+        db.session.add(
+            OutboxMessage(
+                key=f"walk:{number}",
+                channel=channel,
+                recipient=recipient,
+                subject="预警",
+                body="请登录查看",
+                status=status,
+                attempts=1,
+                last_error=error,
+                sent_at=utcnow() if status == "sent" else None,
+            )
+        )
 
 
 def _english_only_titles() -> set[str]:

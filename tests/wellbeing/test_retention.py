@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.notes.models import StudentNote
-from wellbeing.notifications.models import Notification
+from wellbeing.notifications.models import Notification, OutboxMessage
 from wellbeing.security import audit, retention
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_cli import retention_group, run_command
@@ -74,6 +74,23 @@ def records(world):
         user_id=users["counselor"].id, kind="k", message="m", created_at=_ago(900)
     )
     db.session.add_all([old_read, recent_read, old_unread])
+    # Delivered a year and more ago: purged; given up as long ago, or delivered lately: kept.
+    outbox = [
+        OutboxMessage(
+            key=f"k{n}",
+            channel="mail",
+            recipient="a@school.cn",
+            subject="s",
+            body="b",
+            status=status,
+            sent_at=sent,
+            created_at=_ago(500),
+        )
+        for n, (status, sent) in enumerate(
+            [("sent", _ago(400)), ("sent", _ago(10)), ("failed", None)]
+        )
+    ]
+    db.session.add_all(outbox)
     # Graduated, newest note four years old: every note goes.
     world.students["A1-1"].status = "graduated"
     graduated = [_note(world, "A1-1", 365 * 5), _note(world, "A1-1", 365 * 4)]
@@ -91,6 +108,7 @@ def records(world):
         "account_locks": ["ended"],
         "notifications": [old_read.id],
         "student_notes": sorted(note.id for note in graduated),
+        "outbox_messages": [outbox[0].id],
     }
 
 
@@ -104,6 +122,7 @@ def _counts() -> dict[str, int]:
         "account_locks": AccountLock,
         "notifications": Notification,
         "student_notes": StudentNote,
+        "outbox_messages": OutboxMessage,
     }
     return {
         kind: db.session.scalar(select(func.count()).select_from(model))

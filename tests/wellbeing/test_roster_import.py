@@ -440,6 +440,48 @@ def test_imported_staff_must_change_their_password(world: SimpleNamespace) -> No
     assert verify_password(user("coun2").password_hash, "long-enough-pw")
 
 
+def test_staff_email_addresses_are_checked_set_and_kept(world: SimpleNamespace) -> None:
+    header = [*STAFF[:4], "电子邮箱"]
+    bad = csv_bytes(
+        header,
+        [
+            ["coun2", "心理老师", "counselor", "SA", "not-an-address"],
+            ["doc2", "校医", "doctor", "SB", "doc2@school.cn"],
+            ["doc2", "校医", "counselor", "SB", "other@school.cn"],
+        ],
+    )
+    result = run(bad)
+    assert not result.ok
+    problems = [(e.row, e.column, e.reason.msgid) for e in result.errors]
+    assert (1, "电子邮箱", "Not an e-mail address: check the @ and the part after it.") in problems
+    assert (
+        3,
+        "电子邮箱",
+        "Another row gives this user name a different e-mail address.",
+    ) in problems
+    assert user("coun2") is None
+
+    good = csv_bytes(
+        header,
+        [
+            ["coun2", "心理老师", "counselor", "SA", "coun2@school.cn"],
+            ["doc2", "校医", "doctor", "SB", ""],
+            ["counselor", "counselor", "counselor", "SA", "Ｃ@ＳＣＨＯＯＬ.cn"],  # full-width
+        ],
+    )
+    assert run(good).ok
+    assert user("coun2").email == "coun2@school.cn"
+    assert user("doc2").email is None
+    assert user("counselor").email == "C@SCHOOL.cn"
+    # An empty cell, or a file without the column, leaves an address as it is.
+    assert run(csv_bytes(header, [["coun2", "心理老师", "counselor", "SA", ""]])).ok
+    assert run(csv_bytes(STAFF[:4], [["coun2", "心理老师", "counselor", "SA"]])).ok
+    assert user("coun2").email == "coun2@school.cn"
+    changed = run(csv_bytes(header, [["coun2", "心理老师", "counselor", "SA", "new@school.cn"]]))
+    assert changed.counts["staff"].updated == 1
+    assert user("coun2").email == "new@school.cn"
+
+
 def test_role_assignments_are_replaced_for_listed_users_only(world: SimpleNamespace) -> None:
     doctor_roles = roles_of(world.users["doctor"])
     data = csv_bytes(

@@ -51,8 +51,8 @@ def world(world):
 
 def _show_every_form(world) -> None:
     """Campaign A's class A1 in every state that shows a form of its own (an absence to
-    undo, saved answers to submit, a retest to issue, a crisis alert to acknowledge), and
-    a class with vision and fitness letters to print."""
+    undo, saved answers to submit, a retest to issue, a crisis alert to acknowledge), a
+    class with vision and fitness letters to print, and a mail given up in the outbox."""
     from tests.wellbeing.campaigns.conftest import answer_all, target_of
     from wellbeing.campaigns import services
     from wellbeing.clock import utcnow
@@ -88,6 +88,21 @@ def _show_every_form(world) -> None:
     fields, errors = entry.check_fitness_row(student, 7, year, weak)
     assert not errors, errors
     entry.store_fitness(student, year, fields, None)
+    # A mail given up: the outbox page shows its retry button.
+    from wellbeing.notifications.models import OutboxMessage
+
+    db.session.add(
+        OutboxMessage(
+            key="walk:failed",
+            channel="mail",
+            recipient="a@school.cn",
+            subject="s",
+            body="b",
+            status="failed",
+            attempts=8,
+            last_error="SMTP 550",
+        )
+    )
     db.session.flush()
 
 

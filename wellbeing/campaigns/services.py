@@ -43,7 +43,7 @@ from wellbeing.notifications.services import (
     active_holders,
     counselors_of_school,
     link_to,
-    notify,
+    tell,
 )
 from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import (
@@ -641,7 +641,8 @@ def raise_crisis_alert(
     response: ScreeningResponse,
     answers: Mapping[str, int],
 ) -> CrisisAlert:
-    """Record the alert and tell the school's counselors at once (in the inbox)."""
+    """Record the alert and tell the school's counselors at once (in the inbox, and by mail
+    and webhook without the student's name)."""
     endorsed = [instrument.items[c.item].id for c in instrument.critical]
     items = [
         item_id
@@ -664,9 +665,18 @@ def raise_crisis_alert(
             **{"class": class_name(student.school_class.grade, student.school_class.name)},
             campaign=target.campaign.name,
         )
-    link = link_to("campaigns.alerts", school_id=school.id)
-    for person in alert_recipients(school):
-        notify(person.id, "crisis_alert", message, link=link)
+        # What leaves the database by mail and webhook names neither student nor item.
+        outside = _(
+            "%(school)s has a new crisis alert. Please log in to see it.", school=school.name
+        )
+    tell(
+        alert_recipients(school),
+        "crisis_alert",
+        message,
+        key=f"crisis_alert:{alert.uid}",
+        link=link_to("campaigns.alerts", school_id=school.id),
+        outside=outside,
+    )
     # The audit row names the alert, not the student: whose alert it is stays sealed.
     record_event("crisis_alert", target=alert, detail={"school": school.id})
     return alert

@@ -1,18 +1,22 @@
-"""Notifications to people, in the app's inbox (mail and webhooks come later)."""
+"""Notifications to people: the app's inbox, and mail and webhooks through the outbox."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.notifications import outbox
 from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import RoleAssignment, User
 
 MESSAGE_LENGTH = 500  # what the inbox shows of one message
+SUBJECT_LENGTH = 120
 
 
 def link_to(endpoint: str, **values: object) -> str:
@@ -23,11 +27,13 @@ def link_to(endpoint: str, **values: object) -> str:
     return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
-def notify(user_id: int, kind: str, message: str, link: str | None = None) -> Notification:
+def notify(
+    user_id: int, kind: str, message: str, link: str | None = None, *, key: str | None = None
+) -> Notification:
     """Put a message (sealed, with its link) in a user's inbox."""
     if len(message) > MESSAGE_LENGTH:
         message = message[: MESSAGE_LENGTH - 1] + "…"
-    notification = Notification(user_id=user_id, kind=kind)
+    notification = Notification(user_id=user_id, kind=kind, key=key)
     notification.message, notification.link = message, link
     db.session.add(notification)
     db.session.flush()
@@ -47,9 +53,59 @@ def tell(
     name a student). `outside`, when given, goes out by mail to those with an address and
     to the webhooks: it must name no student and no item ("学校有 1 条新的危机预警，请登录
     查看"), since it leaves the database in clear. `key` makes telling idempotent: the same
-    key told again (a sweep repeated after a crash) adds nothing."""
-    for person in recipients:
-        notify(person.id, kind, message, link=link)
+    key told again (a sweep repeated after a crash) adds nothing.
+
+    Everything is written in the caller's transaction (the transactional outbox): the
+    caller's commit makes the messages and its own change durable together. Mail and
+    webhooks carry a link to the inbox, never `link` itself, which may name a student's
+    page (that is why the inbox seals it)."""
+    people = list(recipients)
+    told = set(
+        db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.key == key, Notification.user_id.in_([p.id for p in people])
+            )
+        )
+    )
+    for person in people:
+        if person.id not in told:
+            notify(person.id, kind, message, link=link, key=key)
+            told.add(person.id)
+    if outside:
+        _send_outside(people, key, outside)
+
+
+def _send_outside(people: list[User], key: str, outside: str) -> None:
+    """Queue the outside text by mail (to each person with an address, when mail is on)
+    and to each webhook URL."""
+    config = current_app.config
+    subject, body = outside_text(outside)
+    if config["MAIL_HOST"]:
+        for person in people:
+            if person.email and person.active:
+                outbox.queue(f"{key}:mail:{person.id}", outbox.MAIL, person.email, subject, body)
+    for number, url in enumerate(config["WEBHOOK_URLS"]):
+        outbox.queue(f"{key}:webhook:{number}", outbox.WEBHOOK, url, subject, body)
+
+
+def outside_text(outside: str) -> tuple[str, str]:
+    """The subject and body of a mail or webhook: the outside text, and a link to the
+    inbox made absolute from PUBLIC_URL. In the district's language, whoever's request
+    caused it."""
+    config = current_app.config
+    path = current_app.url_map.bind("localhost").build("inbox.inbox")
+    url = config["PUBLIC_URL"].rstrip("/") + path
+    first_line = outside.strip().splitlines()[0] if outside.strip() else ""
+    subject = first_line[:SUBJECT_LENGTH]
+    with force_locale(config["BABEL_DEFAULT_LOCALE"]):
+        body = "\n\n".join(
+            (
+                outside.strip(),
+                _("Log in to read it: %(url)s", url=url),
+                _("Sent by the student wellbeing system. Please do not reply."),
+            )
+        )
+    return subject, body
 
 
 def active_holders(

@@ -42,11 +42,13 @@ from wellbeing.imports import TEXT_REFUSED, read_message
 
 # Enums only; nothing here opens a session.
 from wellbeing.roster.vocabulary import (
+    EMAIL_LENGTH,
     ETHNICITIES,
     GRADES_BY_KIND,
     Role,
     SchoolKind,
     StudentStatus,
+    valid_email,
 )
 
 KINDS: tuple[str, ...] = ("schools", "classes", "students", "guardians", "staff")
@@ -190,6 +192,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _col("class_name", False, *CLASS_NAME, max_length=40),
         _col("student_number", False, *STUDENT_NO),
         _col("initial_password", False, "password", "初始密码", "密码"),
+        _col("email", False, "e-mail", "mail", "邮箱", "电子邮箱", "电子邮件", max_length=254),
     ),
 }
 
@@ -225,6 +228,7 @@ CHINESE_HEADERS: dict[str, str] = {
     "display_name": "姓名",
     "role": "角色",
     "initial_password": "初始密码",
+    "email": "电子邮箱",
 }
 CHINESE_SHEETS = {kind: name for name, kind in SHEET_NAMES.items() if name != kind}
 
@@ -955,7 +959,8 @@ def _staff(
     )
     # Pad absent optional columns (on a copy) so every role's rule reads the same way.
     padded = sheet.frame.copy()
-    for column in ("school_code", "grade", "class_name", "student_number", "initial_password"):
+    optional = ("school_code", "grade", "class_name", "student_number", "initial_password", "email")
+    for column in optional:
         padded[column] = _optional(sheet, column)
     sheet = replace(sheet, frame=padded)
     code = _nfkc(sheet.frame["school_code"])
@@ -1006,6 +1011,7 @@ def _staff(
         "role",
         N_("Same user, role and scope as row %(first)d."),
     )
+    email = _staff_email(c, sheet, username)
     first_display = display.groupby(username.to_numpy()).transform("first")
     c.flag(
         sheet,
@@ -1024,8 +1030,30 @@ def _staff(
             "key": key.where(in_class),
             "student_number": number.where(committee, ""),
             "initial_password": password,
+            "email": email,
         }
     )
+
+
+def _staff_email(c: _Checker, sheet: Sheet, username: pd.Series) -> pd.Series:
+    """The optional e-mail address: well formed, and one per user name."""
+    email = _nfkc(sheet.frame["email"]).str.strip()
+    c.text(sheet, "email")
+    c.flag(
+        sheet,
+        (email != "") & (email.str.len() <= EMAIL_LENGTH) & ~email.map(valid_email),
+        "email",
+        N_("Not an e-mail address: check the @ and the part after it."),
+    )
+    given = email.where(email != "")
+    first = given.groupby(username.to_numpy()).transform("first")
+    c.flag(
+        sheet,
+        given.notna() & first.notna() & (given != first),
+        "email",
+        N_("Another row gives this user name a different e-mail address."),
+    )
+    return email
 
 
 def _committee_links(
@@ -1182,6 +1210,7 @@ EXAMPLE_ROWS: dict[str, dict[str, str]] = {
         "class_name": "1",
         "student_number": "G000000201301010001",
         "initial_password": "",
+        "email": "",
     },
 }
 

@@ -137,6 +137,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # Where mail notifications go (optional); checked by roster.vocabulary.valid_email.
+    email: Mapped[str | None] = mapped_column(String(254))
     # None means no password is set: the account cannot log in until an admin sets one.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

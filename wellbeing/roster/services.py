@@ -289,13 +289,18 @@ def _load_students() -> pd.DataFrame:
     return _frame(rows, _STUDENT_COLUMNS)
 
 
-_USER_COLUMNS = ["id", "username", "display_name", "student_id", "student_number"]
+_USER_COLUMNS = ["id", "username", "display_name", "email", "student_id", "student_number"]
 
 
 def _load_users() -> pd.DataFrame:
     rows = db.session.execute(
         select(
-            User.id, User.username, User.display_name, User.student_id, Student.student_number
+            User.id,
+            User.username,
+            User.display_name,
+            User.email,
+            User.student_id,
+            Student.student_number,
         ).outerjoin(Student, User.student_id == Student.id)
     ).all()
     return _frame(rows, _USER_COLUMNS)
@@ -479,6 +484,9 @@ class _Writer:
             accounts["student_id"].astype("Int64").fillna(-1) != old_link.fillna(-1)
         )
         renamed = ~is_new & (accounts["display_name"] != old["display_name"])
+        # An address given replaces the one held; an empty cell leaves it (a user may
+        # have typed their own on the profile page).
+        readdressed = ~is_new & (accounts["email"] != "") & (accounts["email"] != old["email"])
         # Links are unique: release the old ones before any account takes them again.
         released = [{"id": int(i), "student_id": None} for i in old.loc[relink, "id"]]
         if released:
@@ -499,7 +507,15 @@ class _Writer:
         ]
         if names:
             db.session.execute(update(User), names)
-        updated = int((relink | renamed).sum())
+        addresses = [
+            {"id": int(i), "email": e}
+            for i, e in zip(
+                old.loc[readdressed, "id"], accounts.loc[readdressed, "email"], strict=True
+            )
+        ]
+        if addresses:
+            db.session.execute(update(User), addresses)
+        updated = int((relink | renamed | readdressed).sum())
         self.result.counts["staff"] = KindCounts(
             int(is_new.sum()), updated, len(accounts) - int(is_new.sum()) - updated
         )
@@ -529,6 +545,7 @@ class _Writer:
                 "must_change_password": True,
                 "active": True,
                 "student_id": None if pd.isna(row.student_id) else int(row.student_id),
+                "email": row.email or None,
             }
             for row, password_hash in zip(accounts.itertuples(index=False), hashes, strict=True)
         ]
@@ -576,15 +593,17 @@ def _accounts(frame: pd.DataFrame, student_ids: dict[str, int]) -> pd.DataFrame:
         frame.assign(
             student_id=linked.map(student_ids).astype("Int64"),
             initial_password=frame["initial_password"].where(frame["initial_password"] != ""),
+            email=frame["email"].where(frame["email"] != ""),
         )
         .groupby("username", sort=False)
         .agg(
             display_name=("display_name", "first"),
             initial_password=("initial_password", "first"),
             student_id=("student_id", "first"),
+            email=("email", "first"),
         )
         .reset_index()
-        .fillna({"initial_password": ""})
+        .fillna({"initial_password": "", "email": ""})
     )
 
 

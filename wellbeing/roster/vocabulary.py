@@ -4,6 +4,7 @@ database import, so validation code can use them without the app."""
 from __future__ import annotations
 
 import enum
+import re
 
 
 class SchoolKind(enum.StrEnum):
@@ -136,3 +137,13 @@ ETHNICITIES: dict[str, str] = {
     "97": "其他",
     "98": "外国血统中国籍人士",
 }
+
+
+# An e-mail address as people type them (name@domain.tld), no spaces, at most 254
+# characters (RFC 5321's path limit). Whether it receives mail is the mail server's say.
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EMAIL_LENGTH = 254
+
+
+def valid_email(address: str) -> bool:
+    return len(address) <= EMAIL_LENGTH and EMAIL.fullmatch(address) is not None

@@ -7,7 +7,8 @@ shown before a grant is made. Every attempt is audited (a grant as `break_glass`
 refusal as `break_glass_refused` with the number typed), attempts are rate-limited per
 user, and a number that opens nothing gets the same answer whether or not it exists.
 The grant lasts BREAK_GLASS_MINUTES; the purpose is sealed on the grant, and audit rows
-name the grant; the school's counselors are told in their inbox who opened what, and why.
+name the grant; the school's counselors are told who opened what, and why (security
+announces the grant with the signal break_glass_opened; the notifications tell them).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from werkzeug.wrappers import Response
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.notifications.services import counselors_of_school, link_to, notify
 from wellbeing.roster.models import Student, User
 from wellbeing.security import audit
 from wellbeing.security.audit import record_event
 from wellbeing.security.limits import break_glass_limit
 from wellbeing.security.models import BreakGlassGrant
 from wellbeing.security.policy import requires
+from wellbeing.security.signals import break_glass_opened
 from wellbeing.text_input import TextFields
 
 bp = Blueprint("break_glass", __name__)
@@ -51,18 +52,7 @@ def open_record(user: User, student: Student, purpose: str) -> BreakGlassGrant:
     db.session.add(grant)
     db.session.flush()
     record_event("break_glass", target=student, user=user, detail={"break_glass_grant": grant.id})
-    for counselor in counselors_of_school(student.school_class.school_id):
-        notify(
-            counselor.id,
-            "break_glass",
-            _(
-                "%(user)s opened the record of %(student)s (break-glass). Purpose: %(purpose)s",
-                user=user.display_name,
-                student=student.name,
-                purpose=purpose,
-            ),
-            link=link_to("roster.student", student_id=student.id),
-        )
+    break_glass_opened.send(grant, user=user, student=student, purpose=purpose)
     return grant
 
 

@@ -45,6 +45,20 @@ def _rule(description: str, *roles: Role) -> Rule:
 R = Role
 POLICY: dict[str, Rule] = {
     "home": _rule("See one's own home page", *Role),
+    "profile": _rule(
+        "One's own profile: the name shown and the e-mail address for notifications",
+        R.admin,
+        R.monitor,
+        R.counselor,
+        R.school_leader,
+        R.doctor,
+        R.head_teacher,
+        R.committee,
+    ),
+    "notifications.outbox": _rule(
+        "The outbox of mail and webhooks (recipients masked), and retrying a failed one",
+        R.admin,
+    ),
     "district.overview": _rule("District aggregates, never a student", R.monitor, R.admin),
     "roster.list_schools": _rule("List the schools in one's scope", R.admin, R.counselor, R.doctor),
     "roster.view_school": _rule("A school's classes", R.admin, R.counselor, R.doctor),

@@ -3,7 +3,8 @@
 Each kind is one entry of RULES: the model, what has expired (a WHERE clause given the
 cutoff), the period setting, and whether expired rows are purged (deleted), anonymised
 (identifying columns overwritten) or only reported. Adding a kind is adding one entry: this
-layer's own here, an area's with register_rule (counselors' notes: wellbeing.notes).
+layer's own here, an area's with register_rule (counselors' notes: wellbeing.notes; the
+inbox and the outbox: wellbeing.notifications).
 
 `plan()` counts what has expired and changes nothing (the dry run); `apply()` does it in
 the caller's transaction and writes one audit row "retention_run" with the counts.
@@ -25,7 +26,6 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.notifications.models import Notification
 from wellbeing.roster.models import StudentStatus
 from wellbeing.security.audit import record_event
 from wellbeing.security.models import AccountLock, AuditEvent, LoginAttempt
@@ -114,16 +114,6 @@ RULES: list[RetentionRule] = [
         expired=lambda _cutoff, now: AccountLock.locked_until < now,
         description="account locks that have ended",
         list_ids=False,  # keyed by the name typed, which may be a mistyped password
-    ),
-    RetentionRule(
-        kind="notifications",
-        model=Notification,
-        action=PURGE,
-        period=Period("RETENTION_NOTIFICATIONS_DAYS", 365),
-        expired=lambda cutoff, _now: (
-            Notification.read_at.is_not(None) & (Notification.read_at < cutoff)
-        ),
-        description="notifications read longer ago than the period (unread ones stay)",
     ),
     RetentionRule(
         kind="audit_events",
