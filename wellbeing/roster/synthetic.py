@@ -569,6 +569,9 @@ def _demo_school(schools: list[_School]) -> _School:
     return next(s for s in schools if s.kind == SchoolKind.complete_secondary)
 
 
+DEMO_MAIL_DOMAIN = "demo.invalid"
+
+
 class _Accounts:
     """Collects user and role rows; ids are the row positions (from 1)."""
 
@@ -594,6 +597,9 @@ class _Accounts:
                 "active": True,
                 "must_change_password": False,
                 "student_id": student_id,
+                # Every demo account has an address nobody receives (RFC 2606's .invalid),
+                # so the demo's mail shows what would be sent without sending it anywhere.
+                "email": f"{username}@{DEMO_MAIL_DOMAIN}",
             }
         )
         scope_ids = {"district_id": None, "school_id": None, "class_id": None}
@@ -603,7 +609,9 @@ class _Accounts:
         return user_id
 
     def make_fixed(self, user_id: int, username: str, password_hash: str | None) -> None:
-        self.users[user_id - 1].update(username=username, password_hash=password_hash)
+        self.users[user_id - 1].update(
+            username=username, password_hash=password_hash, email=f"{username}@{DEMO_MAIL_DOMAIN}"
+        )
 
 
 def _draw_staff(
