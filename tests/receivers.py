@@ -32,8 +32,13 @@ class _MailHandler:
     refuse: str | None = None
     hang_seconds: float = 0.0
     keep: bool = True  # the benchmark only counts
+    # Seconds each DATA takes before the server answers (a slow server: time to kill the
+    # sender mid-message).
+    slow_seconds: float = 0.0
 
     count: int = 0
+    started: int = 0  # DATA commands begun
+    dropped: int = 0  # messages whose sender vanished before the server could answer
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         if self.refuse:
@@ -42,8 +47,18 @@ class _MailHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.started += 1
         if self.hang_seconds:
             await asyncio.sleep(self.hang_seconds)
+        if self.slow_seconds:
+            try:
+                await asyncio.sleep(self.slow_seconds)
+            except asyncio.CancelledError:
+                # aiosmtpd cancels the handler when the connection is lost. Like a real
+                # server, a message is accepted by the 250 reply: a sender gone before it
+                # never had that reply, and must send again.
+                self.dropped += 1
+                raise
         self.count += 1
         if self.keep:
             self.received.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -133,8 +134,11 @@ def synchronise(scheduler: BackgroundScheduler, config: Mapping[str, Any]) -> No
         trigger = trigger_of(job)
         old = stored.pop(job.id, None)
         if old is None:
+            # A periodic job new to the store runs at once (the first sweep of a fresh
+            # installation does not wait a minute); a daily one waits for its time.
+            first = {"next_run_time": datetime.now(UTC)} if job.trigger == "interval" else {}
             scheduler.add_job(
-                runner.run_job, trigger=trigger, args=[job.id], id=job.id, name=job.id
+                runner.run_job, trigger=trigger, args=[job.id], id=job.id, name=job.id, **first
             )
             continue
         scheduler.modify_job(job.id, **job_defaults(config))
