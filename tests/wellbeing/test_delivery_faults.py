@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade  # noqa: F401  (the scheduler_db fixture migrates)
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from tests.conftest import TEST_KEYS
 from tests.factories import build_world
@@ -76,21 +76,20 @@ def _due_reminders(url: str) -> list[int]:
     return ids
 
 
-def _outbox(url: str) -> dict[str, int]:
-    app = create_app({"DATABASE_URL": url, "ENVIRONMENT": "test", "KEYS": TEST_KEYS})
-    with app.app_context():
+def _outbox(engine: Engine) -> dict[str, int]:
+    """The outbox's rows by status, and the inbox's size, as another process sees them."""
+    with engine.connect() as connection:
         counts = dict(
-            db.session.execute(
+            connection.execute(
                 select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
             ).all()
         )
-        counts["inbox"] = db.session.scalar(select(func.count()).select_from(Notification))
-        db.engine.dispose()
+        counts["inbox"] = connection.scalar(select(func.count()).select_from(Notification))
     return counts
 
 
 def test_a_scheduler_killed_mid_message_delivers_every_reminder_once(scheduler_db, processes):  # noqa: F811
-    url, _engine = scheduler_db
+    url, engine = scheduler_db
     people = _due_reminders(url)
     with SmtpReceiver() as smtp:
         smtp.handler.slow_seconds = SLOW_SECONDS
@@ -107,16 +106,18 @@ def test_a_scheduler_killed_mid_message_delivers_every_reminder_once(scheduler_d
         first.wait()
         wait_for(lambda: smtp.handler.dropped == 1, 5, "the server to drop the fourth")
         assert smtp.handler.count == 3
-        halfway = _outbox(url)
+        halfway = _outbox(engine)
         assert halfway["inbox"] == COUNSELORS  # the sweep's transaction was committed whole
         assert halfway.get("sent") == 3 and halfway.get("sending") == 1
 
         # Restarted: it waits out the dead one's lease, then the fourth message's claim.
         processes.start("scheduler", "run", **mail)
-        wait_for(lambda: _outbox(url).get("sent") == COUNSELORS, 120, "every reminder to be sent")
+        wait_for(
+            lambda: _outbox(engine).get("sent") == COUNSELORS, 120, "every reminder to be sent"
+        )
         received = [message["To"] for message in smtp.received]
         ids = [message["Message-ID"] for message in smtp.received]
     assert sorted(received) == sorted(f"counselor-{n}@school.invalid" for n in range(len(people)))
     assert len(set(ids)) == len(ids) == COUNSELORS
-    after = _outbox(url)
+    after = _outbox(engine)
     assert after["inbox"] == COUNSELORS and after.get("sending") is None
