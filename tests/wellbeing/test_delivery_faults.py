@@ -70,8 +70,9 @@ def _due_reminders(url: str) -> list[int]:
             )
             item.subject = {"student_id": world.students["A1-0"].id, "source_id": None}
             db.session.add(item)
-        db.session.commit()
         ids = [person.id for person in people]
+        db.session.commit()
+        db.session.remove()  # no connection left checked out when the engine goes
         db.engine.dispose()
     return ids
 
