@@ -168,13 +168,17 @@ def build_demo_followups(seed: int, now: datetime | None = None) -> DemoFollowUp
     acknowledged = unacknowledged = 0
     alert_students: set[int] = set()
     n = 0
+    per_school: dict[int, int] = {}
     for alert in alerts:
         counselor_id = counselors.get(alert.school_id)
         if counselor_id is None:
             continue
         n += 1
+        per_school[alert.school_id] = per_school.get(alert.school_id, 0) + 1
         alert_students.add(alert.student_id)
-        if n % UNACKNOWLEDGED_EVERY == 2:
+        # Every school's first alert (then one in UNACKNOWLEDGED_EVERY) still waits, so each
+        # counselor's alert page shows the waiting and the acknowledged.
+        if per_school[alert.school_id] % UNACKNOWLEDGED_EVERY == 1:
             age = UNACKNOWLEDGED_AGES[unacknowledged % len(UNACKNOWLEDGED_AGES)]
             alert.raised_at = build.school_hours_ago(age)
             unacknowledged += 1
