@@ -329,6 +329,10 @@ def test_printed_addresses_follow_the_port(app, world, port):
     skipped = app.test_cli_runner().invoke(demo_command, ["--if-empty", "--port", str(port)])
     assert f"http://127.0.0.1:{port}/login" in skipped.output
     assert skipped.output.count(DEMO_PASSWORD) == len(FIXED_LOGINS)
+    # Both say where the demo's mail and webhooks show (`make demo` starts the mailbox).
+    for said in (output, skipped.output):
+        assert "都发往演示邮箱：每一条到达时都显示在此控制台" in said
+        assert "demo-mailbox.log" in said
 
 
 def test_demo_campaign_plays_a_plausible_first_week(demo):
