@@ -1,8 +1,10 @@
 """The demo mailbox (`wellbeing demo-mailbox`) and `wellbeing serve --with-scheduler
 --demo-mailbox`, with real processes and sockets: what the mailbox receives is printed as
 one Chinese line and kept in the instance folder (mode 0600); a busy port says so and
-exits 1; production refuses it; and served with the scheduler, a follow-up due now is
-reminded by mail and webhook into the mailbox, and Ctrl-C stops all three children."""
+exits 1, and serve with it starts nothing else; production refuses it; serve points its
+children at it unless the user set their own mail, webhooks or address; and served with
+the scheduler, a follow-up due now is reminded by mail and webhook into the mailbox, and
+Ctrl-C stops all three children."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import json
 import os
 import signal
 import smtplib
+import socket
 import stat
 import time
 import urllib.request
@@ -32,7 +35,7 @@ from tests.wellbeing.processes import (
     scratch_app,
     wait_for,
 )
-from wellbeing.demo_mailbox import LOG_FILE
+from wellbeing.demo_mailbox import LOG_FILE, MailboxRefused, child_environment
 from wellbeing.extensions import db
 from wellbeing.notifications.models import OutboxMessage
 
@@ -167,3 +170,53 @@ def test_serve_with_the_demo_mailbox_reminds_by_mail_and_webhook(
         with pytest.raises(ProcessLookupError):
             os.kill(child, 0)
     assert not answers(port) and not answers(http, "/")
+
+
+def test_serve_with_a_busy_mailbox_port_says_so_and_starts_nothing_else(processes):
+    smtp, http, port = free_port(), free_port(), free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", smtp))
+        taken.listen()
+        serve = processes.start(
+            "serve",
+            "--with-scheduler",
+            "--demo-mailbox",
+            "--port",
+            str(port),
+            "--mailbox-smtp-port",
+            str(smtp),
+            "--mailbox-http-port",
+            str(http),
+        )
+        assert serve.wait(START_SECONDS) == 1
+    assert f"127.0.0.1 的端口 {smtp}（SMTP）已被占用" in log_of(serve)
+    assert "wellbeing.scheduler" not in log_of(serve)  # neither started
+    assert not answers(port)
+
+
+DEFAULTS = {"ENVIRONMENT": "development", "MAIL_HOST": "", "WEBHOOK_URLS": []}
+
+
+def test_serve_points_its_children_at_the_mailbox_unless_told_otherwise():
+    settings = {**DEFAULTS, "PUBLIC_URL": "http://127.0.0.1:5000"}
+    ports = {"smtp_port": 2525, "http_port": 2526}
+    assert child_environment(settings, host="0.0.0.0", port=5050, **ports) == {
+        "WELLBEING_MAIL_HOST": "127.0.0.1",
+        "WELLBEING_MAIL_PORT": "2525",
+        "WELLBEING_MAIL_FROM": "wellbeing@demo.invalid",
+        "WELLBEING_MAIL_USE_TLS": "false",
+        "WELLBEING_MAIL_USERNAME": "",
+        "WELLBEING_WEBHOOK_URLS": "http://127.0.0.1:2526/hook",
+        "WELLBEING_WEBHOOK_FORMAT": "json",
+        "WELLBEING_PUBLIC_URL": "http://127.0.0.1:5050",  # a browser on this machine
+    }
+    # What the user set stays theirs.
+    own = {
+        **DEFAULTS,
+        "MAIL_HOST": "smtp.school.example",
+        "WEBHOOK_URLS": ["https://robot.example/hook"],
+        "PUBLIC_URL": "https://xl.school.example",
+    }
+    assert child_environment(own, host="127.0.0.1", port=5000, **ports) == {}
+    with pytest.raises(MailboxRefused, match="production"):
+        child_environment({**settings, "ENVIRONMENT": "production"}, host="h", port=1, **ports)
