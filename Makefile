@@ -31,8 +31,7 @@ demo: install
 	$(BIN)/wellbeing demo --if-empty --host $(HOST) --port $(PORT)
 	# The web server, the scheduler beside it (reminders, escalations, mail) and the demo
 	# mailbox, which prints the mail and webhooks they send: Ctrl-C stops all three.
-	$(BIN)/wellbeing serve --with-scheduler --demo-mailbox --host $(HOST) --port $(PORT) \
-		--mailbox-smtp-port $(MAILBOX_SMTP_PORT) --mailbox-http-port $(MAILBOX_HTTP_PORT)
+	$(BIN)/wellbeing serve --with-scheduler --demo-mailbox --mailbox-smtp-port $(MAILBOX_SMTP_PORT) --mailbox-http-port $(MAILBOX_HTTP_PORT) --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

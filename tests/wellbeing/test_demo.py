@@ -507,7 +507,7 @@ def test_home_panels_show_the_demo_rounds(health, client):
 def test_make_demo_serves_and_prints_on_the_given_port():
     root = Path(__file__).resolve().parents[2]
     planned = subprocess.run(
-        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0"],
+        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0", "MAILBOX_SMTP_PORT=2525"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -519,3 +519,5 @@ def test_make_demo_serves_and_prints_on_the_given_port():
         "--host 0.0.0.0 --port 5050"
     )
     assert "--with-scheduler" in serve  # the scheduler runs beside the web server
+    # ... and the demo mailbox, on the ports given (or its defaults).
+    assert "--demo-mailbox --mailbox-smtp-port 2525 --mailbox-http-port 8026" in serve
