@@ -7,6 +7,10 @@ PYTHON ?= python3
 # another machine. The demo prints its addresses with them.
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo mailbox's ports on 127.0.0.1 (its mail server and its webhook receiver):
+# `make demo MAILBOX_SMTP_PORT=2525 MAILBOX_HTTP_PORT=2526` when 8025/8026 are taken.
+MAILBOX_SMTP_PORT ?= 8025
+MAILBOX_HTTP_PORT ?= 8026
 # PostgreSQL for the app tests; .ci/run creates this role and database on loopback.
 WELLBEING_TEST_POSTGRES_URL ?= postgresql+psycopg://wellbeing:wellbeing@127.0.0.1:5432/wellbeing_test
 export WELLBEING_TEST_POSTGRES_URL
@@ -25,9 +29,9 @@ demo: install
 	$(BIN)/wellbeing db upgrade
 	$(BIN)/wellbeing keys generate --if-missing
 	$(BIN)/wellbeing demo --if-empty --host $(HOST) --port $(PORT)
-	# The web server and the scheduler beside it (reminders, escalations, mail): Ctrl-C
-	# stops both.
-	$(BIN)/wellbeing serve --with-scheduler --host $(HOST) --port $(PORT)
+	# The web server, the scheduler beside it (reminders, escalations, mail) and the demo
+	# mailbox, which prints the mail and webhooks they send: Ctrl-C stops all three.
+	$(BIN)/wellbeing serve --with-scheduler --demo-mailbox --mailbox-smtp-port $(MAILBOX_SMTP_PORT) --mailbox-http-port $(MAILBOX_HTTP_PORT) --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

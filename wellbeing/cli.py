@@ -6,6 +6,7 @@ from flask.cli import FlaskGroup
 
 from wellbeing import create_app
 from wellbeing.demo import demo_command
+from wellbeing.demo_mailbox import mailbox_command
 from wellbeing.health_cli import fitness_group, vision_group
 from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.roster.cli import roster_group
@@ -16,6 +17,7 @@ from wellbeing.security.users_cli import users_group
 
 cli = FlaskGroup(create_app=lambda: create_app(), help="Wellbeing: student wellbeing screening.")
 cli.add_command(demo_command)
+cli.add_command(mailbox_command)
 cli.add_command(roster_group)
 cli.add_command(score_command)
 cli.add_command(instruments_group)

@@ -7,6 +7,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import click
 from flask import current_app, get_template_attribute
@@ -23,6 +24,7 @@ from wellbeing.campaigns.models import CampaignTarget
 from wellbeing.campaigns.vocabulary import STATES
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
+from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
 from wellbeing.extensions import db
 from wellbeing.followups.demo import DemoFollowUps, build_demo_followups
 from wellbeing.health.demo import DemoHealth, build_demo_health
@@ -290,6 +292,7 @@ def demo_command(
             click.echo(_("If it is the demo district, these are its logins:") + "\n")
             click.echo(logins_table())
             click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
+            click.echo(_mailbox_note())
             return
         if not replace:
             raise DemoRefused(
@@ -325,6 +328,17 @@ def demo_command(
                 code=screening.trial_code,
             )
         )
+    click.echo(_mailbox_note())
+
+
+def _mailbox_note() -> str:
+    """Where the demo's mail and webhooks go (`make demo` starts the mailbox)."""
+    log = Path(current_app.instance_path) / MAILBOX_LOG
+    return _(
+        "Mail and webhooks (reminders, escalations, crisis alerts) go to the demo mailbox: "
+        "each one shows in this console as it arrives, and is kept in %(log)s.",
+        log=log,
+    )
 
 
 def base_url(host: str, port: int) -> str:

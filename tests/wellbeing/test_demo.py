@@ -329,6 +329,10 @@ def test_printed_addresses_follow_the_port(app, world, port):
     skipped = app.test_cli_runner().invoke(demo_command, ["--if-empty", "--port", str(port)])
     assert f"http://127.0.0.1:{port}/login" in skipped.output
     assert skipped.output.count(DEMO_PASSWORD) == len(FIXED_LOGINS)
+    # Both say where the demo's mail and webhooks show (`make demo` starts the mailbox).
+    for said in (output, skipped.output):
+        assert "都发往演示邮箱：每一条到达时都显示在此控制台" in said
+        assert "demo-mailbox.log" in said
 
 
 def test_demo_campaign_plays_a_plausible_first_week(demo):
@@ -503,7 +507,7 @@ def test_home_panels_show_the_demo_rounds(health, client):
 def test_make_demo_serves_and_prints_on_the_given_port():
     root = Path(__file__).resolve().parents[2]
     planned = subprocess.run(
-        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0"],
+        ["make", "-n", "demo", "PORT=5050", "HOST=0.0.0.0", "MAILBOX_SMTP_PORT=2525"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -515,3 +519,5 @@ def test_make_demo_serves_and_prints_on_the_given_port():
         "--host 0.0.0.0 --port 5050"
     )
     assert "--with-scheduler" in serve  # the scheduler runs beside the web server
+    # ... and the demo mailbox, on the ports given (or its defaults).
+    assert "--demo-mailbox --mailbox-smtp-port 2525 --mailbox-http-port 8026" in serve

@@ -5,134 +5,43 @@ not 180 times; `wellbeing serve --with-scheduler` stops both of its children on 
 
 Test jobs come from tests/wellbeing/scheduler_jobs.py, which the subprocesses load
 through SCHEDULER_EXTRA_MODULES (honoured in the test environment only); each run writes
-a row saying which process made it. The lease is 3 seconds here (30 by default)."""
+a row saying which process made it. The lease is 3 seconds here (30 by default); the
+processes and the database come from tests/wellbeing/processes.py."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from flask_migrate import upgrade
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
-from tests.conftest import TEST_KEYS
+from tests.receivers import free_port
 from tests.wellbeing import scheduler_jobs
-from wellbeing import create_app
+from tests.wellbeing.processes import (
+    LEASE_SECONDS,
+    START_SECONDS,
+    answers,
+    children,
+    lease_holder,
+    lease_table,
+    log_of,
+    wait_for,
+)
 from wellbeing.clock import LOCAL_ZONE
-from wellbeing.extensions import db
-from wellbeing.scheduler import registry
-from wellbeing.scheduler.models import JOB_STORE_TABLE, SchedulerLease
+from wellbeing.scheduler.models import JOB_STORE_TABLE
 
-# The test jobs run in the subprocesses only.
-for _job_id in scheduler_jobs.JOB_IDS:
-    registry.unregister(_job_id)
-
-ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 3
-# How long a Python process with the whole app takes to start, at most, on a busy machine.
-START_SECONDS = 30
-lease_table = SchedulerLease.__table__
 runs = scheduler_jobs.runs
-
-
-@pytest.fixture
-def scheduler_db(scratch_url: str) -> Iterator[tuple[str, Engine]]:
-    """A migrated database of the kind under test, with the test jobs' table."""
-    app = create_app({"DATABASE_URL": scratch_url, "ENVIRONMENT": "test", "KEYS": TEST_KEYS})
-    with app.app_context():
-        upgrade()
-        scheduler_jobs.metadata.create_all(db.engine)
-        db.engine.dispose()
-    engine = create_engine(scratch_url)
-    yield scratch_url, engine
-    engine.dispose()
-
-
-class Processes:
-    """The subprocesses a test starts; whatever is left is killed at the end."""
-
-    def __init__(self, url: str, folder: Path) -> None:
-        self.url, self.folder, self.started = url, folder, []
-
-    def environment(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WELLBEING_")}
-        env.update(
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            WELLBEING_DATABASE_URL=self.url,
-            WELLBEING_ENVIRONMENT="test",
-            WELLBEING_KEYS=TEST_KEYS,
-            WELLBEING_SECRET_KEY="scheduler-fault-tests-" + "x" * 20,
-            WELLBEING_INSTANCE_PATH=str(self.folder / "instance"),
-            WELLBEING_SCHEDULER_LEASE_SECONDS=str(LEASE_SECONDS),
-            WELLBEING_SCHEDULER_EXTRA_MODULES=scheduler_jobs.__name__,
-            **extra,
-        )
-        return env
-
-    def start(self, *args: str, **extra: str) -> subprocess.Popen:
-        log = self.folder / f"process-{len(self.started)}.log"
-        with log.open("w") as stderr:  # the child keeps its own copy
-            process = subprocess.Popen(
-                [sys.executable, "-m", "wellbeing", *args],
-                env=self.environment(**extra),
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        process.log = log  # type: ignore[attr-defined]
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            # Shown when the test failed: what each process said.
-            print(f"--- {process.args[3:]}:\n{log_of(process)}")
-
-
-@pytest.fixture
-def processes(scheduler_db, tmp_path) -> Iterator[Processes]:
-    started = Processes(scheduler_db[0], tmp_path)
-    yield started
-    started.stop_all()
-
-
-def wait_for(condition: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"waited {seconds} s for {what}")
-
-
-def log_of(process: subprocess.Popen) -> str:
-    return process.log.read_text(encoding="utf-8")  # type: ignore[attr-defined]
 
 
 def recorded(engine: Engine, job_id: str) -> list[tuple[str, datetime]]:
     with engine.connect() as connection:
         query = select(runs.c.holder, runs.c.at).where(runs.c.job_id == job_id).order_by(runs.c.id)
         return [tuple(row) for row in connection.execute(query)]
-
-
-def lease_holder(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return connection.execute(select(lease_table.c.holder)).scalar()
 
 
 def _takeover(engine: Engine, old: str) -> tuple[str, float]:
@@ -233,48 +142,21 @@ def test_a_scheduler_down_for_three_hours_catches_a_missed_job_up_once(scheduler
     assert caught_up[0][1] >= stopped + timedelta(hours=3)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads children from /proc")
 def test_serve_with_the_scheduler_stops_both_on_ctrl_c(scheduler_db, processes):
     _url, engine = scheduler_db
-    port = _free_port()
+    port = free_port()
     serve = processes.start("serve", "--with-scheduler", "--port", str(port))
-    wait_for(lambda: _answers(port), START_SECONDS, "the web server")
+    wait_for(lambda: answers(port), START_SECONDS, "the web server")
     wait_for(lambda: lease_holder(engine), START_SECONDS, "the scheduler")
-    children = _children(serve.pid)
-    assert len(children) == 2
+    started = children(serve.pid)
+    assert len(started) == 2
     serve.send_signal(signal.SIGINT)
     assert serve.wait(START_SECONDS) == 0
-    for child in children:
+    for child in started:
         with pytest.raises(ProcessLookupError):
             os.kill(child, 0)
-    assert not _answers(port)
+    assert not answers(port)
     with engine.connect() as connection:  # the scheduler stopped cleanly: lease given up
         expires = connection.execute(select(lease_table.c.expires_at)).scalar()
     assert expires <= datetime.now(UTC).replace(tzinfo=None)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +21,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from wellbeing import demo_mailbox as mailbox
 from wellbeing.clock import utcnow
+from wellbeing.config import load_settings
 from wellbeing.scheduler import housekeeping, lease, registry, runner  # noqa: F401 (its job)
 from wellbeing.scheduler.process import SchedulerProcess
 
@@ -28,6 +32,8 @@ from wellbeing.scheduler.process import SchedulerProcess
 SWEEP_KEYS = ("due", "reminded", "escalated", "sent", "failed")
 # `serve` waits this long for its children to stop before it kills them.
 STOP_SECONDS = 10
+# ... and this long for the demo mailbox to listen.
+START_SECONDS = 30
 
 
 @click.group("scheduler", cls=AppGroup, invoke_without_command=True)
@@ -129,21 +135,96 @@ def status() -> dict[str, Any]:
     default=False,
     help="Run the scheduler beside the web server, as a child process.",
 )
-def serve_command(host: str, port: int, with_scheduler: bool) -> None:
+@click.option(
+    "--demo-mailbox",
+    is_flag=True,
+    help="Run the demo mailbox (`wellbeing demo-mailbox`) as another child and send the "
+    "mail and webhooks to it, unless MAIL_HOST (or WEBHOOK_URLS) is set. Not in production.",
+)
+@click.option(
+    "--mailbox-smtp-port",
+    default=mailbox.DEFAULT_SMTP_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The demo mailbox's SMTP port on 127.0.0.1.",
+)
+@click.option(
+    "--mailbox-http-port",
+    default=mailbox.DEFAULT_HTTP_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The demo mailbox's webhook port on 127.0.0.1.",
+)
+def serve_command(
+    host: str,
+    port: int,
+    with_scheduler: bool,
+    demo_mailbox: bool,
+    mailbox_smtp_port: int,
+    mailbox_http_port: int,
+) -> None:
     """Flask's development server (`wellbeing run`) and, with --with-scheduler, the
-    scheduler; both stop on Ctrl-C or SIGTERM, and both stop when either one ends.
-    Production runs them as two services instead (docs/scheduler.md)."""
+    scheduler (and, with --demo-mailbox, the demo mailbox); all stop on Ctrl-C or SIGTERM,
+    and all stop when any one ends. Production runs the server and the scheduler as two
+    services instead (docs/scheduler.md)."""
     command = [sys.executable, "-m", "wellbeing"]
-    children = []
-    if with_scheduler:
-        children.append(subprocess.Popen([*command, "scheduler", "run"]))
-    children.append(subprocess.Popen([*command, "run", "--host", host, "--port", str(port)]))
+    children: list[subprocess.Popen] = []
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    environment = None
+    if demo_mailbox:
+        extra = mailbox.child_environment(
+            load_settings(),
+            host=host,
+            port=port,
+            smtp_port=mailbox_smtp_port,
+            http_port=mailbox_http_port,
+        )
+        environment = {**os.environ, **extra}
+        box = subprocess.Popen(
+            [
+                *command,
+                "demo-mailbox",
+                "--smtp-port",
+                str(mailbox_smtp_port),
+                "--http-port",
+                str(mailbox_http_port),
+            ]
+        )
+        children.append(box)
+        # Mail sent before the mailbox listens would wait out the outbox's backoff.
+        if not _wait_until_listening(box, mailbox_http_port, stopping):
+            failed = 0 if stopping.is_set() else box.poll() or 1
+            stop_children(children)
+            sys.exit(failed)
+    if with_scheduler:
+        children.append(subprocess.Popen([*command, "scheduler", "run"], env=environment))
+    children.append(
+        subprocess.Popen([*command, "run", "--host", host, "--port", str(port)], env=environment)
+    )
     while not stopping.is_set() and all(child.poll() is None for child in children):
         stopping.wait(0.2)
+    # A child that ended by itself with an error (a busy port, say) is serve's error too.
+    failed = 0 if stopping.is_set() else next((c.returncode for c in children if c.poll()), 0)
     stop_children(children)
+    if failed:
+        sys.exit(failed if failed > 0 else 1)
+
+
+def _wait_until_listening(
+    child: subprocess.Popen, http_port: int, stopping: threading.Event
+) -> bool:
+    """Wait for the mailbox to answer on its HTTP port (it binds SMTP first); False when it
+    ended instead (it said why) or serve is stopping."""
+    deadline = time.monotonic() + START_SECONDS
+    while child.poll() is None and not stopping.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=1):
+                return child.poll() is None
+        except OSError:
+            stopping.wait(0.1)
+    return False
 
 
 def stop_children(children: list[subprocess.Popen]) -> None:
