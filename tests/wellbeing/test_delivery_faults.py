@@ -14,18 +14,12 @@ import signal
 from datetime import timedelta
 
 import pytest
-from flask_migrate import upgrade  # noqa: F401  (the scheduler_db fixture migrates)
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import TEST_KEYS
 from tests.factories import build_world
 from tests.receivers import SmtpReceiver
-from tests.wellbeing.test_scheduler_faults import (  # noqa: F401  (fixtures)
-    START_SECONDS,
-    processes,
-    scheduler_db,
-    wait_for,
-)
+from tests.wellbeing.processes import START_SECONDS, wait_for
 from wellbeing import create_app
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
@@ -89,7 +83,7 @@ def _outbox(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def test_a_scheduler_killed_mid_message_delivers_every_reminder_once(scheduler_db, processes):  # noqa: F811
+def test_a_scheduler_killed_mid_message_delivers_every_reminder_once(scheduler_db, processes):
     url, engine = scheduler_db
     people = _due_reminders(url)
     with SmtpReceiver() as smtp:

@@ -16,6 +16,7 @@ import socket
 import stat
 import time
 import urllib.request
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tests.wellbeing.processes import (
     scratch_app,
     wait_for,
 )
+from wellbeing.clock import utcnow
 from wellbeing.demo_mailbox import LOG_FILE, MailboxRefused, child_environment
 from wellbeing.extensions import db
 from wellbeing.notifications.models import OutboxMessage
@@ -125,6 +127,9 @@ def test_serve_with_the_demo_mailbox_reminds_by_mail_and_webhook(
     with app.app_context():
         world = add_follow_ups(build_world(password_hash))  # a crisis alert's follow-up, due
         world.users["counselor"].email = "counselor@demo.invalid"
+        # Raised a week ago and still waiting: the school's news, for the group's webhook
+        # (a personal reminder goes by mail only).
+        world.alerts["A"].raised_at = utcnow() - timedelta(days=7)
         db.session.commit()
         db.engine.dispose()
     # Due now, not a minute after the scheduler starts.
@@ -146,7 +151,9 @@ def test_serve_with_the_demo_mailbox_reminds_by_mail_and_webhook(
     inbox = f"http://127.0.0.1:{port}/inbox"  # PUBLIC_URL follows --port
     mailed = f"{PREFIX}邮件 → counselor@demo.invalid：您有 1 条随访已到期"
     wait_for(lambda: mailed in _mailbox_log(processes), START_SECONDS, "the reminder mail")
-    wait_for(lambda: "Webhook：您有 1 条随访已到期" in _mailbox_log(processes), 20, "the hook")
+    hooked = f"{PREFIX}Webhook：测试学校A有 1 条危机预警超过 1 小时（在校时间）未确认"
+    wait_for(lambda: hooked in _mailbox_log(processes), 20, "the late alert's webhook")
+    assert "Webhook：您有" not in _mailbox_log(processes)  # reminders are personal
     print(f"serve started to reminder mail and webhook: {time.monotonic() - started:.1f} s")
     kept = _mailbox_log(processes)
     assert inbox in next(line for line in kept.splitlines() if mailed in line)

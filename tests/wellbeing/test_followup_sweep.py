@@ -49,7 +49,7 @@ def told(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
     real = notifications.tell
 
-    def recording(recipients, kind, message, *, key, link=None, outside=None):
+    def recording(recipients, kind, message, *, key, link=None, outside=None, personal=False):
         recipients = list(recipients)
         calls.append(
             {
@@ -59,9 +59,10 @@ def told(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
                 "key": key,
                 "link": link,
                 "outside": outside,
+                "personal": personal,
             }
         )
-        real(recipients, kind, message, key=key, link=link, outside=outside)
+        real(recipients, kind, message, key=key, link=link, outside=outside, personal=personal)
 
     monkeypatch.setattr("wellbeing.followups.sweep.tell", recording)
     monkeypatch.setattr("wellbeing.followups.digest.tell", recording)
@@ -131,6 +132,7 @@ def test_due_follow_ups_remind_each_assignee_once(world, at, told):
         "您有 3 条随访已到期，请登录查看",
         "您有 1 条随访已到期，请登录查看",
     }
+    assert all(call["personal"] for call in told)  # by mail, not to the group's webhook
     db.session.expire_all()
     assert all(abs(item.reminded_at - now) < timedelta(seconds=5) for item in [*mine, theirs])
     assert later.reminded_at is None
@@ -174,6 +176,7 @@ def test_escalates_to_the_school_then_the_district_in_school_time(world, at, tol
     assert [n.message for n in inbox(leader)] == ["测试学校A有 1 条随访逾期超过 4 小时（在校时间）"]
     assert inbox(admin) == inbox(monitor) == []
     assert told[-1]["outside"] == "测试学校A有 1 条随访逾期超过 4 小时（在校时间），请登录查看"
+    assert not told[-1]["personal"]  # the school's news: to the group's webhook too
 
     # Overnight and the next day nothing climbs until 24 school hours: 8.5 on Monday,
     # 10 on Tuesday, 5.5 on Wednesday (13:00).

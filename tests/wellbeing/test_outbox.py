@@ -154,6 +154,21 @@ def test_telling_the_same_key_again_adds_nothing(world, settings, smtp, hooks):
     assert len(_rows()) == 8
 
 
+def test_a_personal_message_goes_by_mail_not_to_the_groups_webhooks(world, settings, smtp, hooks):
+    _addresses(world)
+    tell(
+        [world.users["counselor"]],
+        "followups_due",
+        "您有 1 条随访已到期",
+        key="due:1",
+        outside="您有 1 条随访已到期，请登录查看",
+        personal=True,
+    )
+    assert [(row.channel, row.recipient) for row in _rows()] == [("mail", "counselor@school.cn")]
+    assert outbox.deliver_outbox() == {"sent": 1, "failed": 0}
+    assert len(smtp.received) == 1 and hooks.received == []
+
+
 def test_mail_off_and_no_outside_text_queue_nothing(world, settings, app, monkeypatch):
     _addresses(world)
     monkeypatch.setitem(app.config, "MAIL_HOST", "")

@@ -89,6 +89,7 @@ def digest() -> dict[str, int]:
                     "%(upcoming)d due in the next seven days. Please sign in to see them.",
                     **words,
                 ),
+                personal=True,
             )
     return {"digests": len(people)}
 

@@ -269,6 +269,7 @@ def _tell_assignee(follow_up: FollowUp, student: Student, assignee: User, why: s
         key=f"follow_up:{follow_up.id}:{why}:{assignee.id}:{utcnow().isoformat()}",
         link=link_to("followups.view", follow_up_id=follow_up.id),
         outside=outside,
+        personal=True,
     )
 
 

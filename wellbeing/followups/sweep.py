@@ -207,6 +207,7 @@ def _remind_assignees(rows: Sequence, now: datetime) -> int:
             outside=_(
                 "You have %(count)d follow-ups due. Please sign in to see them.", count=len(ids)
             ),
+            personal=True,
         )
     # Marked reminded even when the assignee has left: the ladder takes it from there.
     ids = [row.id for row in rows]

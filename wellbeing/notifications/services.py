@@ -55,6 +55,7 @@ def tell(
     key: str,
     link: str | None = None,
     outside: str | None = None,
+    personal: bool = False,
 ) -> None:
     """Tell people something. `message` goes to each one's inbox (sealed at rest: it may
     name a student). `outside`, when given, goes out by mail to those with an address and
@@ -65,7 +66,9 @@ def tell(
     Everything is written in the caller's transaction (the transactional outbox): the
     caller's commit makes the messages and its own change durable together. Mail and
     webhooks carry a link to the inbox, never `link` itself, which may name a student's
-    page (that is why the inbox seals it)."""
+    page (that is why the inbox seals it). A `personal` message (a reminder, a digest, a
+    follow-up handed to someone) goes by mail only: the webhooks post to a group's chat,
+    which needs the school's news, not each person's."""
     people = list(recipients)
     told = set(
         db.session.scalars(
@@ -82,10 +85,10 @@ def tell(
         if person.id not in told
     )
     if outside:
-        _send_outside(people, key, outside)
+        _send_outside(people, key, outside, webhooks=not personal)
 
 
-def _send_outside(people: list[User], key: str, outside: str) -> None:
+def _send_outside(people: list[User], key: str, outside: str, *, webhooks: bool) -> None:
     """Queue the outside text by mail (to each person with an address, when mail is on)
     and to each webhook URL."""
     config = current_app.config
@@ -94,7 +97,7 @@ def _send_outside(people: list[User], key: str, outside: str) -> None:
         for person in people:
             if person.email and person.active:
                 outbox.queue(f"{key}:mail:{person.id}", outbox.MAIL, person.email, subject, body)
-    for number, url in enumerate(config["WEBHOOK_URLS"]):
+    for number, url in enumerate(config["WEBHOOK_URLS"] if webhooks else []):
         outbox.queue(f"{key}:webhook:{number}", outbox.WEBHOOK, url, subject, body)
 
 
