@@ -23,7 +23,7 @@ from screening import fitness, vision
 from tests.conftest import login
 from tests.wellbeing.campaigns.conftest import answer_all, campaign_plan, target_of  # noqa: F401
 from tests.wellbeing.campaigns.test_ledger import open_district_campaign
-from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
+from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, ROLES, _url
 from tests.wellbeing.test_audit_reads import shown  # noqa: F401
 from tests.wellbeing.test_hardening_uploads import (
     PAPER,
@@ -42,16 +42,6 @@ from wellbeing.notifications.models import OutboxMessage
 
 pytestmark = pytest.mark.app
 
-ROLES = [
-    "admin",
-    "monitor",
-    "school_leader",
-    "counselor",
-    "doctor",
-    "head_teacher",
-    "committee",
-    "student",
-]
 # Routes whose answer is a redirect or a fixed text, not a page to read.
 NOT_PAGES = {"static", "main.index", "main.ping", "auth.set_language", "auth.logout"}
 # Posts not sent empty: they end the session or belong to the login.

@@ -575,17 +575,7 @@ def export_district(district: District, campaign_id: int) -> Response:
     for basis_row in _basis_rows(campaign):
         sheet.append(basis_row)
     if suppress:
-        sheet.append(
-            [
-                _("Small cells"),
-                _(
-                    "Counts from 1 to %(top)d, and the cells that would reveal them by "
-                    "subtraction, are shown as %(shown)s; rates built on them are left out.",
-                    top=ledger.SMALL_CELL - 1,
-                    shown=ledger.SUPPRESSED,
-                ),
-            ]
-        )
+        sheet.append(ledger.small_cells_row())
     sheet.append([])
     _write_table(
         sheet,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -398,6 +399,19 @@ def table_figures(
 def figures(tally: Tally, suppress: bool = False, reference: float | None = None) -> Figures:
     """One tally on its own (a table of one row that is its own total)."""
     return table_figures([tally], suppress, reference)[0]
+
+
+def small_cells_row() -> list[str]:
+    """The line a suppressed export carries before its table: what "<5" means there."""
+    return [
+        _("Small cells"),
+        _(
+            "Counts from 1 to %(top)d, and the cells that would reveal them by "
+            "subtraction, are shown as %(shown)s; rates built on them are left out.",
+            top=SMALL_CELL - 1,
+            shown=SUPPRESSED,
+        ),
+    ]
 
 
 def suppressed_for(user: Any, action: str, target: Any) -> bool:

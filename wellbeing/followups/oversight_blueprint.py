@@ -138,17 +138,7 @@ def district_sla_xlsx() -> Response:
     sheet = workbook.create_sheet(_("SLA by school"))
     sheet.append([_("Period"), f"{period.first.isoformat()} – {period.last.isoformat()}"])
     if suppress:
-        sheet.append(
-            [
-                _("Small cells"),
-                _(
-                    "Counts from 1 to %(top)d, and the cells that would reveal them by "
-                    "subtraction, are shown as %(shown)s; rates built on them are left out.",
-                    top=ledger.SMALL_CELL - 1,
-                    shown=ledger.SUPPRESSED,
-                ),
-            ]
-        )
+        sheet.append(ledger.small_cells_row())
     sheet.append([])
     sheet.append([str(header) for header in sla_headers()])
     for _school, name, figures in table:
