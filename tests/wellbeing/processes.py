@@ -10,7 +10,9 @@ through SCHEDULER_EXTRA_MODULES (honoured in the test environment only). The lea
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -85,6 +87,8 @@ class Processes:
                 cwd=ROOT,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                # Its own process group: what is left at the end goes with its children.
+                start_new_session=True,
             )
         process.log = log  # type: ignore[attr-defined]
         self.started.append(process)
@@ -92,9 +96,10 @@ class Processes:
 
     def stop_all(self) -> None:
         for process in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            # The group: a killed `serve` would leave its children behind.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
             # Shown when the test failed: what each process said.
             print(f"--- {process.args[3:]}:\n{log_of(process)}")
 
