@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from wellbeing.clock import from_local, local_text, local_today, utcnow
 from wellbeing.extensions import db
-from wellbeing.followups import access, queries, section, services  # noqa: F401 (registered)
+from wellbeing.followups import access, ladder, queries, section, services  # noqa: F401 (registered)
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.audit_words import (
     KIND_LABELS,
@@ -253,7 +253,7 @@ def new(student: Student) -> Any:
             return redirect(url_for("followups.view", follow_up_id=follow_up.id))
     else:
         form.priority.data = v.ORANGE
-        form.set_due(services.default_due(v.ORANGE, utcnow()))
+        form.set_due(ladder.due_for_priority(v.ORANGE, utcnow()))
     record_view(student, 1)
     return render_template("followups/new.html", form=form, student=student)
 

@@ -72,12 +72,6 @@ def assignable(school: School) -> list[User]:
     return people or active_holders("admin", district_id=school.district_id)
 
 
-def default_due(priority: str, start: datetime) -> datetime:
-    """A new follow-up's due time by its priority (SLA_TIER_HOURS: red 24 h...)."""
-    hours = current_app.config["SLA_TIER_HOURS"].get(priority, 24)
-    return start + timedelta(hours=hours)
-
-
 def check_new(student: Student, plan: NewFollowUp, *, now: datetime | None = None) -> None:
     """Raise FollowUpError with every problem of the plan for this student."""
     now = now or utcnow()
