@@ -27,6 +27,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -272,18 +273,19 @@ def _deliver_channel(channel: str, limit: int) -> tuple[int, int]:
     return sent, failed
 
 
-class _Sender:
+class _Sender(ABC):
     unreachable = False  # set by send() when the receiver itself failed
 
     def group(self, recipient: str) -> str:
         """Messages that share a receiver (and so its failures)."""
         return recipient
 
+    @abstractmethod
     def send(self, message: Claimed) -> None:
-        raise NotImplementedError
+        """Deliver one message; raise Unreachable or Refused when it did not arrive."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # a sender that holds nothing has nothing to close
+        return None
 
 
 class _MailSender(_Sender):
