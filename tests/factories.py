@@ -130,9 +130,9 @@ def add_follow_ups(world: SimpleNamespace) -> SimpleNamespace:
     the first student of schools A, B and C: school A's for its counselor, the others'
     for their district's administrator (schools without a counselor). world.alerts and
     world.followups by school key."""
-    from wellbeing.campaigns.models import CrisisAlert
     from wellbeing.clock import utcnow
     from wellbeing.followups.models import FollowUp
+    from wellbeing.review.models import CrisisAlert
 
     now = utcnow()
     world.alerts, world.followups = {}, {}

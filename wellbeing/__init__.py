@@ -144,12 +144,13 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
     from wellbeing.followups.blueprint import bp as followups_bp
-    from wellbeing.followups.oversight_blueprint import bp as oversight_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.notifications.admin import bp as outbox_bp
     from wellbeing.notifications.blueprint import bp as inbox_bp
+    from wellbeing.review.blueprint import bp as review_bp
+    from wellbeing.review.oversight_blueprint import bp as oversight_bp
     from wellbeing.roster.blueprint import bp as roster_bp
     from wellbeing.roster.import_blueprint import bp as roster_import_bp
     from wellbeing.roster.profile import bp as profile_bp
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         coverage_bp,
         followups_bp,
         oversight_bp,
+        review_bp,
     ):
         app.register_blueprint(blueprint)
 

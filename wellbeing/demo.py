@@ -26,9 +26,9 @@ from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
 from wellbeing.extensions import db
-from wellbeing.followups.demo import DemoFollowUps, build_demo_followups
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.review.demo import DemoFollowUps, build_demo_followups
 from wellbeing.roster.labels import grade_name
 from wellbeing.roster.models import User
 from wellbeing.roster.synthetic import (

@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 from wellbeing.campaigns import ledger
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.models import Campaign, CampaignSchool
-from wellbeing.campaigns.pages import open_alert_counts
 from wellbeing.clock import utcnow
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
-from wellbeing.followups.oversight import school_counts
 from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
+from wellbeing.review.alerts import open_alert_counts
+from wellbeing.review.oversight import school_counts
 from wellbeing.roster.models import District, RoleAssignment, School, SchoolClass, Student
 from wellbeing.security.models import AuditEvent
 

@@ -45,7 +45,7 @@ PAGES = {
         "coverage.school_class",
         "roster.school_class",
         "roster.student",
-        "campaigns.alerts",
+        "review.alerts",
         "followups.mine",
         "followups.week",
     ],

@@ -25,12 +25,12 @@ from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
 from tests.wellbeing.test_oversight import make_follow_up
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
+from wellbeing.review.models import CrisisAlert
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -56,7 +56,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "followups.week": None,
     "followups.view": "follow_up_id",  # one follow-up: its student, history, outcome
     "followups.new": "student_id",  # the student a follow-up is opened for
-    "campaigns.acknowledge_alert": "alert_id",  # the alert's student
+    "review.acknowledge_alert": "alert_id",  # the alert's student
     "oversight.overdue": "school_id",  # who waits: names, classes, kinds, times
 }
 # Pages that show no student, by name or by number, nor their data: why.
@@ -107,7 +107,7 @@ AUDITED_ALREADY: dict[str, str] = {
     "campaigns.slips": "view_sensitive",
     "campaigns.student_slip": "view_sensitive",
     "campaigns.notices": "export",
-    "campaigns.alerts": "view_sensitive",
+    "review.alerts": "view_sensitive",
     "coverage.export_school": "export",
     "coverage.export_district": "export",
     "oversight.district_sla_xlsx": "export",

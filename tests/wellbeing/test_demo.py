@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from wellbeing.campaigns.demo import build_demo_campaign
-from wellbeing.campaigns.models import CampaignTarget, CrisisAlert
+from wellbeing.campaigns.models import CampaignTarget
 from wellbeing.campaigns.services import target_for_code
 from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
@@ -27,6 +27,7 @@ from wellbeing.health.entry import check_fitness_row, check_vision_row
 from wellbeing.health.models import FITNESS_MEASURES, VISION_MEASURES, FitnessRecord, VisionRecord
 from wellbeing.health.rounds import VisionRound
 from wellbeing.notifications.models import Notification
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import (
     GRADES_BY_KIND,
     District,
@@ -359,7 +360,7 @@ def test_demo_campaign_plays_a_plausible_first_week(demo):
     assert 0 < alerts < states["screened_valid"] * 0.2
     told = db.session.scalars(select(Notification).where(Notification.kind == "crisis_alert"))
     links = {n.link for n in told}
-    assert links and all(link.startswith("/campaigns/schools/") for link in links)
+    assert links and all(link.startswith("/schools/") for link in links)
     assert target_for_code(screening.trial_code, utcnow()).state == "not_started"
 
 

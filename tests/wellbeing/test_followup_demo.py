@@ -11,15 +11,15 @@ from sqlalchemy import func, select
 
 from wellbeing import clock
 from wellbeing.campaigns.demo import build_demo_campaign
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as v
-from wellbeing.followups.demo import build_demo_followups
 from wellbeing.followups.models import FollowUp, SlaEvent
 from wellbeing.followups.sweep import sweep
 from wellbeing.notifications.models import Notification
+from wellbeing.review.demo import build_demo_followups
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import User
 
 SEED = 11

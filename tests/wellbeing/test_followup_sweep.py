@@ -12,7 +12,6 @@ from sqlalchemy import event, func, select
 
 from tests.factories import make_user
 from wellbeing import clock
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.clock import from_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
@@ -23,6 +22,7 @@ from wellbeing.followups.sweep import sweep
 from wellbeing.notifications import services as notifications
 from wellbeing.notifications.models import Notification
 from wellbeing.notifications.services import link_to
+from wellbeing.review.models import CrisisAlert
 from wellbeing.scheduler.registry import jobs, sweep_jobs
 from wellbeing.security.crypto import Keyring
 
@@ -282,7 +282,7 @@ def test_an_alert_raised_after_school_waits_for_the_morning(world, at, told):
     assert sweep()["escalated"] == 0
     (reminder,) = inbox(counselor)
     assert reminder.message == "测试学校A有 1 条危机预警超过 1 小时（在校时间）未确认"
-    assert reminder.link == f"/campaigns/schools/{world.schools['A'].id}/alerts"
+    assert reminder.link == f"/schools/{world.schools['A'].id}/alerts"
     assert (
         told[-1]["outside"] == "测试学校A有 1 条危机预警超过 1 小时（在校时间）未确认，请登录查看"
     )

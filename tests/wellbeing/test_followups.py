@@ -16,13 +16,14 @@ from tests.conftest import login
 from tests.factories import make_user
 from tests.wellbeing.campaigns.conftest import answer_all, campaign_plan, target_of  # noqa: F401
 from wellbeing.campaigns import services as campaign_services
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.clock import local_text, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import services
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp, SlaEvent
 from wellbeing.notifications.models import Notification
+from wellbeing.review import alerts as alert_services
+from wellbeing.review.models import CrisisAlert
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -62,7 +63,7 @@ def _local_form(at) -> str:
 
 
 def _ack_url(world, alert) -> str:
-    return f"/campaigns/schools/{world.schools['A'].id}/alerts/{alert.id}/acknowledge"
+    return f"/schools/{world.schools['A'].id}/alerts/{alert.id}/acknowledge"
 
 
 def _follow_ups() -> list[FollowUp]:
@@ -122,7 +123,7 @@ def test_acknowledge_first_follow_up_complete_and_recurrence(client, world, camp
     alert = _alert(world, campaign)
     counselor = world.users["counselor"]
     login(client, "counselor")
-    alerts_url = f"/campaigns/schools/{world.schools['A'].id}/alerts"
+    alerts_url = f"/schools/{world.schools['A'].id}/alerts"
     page = _page(client.get(alerts_url))
     assert "已等待 0 分钟" in page
     assert _ack_url(world, alert) in page
@@ -295,7 +296,7 @@ def test_the_service_checks_before_it_writes(world, second, campaign):
         priority=v.RED,
     )
     with pytest.raises(services.FollowUpError) as refused:
-        campaign_services.acknowledge_alert(alert, world.users["counselor"], plan)
+        alert_services.acknowledge_alert(alert, world.users["counselor"], plan)
     assert set(refused.value.problems) == {"assignee"}
     assert alert.acknowledged_at is None and _count(FollowUp) == 0 and _count(SlaEvent) == 0
 
@@ -446,9 +447,9 @@ def test_an_alert_of_another_school_is_not_found_through_ones_own(client, world,
     add_follow_ups(world)
     db.session.commit()
     login(client, "counselor")
-    url = f"/campaigns/schools/{world.schools['A'].id}/alerts/{world.alerts['B'].id}/acknowledge"
+    url = f"/schools/{world.schools['A'].id}/alerts/{world.alerts['B'].id}/acknowledge"
     assert client.get(url).status_code == 404
-    other = f"/campaigns/schools/{world.schools['B'].id}/alerts/{world.alerts['B'].id}/acknowledge"
+    other = f"/schools/{world.schools['B'].id}/alerts/{world.alerts['B'].id}/acknowledge"
     assert client.get(other).status_code == 403
 
 
@@ -584,10 +585,10 @@ def test_a_school_without_a_counselor_gives_the_follow_up_to_the_administrator(c
     db.session.commit()
     admin = world.users["admin"]
     login(client, "admin")
-    page = _page(client.get(f"/campaigns/schools/{world.schools['B'].id}/alerts"))
+    page = _page(client.get(f"/schools/{world.schools['B'].id}/alerts"))
     row = page[page.index(f'data-alert="{alert.id}"') :].split("</tr>")[0]
     assert "已等待 3 小时 12 分" in row
-    url = f"/campaigns/schools/{world.schools['B'].id}/alerts/{alert.id}/acknowledge"
+    url = f"/schools/{world.schools['B'].id}/alerts/{alert.id}/acknowledge"
     form = _page(client.get(url))
     options = form[form.index('id="assignee"') :].split("</select>")[0]
     assert re.findall(r'value="(\d+)"', options) == [str(admin.id)]

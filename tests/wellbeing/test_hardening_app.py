@@ -415,7 +415,7 @@ def test_ids_typed_in_forms_queries_and_json_beyond_the_range_name_no_row(client
     assert client.get(f"/admin/audit/?before={value}").status_code == 200
     assert client.get(f"/admin/audit/?after={value}").status_code == 200
     school = world.schools["A"]
-    acknowledged = client.post(f"/campaigns/schools/{school.id}/alerts/{value}/acknowledge")
+    acknowledged = client.post(f"/schools/{school.id}/alerts/{value}/acknowledge")
     assert acknowledged.status_code == 404
     chosen = vision_round_for(utcnow().date())
     saved = client.post(

@@ -73,7 +73,7 @@ def test_counselor_sees_alerts_waiting_and_the_school_coverage(client, world, sc
     figures = _figures(_home(client, "counselor"))
     school = world.schools["A"].id
     ledger = f"/coverage/schools/{school}/campaigns/{screened.id}"
-    assert figures["alerts"] == ("2", f"/campaigns/schools/{school}/alerts")
+    assert figures["alerts"] == ("2", f"/schools/{school}/alerts")
     assert figures["screened"] == ("2", ledger)
     assert figures["enrolled"] == ("6", ledger)
     assert figures["rate"] == ("33.3%", ledger)

@@ -795,9 +795,10 @@ def seed_screening(app: Flask) -> dict[str, object]:
     from tests.factories import build_world
     from wellbeing.campaigns import services
     from wellbeing.campaigns.battery import battery
-    from wellbeing.campaigns.models import CampaignTarget, CrisisAlert, ScreeningResponse
+    from wellbeing.campaigns.models import CampaignTarget, ScreeningResponse
     from wellbeing.clock import utcnow
     from wellbeing.notifications.models import Notification
+    from wellbeing.review.models import CrisisAlert
     from wellbeing.security.breakglass import open_record
     from wellbeing.security.models import BreakGlassGrant
 
@@ -843,8 +844,9 @@ def seed_screening(app: Flask) -> dict[str, object]:
 
 
 def read_screening(app: Flask) -> dict[str, object]:
-    from wellbeing.campaigns.models import CrisisAlert, ScreeningResponse
+    from wellbeing.campaigns.models import ScreeningResponse
     from wellbeing.notifications.models import Notification
+    from wellbeing.review.models import CrisisAlert
     from wellbeing.security.models import BreakGlassGrant
 
     with app.app_context():

@@ -22,11 +22,11 @@ from tests.conftest import TEST_PASSWORD, login
 from tests.factories import make_user
 from tests.wellbeing.test_roster_import import xlsx_bytes
 from wellbeing import clock
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.extensions import db
-from wellbeing.followups import oversight
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp, SlaEvent
+from wellbeing.review import oversight
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import RoleAssignment, User
 from wellbeing.roster.services import import_roster
 from wellbeing.security.models import AuditEvent
@@ -239,7 +239,7 @@ def test_the_database_refuses_an_unknown_role(world):
 
 # Counseling content and the pages that show it: the leader is refused every one.
 COUNSELING = (
-    "/campaigns/schools/{school}/alerts",  # what raised each alert
+    "/schools/{school}/alerts",  # what raised each alert
     "/students/{student}",  # the record, with notes for counselors
     "/students/{student}/notes",  # confidential notes (POST)
     "/coverage/students/{student}/campaigns/{campaign}",  # a student's screening state

@@ -236,7 +236,7 @@ def test_a_crisis_alert_names_school_grade_and_class(client, everything):
     login(client, "counselor")
     inbox = visible_text(client.get("/inbox").get_data(as_text=True))
     assert "测试学校A危机预警：学生A1-0（七年级1班）" in inbox
-    alerts = client.get(f"/campaigns/schools/{everything.schools['A'].id}/alerts")
+    alerts = client.get(f"/schools/{everything.schools['A'].id}/alerts")
     text = visible_text(alerts.get_data(as_text=True))
     assert "危机预警：测试学校A" in text and "七年级1班" in text
     assert "患者健康问卷抑郁量表（PHQ-9） 第 9 题" in text and "phq9" not in text

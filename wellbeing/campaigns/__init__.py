@@ -3,6 +3,5 @@ submissions and the coverage ledger."""
 
 # What the campaigns register with the layers below: their scope rule with the access
 # policy, their consent sheet with the compliance pack.
-# Their words for the audit browser with the audit layer; their waiting crisis alerts
-# with the follow-ups' sweep.
-from wellbeing.campaigns import access, audit_words, compliance, deadlines  # noqa: F401
+# Their words for the audit browser with the audit layer.
+from wellbeing.campaigns import access, audit_words, compliance  # noqa: F401

@@ -1,7 +1,7 @@
 """The staff pages that open and run screening campaigns: the list, opening one, its
 page, editing it (window, name, notice version, population), a class's printable code
-slips and guardian notices, and a school's crisis alerts. Views check access
-(@requires), call a service, render; a page that reads codes or alerts is audited."""
+slips and guardian notices. Views check access (@requires), call a service, render; a
+page that reads codes is audited."""
 
 from __future__ import annotations
 
@@ -17,17 +17,13 @@ from wellbeing.campaigns import codes, ledger, pages, services
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.forms import EditCampaignForm, OpenCampaignForm
 from wellbeing.campaigns.lookups import campaign_of_class, target_of_student
-from wellbeing.campaigns.models import Campaign, CrisisAlert
-from wellbeing.clock import from_local, local_text, to_local, utcnow
+from wellbeing.campaigns.models import Campaign
+from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.forms import NewFollowUpForm, add_problems
-from wellbeing.followups.ladder import first_contact_due
-from wellbeing.followups.services import FollowUpError, assignable, check_new
-from wellbeing.followups.vocabulary import RED
-from wellbeing.notifications.services import counselors_of_school
+from wellbeing.notifications.services import alert_recipients, counselors_of_school
 from wellbeing.paging import paginate
-from wellbeing.roster.models import District, School, SchoolClass, Student
-from wellbeing.security.audit import record_event, record_view
+from wellbeing.roster.models import District, SchoolClass, Student
+from wellbeing.security.audit import record_event
 from wellbeing.security.policy import can, requires
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -42,7 +38,6 @@ def page_helpers() -> dict[str, Any]:
         "has_endpoint": pages.has_endpoint,
         "display_code": codes.display,
         "states": v.STATES,
-        "alert_items_text": lambda detail: pages.alert_items_text(detail, _language()),
     }
 
 
@@ -148,7 +143,7 @@ def view(campaign: Campaign) -> str:
         alert_schools=[
             s
             for s in campaign.schools
-            if can(current_user, "alerts.view", s) and current_user in services.alert_recipients(s)
+            if can(current_user, "alerts.view", s) and current_user in alert_recipients(s)
         ],
         can_district=can(current_user, "coverage.view_district", campaign.district),
         without_counselor=[s for s in campaign.schools if not counselors_of_school(s.id)],
@@ -269,69 +264,4 @@ def notices(school_class: SchoolClass, campaign_id: int) -> str:
         battery=battery,
         minutes=pages.estimated_minutes(battery),
         printed_on=to_local(utcnow()).date(),
-    )
-
-
-# ----------------------------------------------------------------------------- crisis alerts
-
-
-@bp.get("/schools/<int:school_id>/alerts")
-@requires("alerts.view", School)
-def alerts(school: School) -> str:
-    rows, open_count = pages.school_alerts(school)
-    record_event(
-        "view_sensitive",
-        target=school,
-        detail={"alerts": len(rows), "open": open_count, "page": rows.number},
-    )
-    return render_template(
-        "campaigns/alerts.html", school=school, rows=rows, open_count=open_count, now=utcnow()
-    )
-
-
-@bp.route("/schools/<int:school_id>/alerts/<int:alert_id>/acknowledge", methods=["GET", "POST"])
-@requires("alerts.view", School)
-def acknowledge_alert(school: School, alert_id: int) -> Any:
-    """Acknowledging an alert asks for its first follow-up: what, who (the viewer by
-    default), when (SLA_FIRST_CONTACT_HOURS from now), priority red. Both are saved
-    together or neither: a form with problems shows them all and writes nothing."""
-    alert = db.session.get(CrisisAlert, alert_id)
-    if alert is None or alert.school_id != school.id:
-        abort(404)
-    if alert.acknowledged_at is not None:
-        flash(_("This alert was already acknowledged."))
-        return redirect(url_for("campaigns.alerts", school_id=school.id))
-    student = db.session.get(Student, alert.student_id)
-    people = assignable(school)
-    form = NewFollowUpForm()
-    form.set_people(people, current_user)
-    if request.method == "POST":
-        form.validate()
-        plan = form.plan(people)
-        try:
-            if form.errors:
-                check_new(student, plan)  # its problems beside the form's, all at once
-                raise FollowUpError({})
-            follow_up = services.acknowledge_alert(alert, current_user, plan)
-        except FollowUpError as error:
-            add_problems(form, error.problems)
-        else:
-            flash(
-                _(
-                    "Alert acknowledged. The first follow-up is due %(due)s.",
-                    due=local_text(follow_up.due_at),
-                )
-            )
-            return redirect(url_for("campaigns.alerts", school_id=school.id))
-    else:
-        form.priority.data = RED
-        form.set_due(first_contact_due(utcnow()))
-    record_view(student, 1, alert=alert.id)
-    return render_template(
-        "campaigns/acknowledge.html",
-        school=school,
-        alert=alert,
-        student=student,
-        form=form,
-        waited=utcnow() - alert.raised_at,
     )

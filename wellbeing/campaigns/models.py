@@ -1,10 +1,11 @@
 """Screening campaigns: the battery, the population's schools, one ledger row (with its
 access code) per target student, guardians' consent decisions, autosaved answers,
-submitted responses with their scores, crisis alerts and paper first entries.
+submitted responses with their scores and paper first entries (crisis alerts, raised
+from a critical item, live in the review area).
 
 Answers and what they say are counseling content, sealed at rest: draft answers,
 submitted answers, paper entries, each response's score (total, band, critical flag,
-subscales, validity reasons), and a crisis alert's student and detail. Pages that list a
+subscales, validity reasons). Pages that list a
 school's students open that school's rows; district figures are computed by services.
 What stays in clear says where a student is in the process, not how they are (README.md,
 "What is sealed")."""
@@ -240,35 +241,6 @@ class ScreeningResponse(db.Model):
     invalid_reasons = SealedField("score", "invalid_reasons", [])
 
     target: Mapped[CampaignTarget] = relationship()
-
-
-class CrisisAlert(db.Model):
-    """A crisis raised by a critical item: the school's counselors must acknowledge it.
-
-    Which student (and response) it is about, and what raised it, are sealed: a backup
-    shows that a school had an alert and when, not whose. The school, time and
-    acknowledgement stay in clear for the school's count of open alerts."""
-
-    __tablename__ = "crisis_alert"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uid: Mapped[str] = record_uid()
-    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
-    # {"student_id": ..., "response_id": ...}
-    subject_sealed: Mapped[bytes] = mapped_column("subject", EncryptedJSON)
-    subject = Encrypted("subject_sealed")
-    # What raised it: "critical_item", with the instrument and item ids in the detail.
-    source: Mapped[str] = mapped_column(String(20))
-    detail_sealed: Mapped[bytes] = mapped_column("detail", EncryptedText)
-    detail = Encrypted("detail_sealed")
-    raised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
-    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-
-    student_id = SealedField("subject", "student_id")
-    response_id = SealedField("subject", "response_id")
-
-    acknowledged_by: Mapped[User | None] = relationship()
 
 
 class PaperEntry(db.Model):

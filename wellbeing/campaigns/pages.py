@@ -1,14 +1,14 @@
 """Reads behind the campaign pages: the campaigns in a user's scope, coverage counts by
 state (one grouped query, limited to what the viewer may see), the battery as shown,
-the students a class's slips and notices go to, a school's crisis alerts. The writes
+the students a class's slips and notices go to. The writes
 (a campaign's edit among them) are in services.py."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -24,13 +24,9 @@ from wellbeing.campaigns.models import (
     Campaign,
     CampaignSchool,
     CampaignTarget,
-    CrisisAlert,
 )
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups.models import FollowUp
-from wellbeing.followups.queries import of_alerts
-from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.roster.vocabulary import GRADES_BY_KIND, SchoolKind, class_sort_key
 from wellbeing.security.policy import can, scopes_for
@@ -140,7 +136,7 @@ class BatteryRow:
     title_zh: str
 
 
-def _title(instrument: Any, language: str) -> str:
+def instrument_title(instrument: Any, language: str) -> str:
     title = instrument.title
     return title.get(language) or title.get("zh") or next(iter(title.values()), instrument.id)
 
@@ -149,28 +145,9 @@ def instrument_name(instrument_id: str, language: str) -> str:
     """An instrument named by its title in the user's language (its id only when the
     file is gone)."""
     try:
-        return _title(catalog().get(instrument_id), language)
+        return instrument_title(catalog().get(instrument_id), language)
     except ScreeningError:
         return instrument_id
-
-
-def alert_items_text(detail: str, language: str) -> str:
-    """What raised a crisis alert, stored as "phq9@1.0: phq9_9", in words: the
-    instrument's title and the items' numbers ("… 第 9 题")."""
-    ref, sep, items = detail.partition(": ")
-    try:
-        instrument = catalog().get(ref)
-    except ScreeningError:
-        return detail
-    positions = instrument.positions if sep else {}
-    numbers = [str(positions[i] + 1) for i in items.split(", ") if i in positions]
-    if not numbers:
-        return _title(instrument, language)
-    return _(
-        "%(instrument)s, item %(items)s",
-        instrument=_title(instrument, language),
-        items=_(", ").join(numbers),
-    )
 
 
 def battery_rows(campaign: Campaign, language: str) -> list[BatteryRow]:
@@ -185,11 +162,11 @@ def battery_rows(campaign: Campaign, language: str) -> list[BatteryRow]:
         rows.append(
             BatteryRow(
                 instrument_id=entry.instrument_id,
-                title=_title(instrument, language) if instrument else entry.instrument_id,
+                title=instrument_title(instrument, language) if instrument else entry.instrument_id,
                 version=entry.version,
                 short_hash=short_hash(entry.content_hash),
                 items=len(instrument.items) if instrument else None,
-                title_zh=_title(instrument, "zh") if instrument else entry.instrument_id,
+                title_zh=instrument_title(instrument, "zh") if instrument else entry.instrument_id,
             )
         )
     return rows
@@ -220,7 +197,7 @@ def instrument_choices(language: str) -> list[InstrumentChoice]:
         licence = (instrument.document.get("licence") or {}).get("kind", "")
         label = _(
             "%(title)s (version %(version)s, %(items)d items, licence: %(licence)s)",
-            title=_title(instrument, language),
+            title=instrument_title(instrument, language),
             version=instrument.version,
             items=len(instrument.items),
             licence=licence_label(licence),
@@ -328,65 +305,6 @@ def runner_url(host_url: str) -> str:
     return host_url.rstrip("/") + "/s/"
 
 
-# ----------------------------------------------------------------------------- alerts
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    alert: CrisisAlert
-    student: Student
-    school_class: SchoolClass
-    campaign_name: str | None
-    waited: timedelta
-    follow_up: FollowUp | None  # the latest of the follow-ups it began
-
-
-def school_alerts(school: School) -> tuple[Page[AlertRow], int]:
-    """A page of the school's crisis alerts, unacknowledged first, newest first within
-    each, and how many are unacknowledged in all. Whose each alert is is sealed: the
-    page's alerts are opened here, then their students loaded in one query."""
-    alerts = paginate_query(
-        select(CrisisAlert)
-        .where(CrisisAlert.school_id == school.id)
-        .options(selectinload(CrisisAlert.acknowledged_by))
-        .order_by(
-            CrisisAlert.acknowledged_at.is_not(None),
-            CrisisAlert.raised_at.desc(),
-            CrisisAlert.id.desc(),
-        ),
-        anchor="crisis-alerts",
-    )
-    open_count = open_alert_counts([school.id]).get(school.id, 0)
-    campaign_ids = {a.campaign_id for a in alerts if a.campaign_id is not None}
-    names = dict(
-        db.session.execute(
-            select(Campaign.id, Campaign.name).where(Campaign.id.in_(campaign_ids))
-        ).all()
-        if campaign_ids
-        else []
-    )
-    students = students_by_id({a.student_id for a in alerts})
-    since = min((a.raised_at for a in alerts), default=None)
-    follow_ups = of_alerts(school.id, [a.id for a in alerts], since) if since else {}
-    now = utcnow()
-    rows = []
-    for alert in alerts:
-        student = students[alert.student_id]
-        # Unacknowledged: how long it has waited so far; acknowledged: how long it took.
-        waited = (alert.acknowledged_at or now) - alert.raised_at
-        rows.append(
-            AlertRow(
-                alert,
-                student,
-                student.school_class,
-                names.get(alert.campaign_id),
-                waited,
-                follow_ups.get(alert.id),
-            )
-        )
-    return replace(alerts, items=rows), open_count
-
-
 def students_by_id(ids: set[int]) -> dict[int, Student]:
     """Students (with their classes) by id, in one query."""
     if not ids:
@@ -400,16 +318,3 @@ def students_by_id(ids: set[int]) -> dict[int, Student]:
 def has_endpoint(name: str) -> bool:
     """Whether another area's page is registered (the coverage and paper pages)."""
     return name in current_app.view_functions
-
-
-def open_alert_counts(school_ids: Sequence[int]) -> dict[int, int]:
-    """Unacknowledged crisis alerts per school (the counselor's home page badge)."""
-    if not school_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(CrisisAlert.school_id, func.count())
-            .where(CrisisAlert.school_id.in_(school_ids), CrisisAlert.acknowledged_at.is_(None))
-            .group_by(CrisisAlert.school_id)
-        ).all()
-    )

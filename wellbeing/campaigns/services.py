@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -27,25 +26,13 @@ from wellbeing.campaigns.models import (
     CampaignInstrument,
     CampaignTarget,
     ConsentRecord,
-    CrisisAlert,
     DraftAnswer,
     PaperEntry,
     ScreeningResponse,
 )
+from wellbeing.campaigns.signals import sitting_scored
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
-from wellbeing.followups import ladder
-from wellbeing.followups import services as followups
-from wellbeing.followups import vocabulary as fv
-from wellbeing.followups.models import FollowUp
-from wellbeing.followups.services import NewFollowUp
-from wellbeing.notifications.services import (
-    active_holders,
-    counselors_of_school,
-    link_to,
-    tell,
-)
-from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import (
     District,
     School,
@@ -576,7 +563,8 @@ def record_responses(
 ) -> list[ScreeningResponse]:
     """Score each instrument's answers, store them sealed with the scores and the
     version hash, raise a crisis alert for a critical item, and settle the target's
-    state: screened_valid, or retest_pending with the failed rules."""
+    state: screened_valid, or retest_pending with the failed rules. Then announce the
+    sitting (the review tiers it and raises any crisis alert, in this transaction)."""
     responses, reasons = [], []
     for instrument in instruments:
         answers, seconds = split[instrument.id]
@@ -584,8 +572,6 @@ def record_responses(
         response = _response(target, instrument, answers, seconds, score, source, user)
         responses.append(response)
         reasons += [f"{instrument.id}:{reason}" for reason in score.invalid_reasons]
-        if score.critical:
-            raise_crisis_alert(target, instrument, response, answers)
     # The sitting's answers are in: its autosaves and any paper first entry are done with.
     delete_rows(
         DraftAnswer, DraftAnswer.target_id == target.id, DraftAnswer.attempt == target.attempt
@@ -598,6 +584,7 @@ def record_responses(
     target.reason = "; ".join(reasons)[:REASON_LENGTH] if reasons else None
     target.state_changed_at = target.submitted_at
     db.session.flush()
+    sitting_scored.send(target, responses=responses, instruments=list(instruments))
     return responses
 
 
@@ -633,100 +620,6 @@ def _response(
     db.session.add(response)
     db.session.flush()
     return response
-
-
-def raise_crisis_alert(
-    target: CampaignTarget,
-    instrument: Instrument,
-    response: ScreeningResponse,
-    answers: Mapping[str, int],
-) -> CrisisAlert:
-    """Record the alert and tell the school's counselors at once (in the inbox, and by mail
-    and webhook without the student's name)."""
-    endorsed = [instrument.items[c.item].id for c in instrument.critical]
-    items = [
-        item_id
-        for item_id, c in zip(endorsed, instrument.critical, strict=True)
-        if answers.get(item_id) is not None and answers[item_id] >= c.min
-    ]
-    student = target.student
-    school = student.school_class.school
-    alert = CrisisAlert(school_id=school.id, campaign_id=target.campaign_id, source="critical_item")
-    alert.subject = {"student_id": student.id, "response_id": response.id}
-    alert.detail = f"{instrument.ref}: {', '.join(items)}"
-    db.session.add(alert)
-    db.session.flush()
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        message = _(
-            "Crisis alert at %(school)s: %(student)s (%(class)s) endorsed a critical item in "
-            "%(campaign)s. Please see the student today.",
-            school=school.name,
-            student=student.name,
-            **{"class": class_name(student.school_class.grade, student.school_class.name)},
-            campaign=target.campaign.name,
-        )
-        # What leaves the database by mail and webhook names neither student nor item.
-        outside = _(
-            "%(school)s has a new crisis alert. Please log in to see it.", school=school.name
-        )
-    tell(
-        alert_recipients(school),
-        "crisis_alert",
-        message,
-        key=f"crisis_alert:{alert.uid}",
-        link=link_to("campaigns.alerts", school_id=school.id),
-        outside=outside,
-    )
-    # The audit row names the alert, not the student: whose alert it is stays sealed.
-    record_event("crisis_alert", target=alert, detail={"school": school.id})
-    return alert
-
-
-def alert_recipients(school: School) -> list[User]:
-    """Who is told of a crisis alert at once: the school's counselors, or, when it has
-    none, the district's administrators (an alert must never reach nobody)."""
-    counselors = counselors_of_school(school.id)
-    return counselors or active_holders("admin", district_id=school.district_id)
-
-
-def acknowledge_due(alert: CrisisAlert) -> datetime:
-    """When the alert had to be acknowledged: SLA_ALERT_ACKNOWLEDGE_SCHOOL_HOURS of school
-    time after it was raised (an alert raised on Friday night is due on Monday morning)."""
-    return ladder.alert_deadline(alert.raised_at)
-
-
-def acknowledge_alert(alert: CrisisAlert, user: User, first: NewFollowUp) -> FollowUp | None:
-    """Acknowledge the alert and open its first follow-up, together or not at all: every
-    problem of the follow-up is found before anything is written (FollowUpError, by
-    field), and the request commits both at once. The ladder's acknowledged step is
-    recorded with its time. None when the alert was already acknowledged."""
-    if alert.acknowledged_at is not None:
-        return None
-    student = db.session.get(Student, alert.student_id)
-    followups.check_new(student, first)
-    now = utcnow()
-    alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
-    record_event("alert_acknowledge", target=alert, user=user)
-    ladder.record_step(
-        fv.SUBJECT_ALERT,
-        alert.id,
-        alert.school_id,
-        fv.ACKNOWLEDGED,
-        acknowledge_due(alert),
-        user_id=user.id,
-        at=now,
-    )
-    return followups.open_follow_up(
-        student,
-        first.kind,
-        first.assignee,
-        first.due_at,
-        first.priority,
-        fv.FROM_CRISIS_ALERT,
-        alert.id,
-        user,
-        first.recurrence_days,
-    )
 
 
 # ----------------------------------------------------------------------------- the ledger

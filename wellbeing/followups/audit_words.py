@@ -68,6 +68,5 @@ register_labels(
         "followups.mine": _l("My follow-ups"),
         "followups.week": _l("My follow-ups by week"),
         "followups.new": _l("New follow-up"),
-        "campaigns.acknowledge_alert": _l("Acknowledge a crisis alert"),
     },
 )

@@ -13,7 +13,7 @@ from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.notifications import outbox
 from wellbeing.notifications.models import Notification
-from wellbeing.roster.models import RoleAssignment, User
+from wellbeing.roster.models import RoleAssignment, School, User
 
 MESSAGE_LENGTH = 500  # what the inbox shows of one message
 SUBJECT_LENGTH = 120
@@ -141,6 +141,13 @@ def active_holders(
 
 def counselors_of_school(school_id: int) -> list[User]:
     return active_holders("counselor", school_id=school_id)
+
+
+def alert_recipients(school: School) -> list[User]:
+    """Who is told of a school's crisis alert at once: its counselors, or, when it has
+    none, the district's administrators (an alert must never reach nobody)."""
+    counselors = counselors_of_school(school.id)
+    return counselors or active_holders("admin", district_id=school.district_id)
 
 
 def unread_count(user_id: int) -> int:

@@ -21,6 +21,6 @@ EXPECTED: dict[str, set[str]] = {
     "campaigns.notices": CODE_PRINTERS,
     # Crisis alerts: the school's counselors, and the district's administrators (who
     # receive them when a school has no counselor).
-    "campaigns.alerts": {"counselor", "admin"},
-    "campaigns.acknowledge_alert": {"counselor", "admin"},
+    "review.alerts": {"counselor", "admin"},
+    "review.acknowledge_alert": {"counselor", "admin"},
 }

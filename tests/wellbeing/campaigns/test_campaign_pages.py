@@ -15,9 +15,10 @@ from tests.conftest import login
 from tests.factories import add_campaigns, make_student
 from tests.wellbeing.campaigns.conftest import answer_all, target_of
 from wellbeing.campaigns import codes, services
-from wellbeing.campaigns.models import Campaign, CampaignTarget, CrisisAlert
+from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.clock import from_local, local_text, to_local, utcnow
 from wellbeing.extensions import db
+from wellbeing.review.models import CrisisAlert
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -314,7 +315,7 @@ def test_the_campaign_page_links_a_counselors_classes_to_slips_and_notices(clien
         assert f"/campaigns/classes/{class_id}/campaigns/{campaign.id}/slips" in page
         assert f"/campaigns/classes/{class_id}/campaigns/{campaign.id}/notices" in page
     assert f"/campaigns/{campaign.id}/edit" in page
-    assert f"/campaigns/schools/{world.schools['A'].id}/alerts" in page
+    assert f"/schools/{world.schools['A'].id}/alerts" in page
     client.post("/logout")
 
     login(client, "teacher")  # the head teacher's own class only
@@ -507,7 +508,7 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     school = world.schools["A"]
     login(client, "counselor")
     _english(client)
-    page = _page(client.get(f"/campaigns/schools/{school.id}/alerts"))
+    page = _page(client.get(f"/schools/{school.id}/alerts"))
     assert world.students["A1-0"].name in page
     assert "Patient Health Questionnaire-9, item 9" in page and campaign.name in page
     assert local_text(alert.raised_at) in page
@@ -516,7 +517,7 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     assert viewed.target_type == "school" and viewed.target_id == str(school.id)
 
     # Acknowledging asks for the first follow-up; the form's defaults are enough.
-    url = f"/campaigns/schools/{school.id}/alerts/{alert.id}/acknowledge"
+    url = f"/schools/{school.id}/alerts/{alert.id}/acknowledge"
     form = client.get(url).get_data(as_text=True)
     due = re.search(r'name="due_at"[^>]*value="([^"]+)"', form).group(1)
     counselor = str(world.users["counselor"].id)
@@ -527,7 +528,7 @@ def test_the_alerts_page_lists_an_alert_and_acknowledging_it_works(client, world
     db.session.refresh(alert)
     assert alert.acknowledged_at is not None
     assert alert.acknowledged_by_id == world.users["counselor"].id
-    page = _page(client.get(f"/campaigns/schools/{school.id}/alerts"))
+    page = _page(client.get(f"/schools/{school.id}/alerts"))
     assert "0 alert(s) not yet acknowledged." in page
 
 
@@ -536,11 +537,11 @@ def test_another_schools_alert_is_not_found(client, world):
     other = _alert_for(world, world.campaigns["B"], "B1-0")
     login(client, "counselor")
     school_a = world.schools["A"]
-    response = client.post(f"/campaigns/schools/{school_a.id}/alerts/{other.id}/acknowledge")
+    response = client.post(f"/schools/{school_a.id}/alerts/{other.id}/acknowledge")
     assert response.status_code == 404
     db.session.refresh(other)
     assert other.acknowledged_at is None
-    assert client.get(f"/campaigns/schools/{world.schools['B'].id}/alerts").status_code == 403
+    assert client.get(f"/schools/{world.schools['B'].id}/alerts").status_code == 403
     assert world.students["B1-0"].name not in _page(
-        client.get(f"/campaigns/schools/{school_a.id}/alerts")
+        client.get(f"/schools/{school_a.id}/alerts")
     )

@@ -19,7 +19,7 @@ def test_counselor_home_counts_open_alerts(client, world, campaign):
         services.submit(target, utcnow())
     login(client, "counselor")
     page = client.get("/home").get_data(as_text=True)
-    alerts_link = f'href="/campaigns/schools/{world.schools["A"].id}/alerts"'
+    alerts_link = f'href="/schools/{world.schools["A"].id}/alerts"'
     assert alerts_link in page
     assert re.search(r'class="badge">2</span>', page)
 

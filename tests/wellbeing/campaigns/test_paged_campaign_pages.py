@@ -13,8 +13,8 @@ from tests.conftest import login
 from tests.factories import make_student
 from tests.wellbeing.test_paged_pages import BAD_PAGES, add_classes, pager_range, rows_in, text_of
 from wellbeing.campaigns import services
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.extensions import db
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import SchoolClass
 
 pytestmark = pytest.mark.app
@@ -112,7 +112,7 @@ def test_the_crisis_alerts_are_paged_and_the_open_count_is_of_all(client, world,
         db.session.add(alert)
     db.session.flush()
     login(client, "counselor")
-    url = f"/campaigns/schools/{school.id}/alerts"
+    url = f"/schools/{school.id}/alerts"
     page = text_of(client.get(url))
     assert pager_range(page, 1, 50, 53) and page.count('<tr data-alert="') == 50
     assert re.search(r'id="alerts-open">[^<]*53', page)
@@ -123,7 +123,7 @@ def test_the_crisis_alerts_are_paged_and_the_open_count_is_of_all(client, world,
 
 def test_no_crisis_alert_says_when_one_appears(client, world):
     login(client, "counselor")
-    page = text_of(client.get(f"/campaigns/schools/{world.schools['A'].id}/alerts"))
+    page = text_of(client.get(f"/schools/{world.schools['A'].id}/alerts"))
     assert "本校暂无危机预警。" in page and "关键题目" in page
 
 
@@ -131,7 +131,7 @@ def test_chinese_headings_use_a_full_width_colon(client, world, campaign):
     login(client, "counselor")
     school, school_class = world.schools["A"], world.classes["A1"]
     for url, heading in (
-        (f"/campaigns/schools/{school.id}/alerts", "<h1>危机预警："),
+        (f"/schools/{school.id}/alerts", "<h1>危机预警："),
         (f"/coverage/schools/{school.id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
         (f"/coverage/classes/{school_class.id}/campaigns/{campaign.id}", "<h1>筛查覆盖台账："),
     ):
@@ -139,7 +139,7 @@ def test_chinese_headings_use_a_full_width_colon(client, world, campaign):
         assert heading in page, url
         assert re.search(r"<h1>[^<]*[^\x00-\x7f]: ", page) is None, url
     client.get("/language/en")
-    page = text_of(client.get(f"/campaigns/schools/{school.id}/alerts"))
+    page = text_of(client.get(f"/schools/{school.id}/alerts"))
     assert f"<h1>Crisis alerts: {school.name}</h1>" in page
 
 

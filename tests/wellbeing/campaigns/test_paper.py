@@ -17,9 +17,10 @@ from tests.factories import make_student, make_user
 from tests.wellbeing.campaigns.conftest import target_of
 from wellbeing.campaigns import paper_import, services
 from wellbeing.campaigns.battery import battery
-from wellbeing.campaigns.models import CrisisAlert, DraftAnswer, PaperEntry, ScreeningResponse
+from wellbeing.campaigns.models import DraftAnswer, PaperEntry, ScreeningResponse
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import SchoolClass
 from wellbeing.security.models import AuditEvent
 

@@ -143,7 +143,7 @@ def test_an_alert_at_a_school_without_a_counselor_goes_to_the_administrators(
     # An administrator holds many schools: the message names this one, and links its page
     # (raised outside a request here, as by the demo or a command).
     assert told.user_id == world.users["admin"].id and school.name in told.message
-    assert told.link == f"/campaigns/schools/{school.id}/alerts"
+    assert told.link == f"/schools/{school.id}/alerts"
     login(client, "admin")
     assert f'href="{told.link}"' in client.get("/inbox").get_data(as_text=True)
     page = client.get(told.link)

@@ -29,14 +29,15 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from wellbeing.campaigns import ledger
-from wellbeing.campaigns.models import CrisisAlert
-from wellbeing.campaigns.pages import open_alert_counts, students_by_id
+from wellbeing.campaigns.pages import students_by_id
 from wellbeing.clock import local_midnight_utc
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.ladder import alert_deadline, first_contact_due
 from wellbeing.followups.models import FollowUp, SlaEvent
 from wellbeing.paging import Page, paginate_query
+from wellbeing.review.alerts import open_alert_counts
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import School, Student
 from wellbeing.security.audit_labels import register_labels
 

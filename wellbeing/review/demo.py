@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from screening.sla import subtract_school_hours
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
+from wellbeing.review.models import CrisisAlert
 from wellbeing.roster.models import RoleAssignment, SchoolClass, Student, User
 
 # Ages of the unacknowledged alerts, in school hours, in turn: not late yet, reminded,

@@ -1,4 +1,4 @@
-"""What the campaigns register with the follow-ups' sweep: the crisis alerts still waiting
+"""What the review registers with the follow-ups' sweep: the crisis alerts still waiting
 for an acknowledgement. Clear columns only (id, school, time raised): whose alert it is
 stays sealed, and the sweep never needs it."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from wellbeing.campaigns.models import CrisisAlert
 from wellbeing.extensions import db
 from wellbeing.followups.sweep import WaitingAlert, register_alert_source
 from wellbeing.notifications.services import link_to
+from wellbeing.review.models import CrisisAlert
 
 
 def waiting_alerts() -> list[WaitingAlert]:
@@ -22,7 +22,7 @@ def waiting_alerts() -> list[WaitingAlert]:
 
 
 def alerts_link(school_id: int) -> str:
-    return link_to("campaigns.alerts", school_id=school_id)
+    return link_to("review.alerts", school_id=school_id)
 
 
 register_alert_source("crisis_alert", waiting_alerts, alerts_link)

@@ -18,7 +18,7 @@ from screening import exports
 from wellbeing.campaigns import ledger
 from wellbeing.clock import local_today, utcnow
 from wellbeing.extensions import db
-from wellbeing.followups import oversight
+from wellbeing.review import oversight
 from wellbeing.roster.models import District, School
 from wellbeing.security.audit import record_event, record_view
 from wellbeing.security.policy import can, requires, scopes_for

@@ -1,0 +1,38 @@
+"""The review's acts and detail keys, registered with the audit layer (which knows no
+area), so the audit browser words them."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from wellbeing.review.words import CHECKLIST_NAMES
+from wellbeing.security.audit_labels import register_labels
+
+register_labels(
+    actions={
+        "crisis_alert": _l("Crisis alert raised"),
+        "alert_acknowledge": _l("Crisis alert acknowledged"),
+        "alert_step": _l("Crisis checklist step recorded"),
+        "review_decision": _l("Review decision recorded"),
+        "risk_model_activate": _l("Risk model activated"),
+        "risk_model_train": _l("Risk model trained"),
+    },
+    targets={
+        "crisis_alert": _l("Crisis alert"),
+        "risk_assessment": _l("Risk assessment"),
+        "risk_model": _l("Risk model"),
+    },
+    fields={
+        "alerts": _l("Alerts"),
+        "open": _l("Open"),
+        "step": _l("Step"),
+        "decision": _l("Decision"),
+        "assessment": _l("Risk assessment"),
+        "model": _l("Risk model"),
+        "changed": _l("Changed"),
+    },
+    values={
+        **CHECKLIST_NAMES,
+        "review.acknowledge_alert": _l("Acknowledge a crisis alert"),
+    },
+)
