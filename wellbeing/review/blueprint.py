@@ -99,3 +99,7 @@ def acknowledge_alert(school: School, alert_id: int) -> Any:
         form=form,
         waited=utcnow() - alert.raised_at,
     )
+
+
+# The review's other pages add their routes to this blueprint.
+from wellbeing.review import model_views, queue_views  # noqa: E402, F401

@@ -157,6 +157,24 @@ POLICY: dict[str, Rule] = {
     ),
     # Administrators too: a school without a counselor has its alerts sent to them.
     "alerts.view": _rule("A school's crisis alerts; acknowledge them", R.counselor, R.admin),
+    # The review: tiers, explanations, answers and decisions are the school's counselors'
+    # alone (not the administrators, not the head teachers, not the leaders).
+    "review.queue": _rule(
+        "A school's review queue: flagged students by tier, points and waiting time",
+        R.counselor,
+    ),
+    "review.case": _rule(
+        "A flagged student's case: answers, scores, the explanation, history, decisions",
+        R.counselor,
+    ),
+    "review.decide": _rule(
+        "Record a decision on a case: confirm, change the tier, follow up, refer, close",
+        R.counselor,
+    ),
+    # Risk models: the district's administrators read the card, preview and activate; the
+    # counselors read the card (aggregates, small cells suppressed).
+    "risk.card": _rule("The risk models and their cards", R.admin, R.counselor),
+    "risk.activate": _rule("Preview a risk model's effect on the tiers and activate it", R.admin),
     # Follow-ups: the counselors of the school; the district's administrators too, who are
     # given them when a school has no counselor (as they receive its crisis alerts).
     "followups.mine": _rule(
