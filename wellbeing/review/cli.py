@@ -55,13 +55,19 @@ class Scored:
 
 
 def _flag_values(cells: np.ndarray) -> np.ndarray:
-    """1, 0, or −1 (empty) for each cell; −2 where the cell is not a boolean."""
-    words = np.char.lower(cells.astype(str))
-    out = np.full(len(cells), -2, dtype=np.int8)
-    out[np.isin(words, list(risk.TRUE_WORDS))] = 1
-    out[np.isin(words, [w for w in risk.FALSE_WORDS if w])] = 0
-    out[words == ""] = -1
-    return out
+    """1, 0, or −1 (empty) for each cell; −2 where the cell is not a boolean. Looked up
+    once per distinct cell (a column holds a handful)."""
+    codes, uniques = pd.factorize(cells)
+    false_words = risk.FALSE_WORDS - {""}
+
+    def flag(cell: str) -> int:
+        word = str(cell).lower()
+        return (
+            1 if word in risk.TRUE_WORDS else 0 if word in false_words else -1 if not word else -2
+        )
+
+    table = np.array([flag(u) for u in uniques] + [-1], dtype=np.int8)
+    return table[codes]
 
 
 def _read(instrument: str, path: Path, text: Sequence[str], numbers: Sequence[str]) -> Scored:
@@ -113,13 +119,15 @@ def _check(scored: Scored, model: risk.Model, first: bool) -> None:
             found.append((row, scored.table.position(column), error))
 
     cells = scored.cells
-    ids = pd.Series(cells[ID])
-    bad(ids.to_numpy() == "", ID, "the respondent id is empty")
-    again = ids.duplicated().to_numpy() & (ids.to_numpy() != "")
-    first_row = dict(
-        zip(ids[~ids.duplicated()], scored.rows[~ids.duplicated().to_numpy()], strict=True)
-    )
-    bad(again, ID, lambda i: f"{ids[i]} appears again (first in row {first_row[ids[i]]})")
+    ids = cells[ID]
+    bad(ids == "", ID, "the respondent id is empty")
+    again = pd.Series(ids).duplicated().to_numpy() & (ids != "")
+
+    def repeated(index: int) -> str:
+        first = int(scored.rows[int(np.flatnonzero(ids == ids[index])[0])])
+        return f"{ids[index]} appears again (first in row {first})"
+
+    bad(again, ID, repeated)
     for column in ("critical", "valid"):
         bad(_flag_values(cells[column]) < 0, column, "expected true or false")
     allowed = _bands(model, scored.instrument)
