@@ -212,3 +212,21 @@ def test_train_saves_an_audited_draft_whose_card_the_cli_prints(app, world, camp
     english = _cli(app, "card", "--version", "cli-1", "--language", "en")
     assert "True-positive rate" in english.stdout
     assert _cli(app, "card", "--version", "nope").exit_code == 2
+
+
+def test_an_exported_model_tiers_spreadsheets_away_from_the_site(app, world, tmp_path):
+    document = risk.default_model().document | {"version": "district-2"}
+    document = {**document, "thresholds": {"red": 50, "orange": 25, "yellow": 5}}
+    db.session.add(RiskModel(version="district-2", document=document, status=v.ACTIVE))
+    db.session.flush()
+    path = tmp_path / "district.json"
+    assert _cli(app, "export", "-o", str(path)).exit_code == 0  # the active model
+    scores = tmp_path / "phq9.csv"
+    header = "respondent_id,total,band,critical,valid,missing"
+    scores.write_text(f"{header}\ns1,6,mild,false,true,0\n", "utf-8")
+    result = CliRunner().invoke(risk_group, ["tier", f"phq9={scores}", "--model", str(path)])
+    assert (
+        result.exit_code == 0
+        and result.stdout.splitlines()[1] == "s1,yellow,5,PHQ-9 轻度（6 分）：+5,"
+    )
+    assert "district-2" in _cli(app, "card").stdout

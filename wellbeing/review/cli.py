@@ -479,7 +479,10 @@ def card_command(model_path: Path | None, version: str | None, language: str | N
 def export_command(version: str | None, output: Path) -> None:
     """Write a model's JSON file, for `wellbeing risk tier --model` away from the site."""
     model = _stored(version)
-    output.write_text(json.dumps(model.document, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    try:
+        output.write_text(json.dumps(model.document, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    except OSError as error:
+        fail(f"{output}: cannot write: {error.strerror or error}")
     click.echo(f"{model.version} -> {output}", err=True)
 
 
