@@ -12,7 +12,10 @@ The input is a frame with one row per student and the columns the model's featur
 rules name: `<instrument>_band` (band id), `<instrument>_total`, `critical` (any critical
 item endorsed), `observations` (a count), `observations_urgent`, `previous_tier`, and any
 context columns a trained model uses. A missing column or an empty cell is "not
-measured": the feature's `missing` points, shown as such."""
+measured": the feature's `missing` points, shown as such.
+
+Training from counselor-confirmed outcomes (`fit`) and the card's exact shape
+(`model_card`) are in screening.risk_fit."""
 
 from __future__ import annotations
 
