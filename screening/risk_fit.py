@@ -25,8 +25,8 @@ How `fit` learns (the same seed and data give the same document, key for key):
   MIN_BRIER_GAIN, 0.001: less is noise), and the
   fairness check passes: the gap in true-positive rate between the sexes (largest minus
   smallest, over the sexes with at least SUPPRESS_BELOW students and one positive) does
-  not widen by more than FAIRNESS_WIDENING (0.05). Without a sex column in `groups` the
-  check cannot be made and context is not used.
+  not widen by more than FAIRNESS_WIDENING (0.05). Without a sex column in `groups`, or
+  with fewer than two such sexes, the check cannot be made and context is not used.
 - Refused (TooFewOutcomes) below `min_outcomes` outcomes, or when either class has fewer
   members than `folds`.
 - The card's figures are cross-validated: stratified k-fold (shuffled with the seed);
@@ -485,7 +485,7 @@ def fit(
         if name not in frame or frame[name].nunique(dropna=True) < 2:
             entry["why"] = "no_variation"
             continue
-        if sexes is None:
+        if gap is None:  # no sexes, or fewer than two with enough students and a positive
             entry["why"] = "no_groups"
             continue
         with_chances, with_tiers = cross_validate(raw, [*base, candidate], frame, y, seed, folds)

@@ -390,7 +390,7 @@ def card_lines(model: risk.Model, language: str = "zh") -> list[str]:
         "no_gain": _("not used: it does not improve the Brier score"),
         "widens_gap": _("not used: it widens the true-positive rate gap between the sexes"),
         "no_variation": _("not used: no variation in the outcomes"),
-        "no_groups": _("not used: no sex recorded for the fairness check"),
+        "no_groups": _("not used: too few students of each sex for the fairness check"),
     }
     lines += ["", _("Context features")]
     for entry in card["context"]:
