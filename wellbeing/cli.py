@@ -9,6 +9,7 @@ from wellbeing.demo import demo_command
 from wellbeing.demo_mailbox import mailbox_command
 from wellbeing.health_cli import fitness_group, vision_group
 from wellbeing.instruments_cli import instruments_group, score_command
+from wellbeing.review.cli import risk_group
 from wellbeing.roster.cli import roster_group
 from wellbeing.scheduler.cli import scheduler_group, serve_command
 from wellbeing.security.audit_cli import audit_group, compliance_group, retention_group
@@ -23,6 +24,7 @@ cli.add_command(score_command)
 cli.add_command(instruments_group)
 cli.add_command(vision_group)
 cli.add_command(fitness_group)
+cli.add_command(risk_group)
 cli.add_command(keys_group)
 cli.add_command(users_group)
 cli.add_command(audit_group)
