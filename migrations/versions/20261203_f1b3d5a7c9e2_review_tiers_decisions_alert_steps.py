@@ -140,7 +140,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("risk_assessment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_risk_assessment_student_id"))
