@@ -388,10 +388,13 @@ def test_a_step_recorded_meanwhile_is_refused_not_a_500(world, campaign):
     assert _count(AlertStep) == 2
 
 
-def test_the_steps_follow_up_is_of_the_steps_kind(world, campaign):
+@pytest.mark.parametrize("asked", ["", "rescreen"])
+def test_the_steps_follow_up_is_of_the_steps_kind(world, campaign, asked):
+    """The step says what its follow-up is: a plan without a kind (the step's form asks
+    none) or with another is neither refused for it nor obeyed."""
     alert = _red_alert(world, campaign)
     _acknowledge(world, alert)
-    plan = NewFollowUp("rescreen", world.users["counselor"], utcnow() + timedelta(hours=2), "red")
+    plan = NewFollowUp(asked, world.users["counselor"], utcnow() + timedelta(hours=2), "red")
     step = alert_services.record_checklist_step(
         alert, StepRecord("watch", "", plan), world.users["counselor"]
     )
