@@ -163,7 +163,11 @@ def record_step(school: School, alert_id: int) -> Any:
     said = _("Recorded: %(step)s.", step=checklist_label(step))
     if done.follow_up_id is not None:
         opened = db.session.get(FollowUp, done.follow_up_id)
-        said += " " + _("Its follow-up is due %(due)s.", due=local_text(opened.due_at))
+        said = _(
+            "Recorded: %(step)s. Its follow-up is due %(due)s.",
+            step=checklist_label(step),
+            due=local_text(opened.due_at),
+        )
     flash(said)
     return redirect(url_for("review.alert", school_id=school.id, alert_id=alert.id))
 
