@@ -467,6 +467,18 @@ def test_another_schools_alert_is_not_found_through_ones_own(client, world, camp
     assert client.get(_url(other)).status_code == 403
 
 
+def test_an_alert_without_an_assessment_says_so(client, world, campaign):
+    """An alert raised before tiers existed (moved from the campaigns) has no
+    assessment: its page says so and shows the checklist."""
+    from tests.factories import add_follow_ups
+
+    add_follow_ups(world)
+    db.session.commit()
+    login(client, "counselor")
+    page = _page(client.get(_url(world.alerts["A"])))
+    assert 'id="explanation-missing"' in page and 'id="checklist"' in page
+
+
 def test_the_alert_page_is_audited_naming_its_student(client, world, campaign):
     alert = _red_alert(world, campaign)
     login(client, "counselor")
