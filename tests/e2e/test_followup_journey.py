@@ -30,8 +30,10 @@ def test_acknowledge_an_alert_plan_the_follow_up_find_it_and_complete_it(page, s
     assert page.locator("#priority").input_value() == "red"
     assert page.locator("#due_at").input_value()  # 24 hours on, filled in
     page.get_by_role("button", name="确认并安排随访").click()
-    page.wait_for_url(re.compile(r".*/alerts$"))
+    page.wait_for_url(re.compile(rf".*/alerts/{alert_id}$"))  # the alert's page, its checklist
     assert "预警已确认" in page.locator(".flash").inner_text()
+    page.get_by_role("link", name="本校危机预警").click()
+    page.wait_for_url(re.compile(r".*/alerts$"))
     row = page.locator(f'tr[data-alert="{alert_id}"]')
     assert "用时" in row.inner_text() and "待办" in row.inner_text()
 

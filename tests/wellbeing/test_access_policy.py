@@ -89,6 +89,10 @@ EXPECTED: dict[str, set[str]] = {
     "oversight.overdue": {"school_leader", "admin"},
     "oversight.district_sla": {"admin", "monitor"},
     "oversight.district_sla_xlsx": {"admin", "monitor"},
+    # A crisis alert's page and its checklist: as the alert list (the school's counselors;
+    # the district's administrators, who receive the alerts of schools without one).
+    "review.alert": {"counselor", "admin"},
+    "review.record_step": {"counselor", "admin"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:

@@ -57,6 +57,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "followups.view": "follow_up_id",  # one follow-up: its student, history, outcome
     "followups.new": "student_id",  # the student a follow-up is opened for
     "review.acknowledge_alert": "alert_id",  # the alert's student
+    "review.alert": "alert_id",  # the alert's student, checklist and explanation
     "oversight.overdue": "school_id",  # who waits: names, classes, kinds, times
 }
 # Pages that show no student, by name or by number, nor their data: why.

@@ -68,6 +68,7 @@ def _show_every_form(world) -> None:
     crisis = target("A1-4")
     answer_all(crisis, value=3)  # PHQ-9 item 9 endorsed: a crisis alert
     services.submit(crisis, utcnow())
+    _acknowledged_alert(world, crisis)
     student = world.students["A1-0"]
     vision_round = parse_vision_round(PLAIN_ARGS["vision_round"])
     myopic = {"ucva_right": "4.7", "ucva_left": "4.9", "sph_right": "-1.50", "sph_left": "-1"}
@@ -623,6 +624,25 @@ def _endpoints_for(app: Flask, session: str) -> list:
     return rules
 
 
+def _acknowledged_alert(world, target) -> None:
+    """The crisis alert the target raised, acknowledged: its page shows the checklist's
+    forms (world.acknowledged_alert)."""
+    from datetime import timedelta
+
+    from wellbeing.clock import utcnow
+    from wellbeing.followups.services import NewFollowUp
+    from wellbeing.review.alerts import acknowledge_alert
+    from wellbeing.review.models import CrisisAlert
+
+    counselor = world.users["counselor"]
+    alert = next(
+        a for a in db.session.scalars(select(CrisisAlert)) if a.student_id == target.student_id
+    )
+    plan = NewFollowUp("interview", counselor, utcnow() + timedelta(hours=24), "red")
+    acknowledge_alert(alert, counselor, plan)
+    world.acknowledged_alert = alert
+
+
 def _urls(rule, world) -> list[str]:
     if "section" in rule.arguments:
         return [rule.build(values)[1] for values in SECTION_ARGS]
@@ -630,6 +650,10 @@ def _urls(rule, world) -> list[str]:
         campaign_id = world.campaigns["A"].id
         students = [world.students[f"A1-{index}"].id for index in range(5)]
         return [rule.build({"student_id": s, "campaign_id": campaign_id})[1] for s in students]
+    if rule.endpoint == "review.alert":  # an acknowledged alert shows its checklist's forms
+        alert = world.acknowledged_alert
+        acknowledged = rule.build({"school_id": alert.school_id, "alert_id": alert.id})[1]
+        return [_url(rule, world, INSIDE), acknowledged]
     return [_url(rule, world, INSIDE)]
 
 

@@ -6,17 +6,19 @@ the request commits once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from screening.instruments import Instrument
+from screening.sla import add_school_hours
 from wellbeing.campaigns.models import CampaignTarget, ScreeningResponse
-from wellbeing.clock import utcnow
+from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
 from wellbeing.followups import services as followups
@@ -41,6 +43,10 @@ CLOSES = {
 }
 # Steps that open a follow-up (its kind); the form gives who and when.
 OPENS = {v.REFERRAL: fv.REFERRAL_CHECK, v.WATCH: fv.OBSERVATION_CHECK}
+# The default due times of those follow-ups (the form may change them): did the student
+# get to the hospital, three school days on; the watch's check, a day on.
+REFERRAL_CHECK_SCHOOL_DAYS = 3
+WATCH_CHECK_HOURS = 24
 
 
 class AlertError(Exception):
@@ -123,6 +129,13 @@ def acknowledge_due(alert: CrisisAlert) -> datetime:
     return ladder.alert_deadline(alert.raised_at)
 
 
+def acknowledged_in_time(alert: CrisisAlert) -> bool | None:
+    """Whether the alert was acknowledged by its deadline; None while it waits."""
+    if alert.acknowledged_at is None:
+        return None
+    return alert.acknowledged_at <= acknowledge_due(alert)
+
+
 def acknowledge_alert(alert: CrisisAlert, user: User, first: NewFollowUp) -> FollowUp | None:
     """Acknowledge the alert and open its first follow-up, together or not at all: every
     problem of the follow-up is found before anything is written (FollowUpError, by
@@ -161,8 +174,25 @@ def acknowledge_alert(alert: CrisisAlert, user: User, first: NewFollowUp) -> Fol
 class StepRecord:
     step: str
     note: str = ""
-    # For the steps that open a follow-up (OPENS): who and when.
+    # For the steps that open a follow-up (OPENS): who and when (its kind is the step's).
     follow_up: NewFollowUp | None = None
+
+
+def step_follow_up_due(step: str, now: datetime) -> datetime | None:
+    """The default due time of the follow-up a step opens: a referral is checked
+    REFERRAL_CHECK_SCHOOL_DAYS school days on (in school time: a referral made on Friday
+    evening is checked on Wednesday), a watch WATCH_CHECK_HOURS on (wall-clock: a watch
+    does not stop at night). None for a step that opens nothing."""
+    if step == v.REFERRAL:
+        day = ladder.school_day()
+        hours = (
+            datetime.combine(now.date(), day.end) - datetime.combine(now.date(), day.start)
+        ).total_seconds() / 3600
+        local = add_school_hours(to_local(now), REFERRAL_CHECK_SCHOOL_DAYS * hours, day)
+        return from_local(local)
+    if step == v.WATCH:
+        return now + timedelta(hours=WATCH_CHECK_HOURS)
+    return None
 
 
 def alert_follow_ups(alert: CrisisAlert) -> list[FollowUp]:
@@ -179,11 +209,16 @@ def alert_follow_ups(alert: CrisisAlert) -> list[FollowUp]:
     return [f for f in found if f.source_id == alert.id]
 
 
-def record_checklist_step(alert: CrisisAlert, record: StepRecord, user: User) -> AlertStep:
-    """Record one checklist step with its time, once. Seen-and-safe and guardian-contacted
-    complete the alert's open interview and guardian follow-ups; a referral and a watch
-    open a follow-up (a referral check, the watch's check). Every problem is found before
-    anything is written (AlertError, by field)."""
+def _plan_of(record: StepRecord) -> NewFollowUp | None:
+    """The follow-up the step opens, of the step's kind whatever the form said."""
+    kind = OPENS.get(record.step)
+    if kind is None or record.follow_up is None:
+        return None
+    return replace(record.follow_up, kind=kind)
+
+
+def check_step(alert: CrisisAlert, record: StepRecord) -> None:
+    """Raise AlertError with every problem of the step, by field, writing nothing."""
     problems: dict[str, str] = {}
     note = (record.note or "").strip()
     if alert.acknowledged_at is None:
@@ -196,32 +231,47 @@ def record_checklist_step(alert: CrisisAlert, record: StepRecord, user: User) ->
         problems["note"] = _("Write where the student was referred (a hospital or the hotline).")
     elif len(note) > NOTE_LENGTH:
         problems["note"] = _("At most %(n)d characters.", n=NOTE_LENGTH)
-    student = db.session.get(Student, alert.student_id)
-    kind = OPENS.get(record.step)
-    if kind is not None:
-        if record.follow_up is None:
+    if record.step in OPENS:
+        plan = _plan_of(record)
+        if plan is None:
             problems["due_at"] = _("Give who follows this up and when.")
         else:
             try:
-                followups.check_new(student, record.follow_up)
+                followups.check_new(db.session.get(Student, alert.student_id), plan)
             except FollowUpError as error:
                 problems.update(error.problems)
     if problems:
         raise AlertError(problems)
-    now = utcnow()
-    step = AlertStep(alert_id=alert.id, step=record.step, done_at=now, done_by_id=user.id)
+
+
+def record_checklist_step(alert: CrisisAlert, record: StepRecord, user: User) -> AlertStep:
+    """Record one checklist step with its time, once. Seen-and-safe and guardian-contacted
+    complete the alert's open interview and guardian follow-ups; a referral and a watch
+    open a follow-up (a referral check, the watch's check). Every problem is found before
+    anything is written (AlertError, by field); the same step recorded at the same moment
+    by two people is refused to the second by the database, as "already recorded"."""
+    check_step(alert, record)
+    note = (record.note or "").strip()
+    step = AlertStep(step=record.step, done_at=utcnow(), done_by_id=user.id)
     step.note = note or None
-    if kind is not None:
-        plan = record.follow_up
+    try:
+        with db.session.begin_nested():
+            alert.steps.append(step)
+            db.session.flush()
+    except IntegrityError:
+        db.session.expire(alert, ["steps"])
+        raise AlertError({"step": _("This step is already recorded.")}) from None
+    student = db.session.get(Student, alert.student_id)
+    plan = _plan_of(record)
+    if plan is not None:
         opened = followups.open_follow_up(
-            student, kind, plan.assignee, plan.due_at, plan.priority,
+            student, plan.kind, plan.assignee, plan.due_at, plan.priority,
             fv.FROM_CRISIS_ALERT, alert.id, user, plan.recurrence_days,
         )  # fmt: skip
         step.follow_up_id = opened.id
     for follow_up in alert_follow_ups(alert):
         if follow_up.status == fv.OPEN and follow_up.kind in CLOSES.get(record.step, ()):
             followups.complete(follow_up, user, fv.DONE, _checklist_outcome(record.step, note))
-    db.session.add(step)
     db.session.flush()
     record_event("alert_step", target=alert, user=user, detail={"step": record.step})
     return step

@@ -36,3 +36,12 @@ register_labels(
         "review.acknowledge_alert": _l("Acknowledge a crisis alert"),
     },
 )
+
+# The crisis alert's page (GET) and its checklist's form (POST, shown again with its
+# problems), as the audit browser names them.
+register_labels(
+    values={
+        "review.alert": _l("A crisis alert and its checklist"),
+        "review.record_step": _l("A crisis alert and its checklist"),
+    },
+)
