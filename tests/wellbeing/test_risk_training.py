@@ -208,7 +208,7 @@ def test_train_saves_an_audited_draft_whose_card_the_cli_prints(app, world, camp
     assert shown.exit_code == 0 and "风险模型 cli-1" in shown.stdout and "校准" in shown.stdout
     default = _cli(app, "card")
     assert default.exit_code == 0 and "此模型未经本区确认结果训练，没有模型卡。" in default.stdout
-    assert "等级阈值：红色（一级） ≥ 60 分" in default.stdout
+    assert "等级阈值：一级（红色） ≥ 60 分" in default.stdout
     english = _cli(app, "card", "--version", "cli-1", "--language", "en")
     assert "True-positive rate" in english.stdout
     assert _cli(app, "card", "--version", "nope").exit_code == 2

@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from wellbeing.review import vocabulary as v
 
 TIER_NAMES = {
-    "red": _l("Red (level 1)"),
-    "orange": _l("Orange (level 2)"),
-    "yellow": _l("Yellow (level 3)"),
+    "red": _l("Level 1 (red)"),
+    "orange": _l("Level 2 (orange)"),
+    "yellow": _l("Level 3 (yellow)"),
     "none": _l("No alert"),
 }
 STATE_NAMES = {
