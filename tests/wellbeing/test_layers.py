@@ -1,7 +1,8 @@
 """Layers point one way (../shared/DESIGN.md): security/ and roster/ import no area above
 them, and notifications/ (a low layer too) imports no area. An area registers what a lower
 layer needs from it (retention rules, audit labels, scope rules, jobs) or subscribes to the
-lower layer's signals. The follow-ups and the campaigns import no area above them. Read from the source, so a lazy import inside a function counts."""
+lower layer's signals. The follow-ups and the campaigns import no area above them.
+Read from the source, so a lazy import inside a function counts."""
 
 from __future__ import annotations
 
