@@ -150,6 +150,38 @@ def test_a_critical_item_raises_its_own_alert_and_no_second_one(world, campaign)
     assert _sit(campaign, world.students["A1-2"], {"phq9": 2, "phq9_9": 0}) == []
 
 
+def _paper(target, answers: dict[str, dict[str, int]]) -> None:
+    """A paper sitting with exactly these answers (items left out are blank)."""
+    instruments = battery(target.campaign)
+    split = {i.id: (answers.get(i.id, {}), {}) for i in instruments}
+    campaign_services.record_responses(target, instruments, split, "paper", None)
+    db.session.commit()
+
+
+def test_a_retest_still_red_raises_no_second_red_tier_alert(world, campaign):
+    """Red by the rule with GAD-7 left blank (a retest is due), then red by points on the
+    retest: the case is open already, so the tier is updated without a second alert."""
+    target = target_of(campaign, world.students["A1-0"])
+    phq9 = {f"phq9_{n}": 3 for n in range(1, 10)}
+    _paper(target, {"phq9": phq9})
+    assert target.state == "retest_pending" and _count(CrisisAlert) == 1
+    campaign_services.issue_retest(target, world.users["counselor"])
+    _paper(target, {"phq9": {**phq9, "phq9_9": 0}, "gad7": {f"gad7_{n}": 3 for n in range(1, 8)}})
+    assessment = db.session.scalar(
+        select(RiskAssessment).where(RiskAssessment.target_id == target.id)
+    )
+    assert (assessment.tier, assessment.rule, assessment.attempt) == ("red", None, 2)
+    assert _count(CrisisAlert) == 1
+
+
+def test_the_alert_message_links_to_the_alerts_own_page(world, campaign):
+    from wellbeing.notifications.models import Notification
+
+    alert = _red_alert(world, campaign)
+    links = [n.link for n in db.session.scalars(select(Notification))]
+    assert links and all(link.endswith(f"/alerts/{alert.id}") for link in links)
+
+
 # ----------------------------------------------------------------------------- the deadline
 
 

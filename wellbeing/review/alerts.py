@@ -115,7 +115,7 @@ def raise_alert(
         "crisis_alert",
         message,
         key=f"crisis_alert:{alert.uid}",
-        link=link_to("review.alerts", school_id=school.id),
+        link=link_to("review.alert", school_id=school.id, alert_id=alert.id),
         outside=outside,
     )
     # The audit row names the alert, not the student: whose alert it is stays sealed.
