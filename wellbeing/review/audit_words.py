@@ -36,3 +36,17 @@ register_labels(
         "review.acknowledge_alert": _l("Acknowledge a crisis alert"),
     },
 )
+
+# The review queue and a case's page (queue_views.py): the queue's row counts its cases,
+# never names them; a case's row names its student and assessment.
+register_labels(
+    fields={
+        "cases": _l("Cases"),
+        "shown": _l("Shown"),
+    },
+    values={
+        "review.queue": _l("Review queue"),
+        "review.case": _l("A student's review case"),
+        "review.decide": _l("A student's review case (decision refused)"),
+    },
+)
