@@ -542,6 +542,4 @@ def test_another_schools_alert_is_not_found(client, world):
     db.session.refresh(other)
     assert other.acknowledged_at is None
     assert client.get(f"/schools/{world.schools['B'].id}/alerts").status_code == 403
-    assert world.students["B1-0"].name not in _page(
-        client.get(f"/schools/{school_a.id}/alerts")
-    )
+    assert world.students["B1-0"].name not in _page(client.get(f"/schools/{school_a.id}/alerts"))
