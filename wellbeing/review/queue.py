@@ -113,9 +113,11 @@ def _case(row: tuple) -> Case:
     )
 
 
-def school_assessments(school: School) -> list[Case]:
-    """Every assessment of the school, its status opened (one query, one open a row).
-    The class and grade are the student's current ones (where to find them now)."""
+def school_cases(school: School) -> tuple[int, list[Case]]:
+    """How many assessments the school has, and those with a case (any state), their
+    status opened: one query, one open a row; a Case is built only for the flagged (a
+    few hundred of a few thousand). The class and grade are the student's current ones
+    (where to find them now)."""
     rows = db.session.execute(
         select(
             RiskAssessment.id,
@@ -130,12 +132,18 @@ def school_assessments(school: School) -> list[Case]:
         .join(SchoolClass, SchoolClass.id == Student.class_id)
         .where(RiskAssessment.school_id == school.id)
     )
-    return [_case(row) for row in open_sealed(RiskAssessment, "status", rows)]
+    assessed = 0
+    cases = []
+    for row in open_sealed(RiskAssessment, "status", rows):
+        assessed += 1
+        if row[-1].get("state") is not None:
+            cases.append(_case(row))
+    return assessed, cases
 
 
 def waiting_count(school: School) -> int:
     """The school's cases no counselor has decided on yet (the home page's figure)."""
-    return sum(1 for case in school_assessments(school) if case.state == v.WAITING)
+    return sum(1 for case in school_cases(school)[1] if case.state == v.WAITING)
 
 
 @dataclass(frozen=True)
@@ -249,8 +257,7 @@ class Queue:
 
 def school_queue(school: School, filters: Filters, user: User, language: str) -> Queue:
     """The page of the school's queue the filters and the page number ask for."""
-    everything = school_assessments(school)
-    cases = [case for case in everything if case.state is not None]
+    assessed, cases = school_cases(school)
     kept = [case for case in cases if _keep(case, filters, user.id)]
     if filters.instrument:
         kept = _with_instrument(kept, filters.instrument)
@@ -264,7 +271,7 @@ def school_queue(school: School, filters: Filters, user: User, language: str) ->
     return Queue(
         rows=replace(page, items=_rows(page.items)),
         counts=counts,
-        assessed=len(everything),
+        assessed=assessed,
         cases=len(cases),
         filters=filters,
         classes=_classes(school),
