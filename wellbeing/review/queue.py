@@ -90,10 +90,6 @@ class Case:
     flagged_at: datetime | None
     decided_at: datetime | None
 
-    @property
-    def reviewed(self) -> bool:
-        return self.tier != self.model_tier or self.decided_at is not None
-
 
 def _case(row: tuple) -> Case:
     assessment_id, campaign_id, student_id, class_id, grade, status = row
@@ -268,14 +264,15 @@ def school_queue(school: School, filters: Filters, user: User, language: str) ->
         kept = [case for case in kept if case.tier == filters.tier]
     kept.sort(key=sort_key)
     page = paginate(kept, per_page=PER_PAGE, anchor="review-queue")
+    classes = _classes(school)
     return Queue(
         rows=replace(page, items=_rows(page.items)),
         counts=counts,
         assessed=assessed,
         cases=len(cases),
         filters=filters,
-        classes=_classes(school),
-        grades=sorted({c.grade for c in _classes(school)}),
+        classes=classes,
+        grades=sorted({c.grade for c in classes}),
         instruments=_instruments({case.campaign_id for case in cases}, language),
     )
 
