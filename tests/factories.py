@@ -163,3 +163,51 @@ def add_follow_ups(world: SimpleNamespace) -> SimpleNamespace:
         world.alerts[key], world.followups[key] = alert, follow_up
     db.session.flush()
     return world
+
+
+# Answer profiles for screen(): PHQ-9 and GAD-7 item values (PHQ-9 item 9, the critical
+# item, apart), and the tier the shipped default model gives them.
+PROFILES = {
+    "red": ([3] * 8, 0, [3] * 7),  # PHQ-9 24 severe (40) + GAD-7 21 severe (30) = 70
+    "critical": ([0] * 8, 1, [0] * 7),  # item 9 endorsed: red by the rule, 0 points
+    "orange": ([2] * 8, 0, [0] * 7),  # PHQ-9 16 moderately severe (30)
+    "yellow": ([2] * 5 + [0] * 3, 0, [0] * 7),  # PHQ-9 10 moderate (20)
+    "none": ([0] * 8, 0, [0] * 7),
+}
+
+
+def screen(campaign, student, profile: str):
+    """The student sits the campaign's PHQ-9 + GAD-7 through the real services (autosave,
+    submit): scored, tiered by the review, alerts raised. Returns the RiskAssessment."""
+    from sqlalchemy import select
+
+    from wellbeing.campaigns import services
+    from wellbeing.campaigns.models import CampaignTarget
+    from wellbeing.review.models import RiskAssessment
+
+    target = db.session.scalar(
+        select(CampaignTarget).where(
+            CampaignTarget.campaign_id == campaign.id, CampaignTarget.student_id == student.id
+        )
+    )
+    phq, item9, gad = PROFILES[profile]
+    values = {"phq9": [*phq, item9], "gad7": gad}
+    for instrument_id, answers in values.items():
+        for number, value in enumerate(answers, start=1):
+            services.autosave(target, instrument_id, f"{instrument_id}_{number}", value, 3.0)
+    services.submit(target, campaign.opens_at)
+    db.session.flush()
+    return db.session.scalar(select(RiskAssessment).where(RiskAssessment.target_id == target.id))
+
+
+def add_assessments(world: SimpleNamespace) -> SimpleNamespace:
+    """An orange case at each of schools A, B and C (campaigns "A", "B", "C"; added when
+    missing), of the second student of the first class (C's only student at C):
+    world.assessments by school key."""
+    if not hasattr(world, "campaigns"):
+        add_campaigns(world)
+    world.assessments = {}
+    for key, student_key in (("A", "A1-1"), ("B", "B1-1"), ("C", "C1-0")):
+        campaign = world.campaigns[key]
+        world.assessments[key] = screen(campaign, world.students[student_key], "orange")
+    return world

@@ -25,6 +25,7 @@ from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
 from wellbeing.review.alerts import open_alert_counts
 from wellbeing.review.oversight import school_counts
+from wellbeing.review.queue import waiting_count
 from wellbeing.roster.models import District, RoleAssignment, School, SchoolClass, Student
 from wellbeing.security.models import AuditEvent
 
@@ -148,7 +149,13 @@ def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[
         coverage = _coverage(campaign, ledger.figures(total))
     # The counselor's own follow-ups at this school, beside the alerts that start them.
     overdue, today = follow_up_counts(user_id, now, school.id)
-    return {"alerts": alerts, "coverage": coverage, "overdue": overdue, "due_today": today}
+    return {
+        "alerts": alerts,
+        "review_waiting": waiting_count(school),
+        "coverage": coverage,
+        "overdue": overdue,
+        "due_today": today,
+    }
 
 
 def school_leader(school_id: int, now: datetime) -> dict[str, Any]:

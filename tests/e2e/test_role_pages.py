@@ -46,6 +46,8 @@ PAGES = {
         "roster.school_class",
         "roster.student",
         "review.alerts",
+        "review.queue",
+        "review.case",
         "followups.mine",
         "followups.week",
     ],
@@ -84,6 +86,7 @@ from wellbeing.campaigns.models import Campaign
 from wellbeing.clock import local_today
 from wellbeing.extensions import db
 from wellbeing.health.rounds import school_year_for, vision_round_for
+from wellbeing.review.models import RiskAssessment
 from wellbeing.roster.models import School, SchoolClass, Student, User
 
 app = create_app()
@@ -110,8 +113,14 @@ with app.app_context(), app.test_request_context():
         select(Campaign).join(Campaign.schools).where(School.id == school.id)
         .order_by(Campaign.id)
     ).first()
+    # A case of the school (the review's pages): its first assessment.
+    assessment_id = db.session.scalars(
+        select(RiskAssessment.id).where(RiskAssessment.school_id == school.id)
+        .order_by(RiskAssessment.id)
+    ).first()
     today = local_today()
     values = {
+        "assessment_id": assessment_id,
         "school_id": school.id, "class_id": school_class.id, "student_id": student.id,
         "campaign_id": campaign.id, "district_id": school.district_id,
         "vision_round": vision_round_for(today).key, "school_year": school_year_for(today),

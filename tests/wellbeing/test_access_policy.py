@@ -9,7 +9,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_follow_ups
+from tests.factories import add_assessments, add_follow_ups
 from tests.wellbeing.campaigns import ACCESS_MODULES
 from wellbeing.extensions import db
 
@@ -93,6 +93,11 @@ EXPECTED: dict[str, set[str]] = {
     # the district's administrators, who receive the alerts of schools without one).
     "review.alert": {"counselor", "admin"},
     "review.record_step": {"counselor", "admin"},
+    # The review queue, a case (answers, explanation) and its decisions: the school's
+    # counselors only (not the administrators, head teachers or leaders).
+    "review.queue": {"counselor"},
+    "review.case": {"counselor"},
+    "review.decide": {"counselor"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -110,8 +115,11 @@ TARGET_ARGS = {
     # at each of schools A, B and C.
     "alert_id": "alerts",
     "follow_up_id": "followups",
+    # Built on demand too (tests.factories.add_assessments): a screened student's
+    # orange case at each of schools A, B and C.
+    "assessment_id": "assessments",
 }
-ON_DEMAND = {"alerts", "followups"}
+ON_DEMAND = {"alerts": add_follow_ups, "followups": add_follow_ups, "assessments": add_assessments}
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
     "code": "en",
@@ -132,8 +140,8 @@ OUTSIDE_DISTRICT = {"schools": "C", "classes": "C1", "students": "C1-0", "campai
 for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
     _outside["districts"] = "C"
     # An alert or a follow-up is its school's.
-    _outside["alerts"] = _outside["followups"] = _outside["schools"]
-INSIDE["alerts"] = INSIDE["followups"] = "A"
+    _outside["alerts"] = _outside["followups"] = _outside["assessments"] = _outside["schools"]
+INSIDE["alerts"] = INSIDE["followups"] = INSIDE["assessments"] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,
@@ -164,7 +172,7 @@ def _url(rule: Rule, world, where: dict[str, str]) -> str:
         if arg in TARGET_ARGS:
             kind = TARGET_ARGS[arg]
             if kind in ON_DEMAND and not hasattr(world, kind):
-                add_follow_ups(world)
+                ON_DEMAND[kind](world)
                 db.session.commit()  # a refused request after this rolls back to here
             values[arg] = getattr(world, kind)[where[kind]].id
         else:

@@ -30,7 +30,7 @@ from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
-from wellbeing.review.models import CrisisAlert
+from wellbeing.review.models import CrisisAlert, RiskAssessment
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -58,6 +58,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "followups.new": "student_id",  # the student a follow-up is opened for
     "review.acknowledge_alert": "alert_id",  # the alert's student
     "review.alert": "alert_id",  # the alert's student, checklist and explanation
+    "review.case": "assessment_id",  # one student's answers, explanation, decisions
     "oversight.overdue": "school_id",  # who waits: names, classes, kinds, times
 }
 # Pages that show no student, by name or by number, nor their data: why.
@@ -109,6 +110,7 @@ AUDITED_ALREADY: dict[str, str] = {
     "campaigns.student_slip": "view_sensitive",
     "campaigns.notices": "export",
     "review.alerts": "view_sensitive",
+    "review.queue": "view_sensitive",  # the school's cases: counts recorded, not names
     "coverage.export_school": "export",
     "coverage.export_district": "export",
     "oversight.district_sla_xlsx": "export",
@@ -125,7 +127,11 @@ AGGREGATE = {"health.school_summary"}
 SCOPE_TYPES = {"class_id": "school_class", "school_id": "school", "student_id": "student"}
 # Pages of one sealed object about one student (an alert, a follow-up): the row names
 # the student, as the student's own page does.
-ONE_STUDENT = {"follow_up_id": FollowUp, "alert_id": CrisisAlert}
+ONE_STUDENT = {
+    "follow_up_id": FollowUp,
+    "alert_id": CrisisAlert,
+    "assessment_id": RiskAssessment,
+}
 
 
 @pytest.fixture

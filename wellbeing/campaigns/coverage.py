@@ -218,6 +218,7 @@ def school_class(school_class: SchoolClass, campaign_id: int) -> str:
         can_act=_can_act(school_class),
         can_school=can(current_user, "coverage.view_school", school_class.school),
         class_links=_class_links(school_class, campaign),
+        columns=ledger.added_columns(campaign, school_class, rows),
     )
 
 

@@ -16,12 +16,13 @@ rate built on a hidden count; `table_figures` is the one place that applies it."
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -237,6 +238,35 @@ def latest_consents(campaign: Campaign, student_ids: list[int]) -> dict[int, Con
 def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column an area above adds to a class's ledger: its heading and a cell per
+    student id (a student without one shows a dash)."""
+
+    heading: str
+    cells: Mapping[int, Markup]
+
+
+# The areas above add columns to a class's ledger (the review: each student's tier, for
+# the school's counselors only): each gets the campaign, the class and its rows, and
+# returns its Column, or None when the viewer sees nothing of it. The campaigns know no
+# area above them.
+LedgerColumn = Callable[[Campaign, SchoolClass, Sequence[LedgerRow]], Column | None]
+LEDGER_COLUMNS: list[LedgerColumn] = []
+
+
+def register_ledger_column(column: LedgerColumn) -> LedgerColumn:
+    LEDGER_COLUMNS.append(column)
+    return column
+
+
+def added_columns(
+    campaign: Campaign, school_class: SchoolClass, rows: Sequence[LedgerRow]
+) -> list[Column]:
+    """The registered columns this viewer sees, in the order registered."""
+    return [found for column in LEDGER_COLUMNS if (found := column(campaign, school_class, rows))]
 
 
 def retest_queue(rows: Iterable[LedgerRow]) -> list[LedgerRow]:

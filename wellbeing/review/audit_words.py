@@ -45,3 +45,17 @@ register_labels(
         "review.record_step": _l("A crisis alert and its checklist"),
     },
 )
+
+# The review queue and a case's page (queue_views.py): the queue's row counts its cases,
+# never names them; a case's row names its student and assessment.
+register_labels(
+    fields={
+        "cases": _l("Cases"),
+        "shown": _l("Shown"),
+    },
+    values={
+        "review.queue": _l("Review queue"),
+        "review.case": _l("A student's review case"),
+        "review.decide": _l("A student's review case (decision refused)"),
+    },
+)

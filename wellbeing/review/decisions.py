@@ -74,6 +74,14 @@ def _problems(assessment: RiskAssessment, decision: Decision, student: Student) 
     return problems
 
 
+def check(assessment: RiskAssessment, decision: Decision) -> None:
+    """Raise ReviewError with every problem of the decision, writing nothing (a form
+    shows them beside its own)."""
+    problems = _problems(assessment, decision, db.session.get(Student, assessment.student_id))
+    if problems:
+        raise ReviewError(problems)
+
+
 def decide(assessment: RiskAssessment, decision: Decision, user: User) -> ReviewDecision:
     """Record the decision, update the case, open its follow-up if it has one."""
     student = db.session.get(Student, assessment.student_id)
