@@ -88,7 +88,7 @@ def test_the_case_shows_answers_scores_and_the_explanation(client, world, red):
     assert "PHQ-9" in table and "重度" in table and "+40" in table and "+30" in table
     assert 'id="rule-fired"' not in page  # no rule fired: the points set the tier
     assert 'id="model-version">default-1<' in page
-    assert "红色（一级）" in page and "待审核" in page
+    assert "一级（红色）" in page and "待审核" in page
     assert "心理委员" in page and "暂无观察记录" in page  # observations: none yet
 
 
@@ -133,7 +133,7 @@ def test_history_across_campaigns_with_a_trend_chart(client, world, red, campaig
     assert rows == [str(red.id), str(again.id)]
     assert "2026 冬季复查" in page and "2026 秋季新生筛查" in page
     chart = page.split('<svg class="chart"')[1].split("</svg>")[0]
-    assert "历次筛查的风险分" in chart and "分数" in chart  # title, axis and unit
+    assert "历次筛查的风险分" in chart and "分值" in chart  # title, axis and unit
     assert chart.count('class="dot"') == 2 and 'class="reference"' in chart
     assert 'viewBox="0 0 640 320" width="100%"' in page  # scales down to 390 px
 
@@ -296,7 +296,7 @@ def test_the_latest_tier_on_the_student_page_for_counselors_only(client, world, 
     login(client, "counselor")
     page = _page(client.get(f"/students/{student.id}"))
     section = page.split('id="risk-tier"')[1].split("</section>")[0]
-    assert "红色（一级）" in section and "70 分" in section
+    assert "一级（红色）" in section and "70 分" in section
     assert f'href="{_case_url(world, red)}"' in section
     # Another student, not screened: the section says so.
     other = _page(client.get(f"/students/{world.students['A2-0'].id}"))
@@ -323,7 +323,7 @@ def test_the_class_ledger_has_a_tier_column_for_counselors_only(
     page = _page(client.get(url))
     assert '<th scope="col" class="added">风险等级</th>' in page
     row = page.split(f'data-student="{world.students["A1-0"].id}"')[1].split("</tr>")[0]
-    assert "红色（一级）" in row and f'href="{_case_url(world, red)}"' in row
+    assert "一级（红色）" in row and f'href="{_case_url(world, red)}"' in row
     row = page.split(f'data-student="{world.students["A1-2"].id}"')[1].split("</tr>")[0]
     assert "无预警" in row
     row = page.split(f'data-student="{world.students["A1-1"].id}"')[1].split("</tr>")[0]
