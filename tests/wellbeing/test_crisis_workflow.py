@@ -24,8 +24,10 @@ from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.models import FollowUp, SlaEvent
+from wellbeing.followups.queries import of_alerts
 from wellbeing.followups.services import NewFollowUp, open_follow_up
 from wellbeing.review import alerts as alert_services
+from wellbeing.review import vocabulary as v
 from wellbeing.review.alerts import AlertError, StepRecord
 from wellbeing.review.models import AlertStep, CrisisAlert, RiskAssessment
 from wellbeing.security.models import AuditEvent
@@ -245,6 +247,22 @@ def test_the_sweep_escalates_an_unacknowledged_red_tier_alert_not_an_acknowledge
 
 
 # ----------------------------------------------------------------------------- the checklist
+
+
+def test_the_alert_list_follows_the_acknowledgements_follow_up_not_a_steps(world, campaign):
+    """A referral's check, opened later by the checklist, does not replace the
+    acknowledgement's interview as the alert's follow-up on the list."""
+    alert = _red_alert(world, campaign)
+    interview = _acknowledge(world, alert)
+    counselor = world.users["counselor"]
+    plan = NewFollowUp(fv.REFERRAL_CHECK, counselor, utcnow() + timedelta(days=3), fv.RED)
+    alert_services.record_checklist_step(
+        alert, StepRecord(v.REFERRAL, "市精神卫生中心", plan), counselor
+    )
+    db.session.commit()
+    assert len(_follow_ups(alert)) == 2
+    shown = of_alerts(alert.school_id, [alert.id], alert.raised_at)
+    assert shown[alert.id].id == interview.id
 
 
 def test_the_checklist_step_by_step(client, world, campaign):

@@ -203,19 +203,19 @@ def of_alerts(school_id: int, alert_ids: Sequence[int], since: datetime) -> dict
     if not alert_ids:
         return {}
     wanted = set(alert_ids)
-    first = {
-        f.source_id: f
-        for f in db.session.scalars(
-            select(FollowUp)
-            .where(
-                FollowUp.school_id == school_id,
-                FollowUp.source == v.FROM_CRISIS_ALERT,
-                FollowUp.created_at >= since,
-            )
-            .order_by(FollowUp.id)
+    first: dict[int, FollowUp] = {}
+    # An alert's checklist opens more follow-ups later: its first is the acknowledgement's.
+    for f in db.session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.school_id == school_id,
+            FollowUp.source == v.FROM_CRISIS_ALERT,
+            FollowUp.created_at >= since,
         )
-        if f.source_id in wanted
-    }
+        .order_by(FollowUp.id)
+    ):
+        if f.source_id in wanted:
+            first.setdefault(f.source_id, f)
     latest = {}
     for alert_id, follow_up in first.items():
         current = follow_up
