@@ -89,6 +89,12 @@ EXPECTED: dict[str, set[str]] = {
     "oversight.overdue": {"school_leader", "admin"},
     "oversight.district_sla": {"admin", "monitor"},
     "oversight.district_sla_xlsx": {"admin", "monitor"},
+    # Risk models: the counselors and administrators read the cards; only the
+    # administrators preview a model's effect and activate it.
+    "review.risk_models": {"admin", "counselor"},
+    "review.risk_card": {"admin", "counselor"},
+    "review.risk_preview": {"admin"},
+    "review.risk_activate": {"admin"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -116,6 +122,7 @@ PLAIN_ARGS = {
     "vision_round": "2026-autumn",
     "school_year": 2026,
     "message_id": 1,
+    "version": "default-1",  # the shipped risk model
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.
