@@ -13,10 +13,31 @@ first sweep reminds, then escalates to the school and to the district), some upc
 over the week, two recurring every 14 days, a few done with outcomes. A few other schools
 get one overdue and one upcoming follow-up each.
 
-Demo glue: it reads the campaigns' alerts, which the follow-ups area itself never does."""
+Demo glue: it reads the campaigns' alerts, which the follow-ups area itself never does.
+
+The counselors' decisions (`build_demo_decisions`), the synthetic outcomes a model is
+trained on, come from a documented generating process over the latent severity θ the
+campaign's answers were drawn from (wellbeing.campaigns.demo.student_severity):
+
+- who is reviewed: at each school with a counselor, REVIEWED_SHARE of the students the
+  model flagged (the rest still wait in the queue), and REFERRED_SHARE of the others,
+  brought to the counselor by their head teacher;
+- the "true need" is a Bernoulli draw with P(need) = 1 / (1 + exp(−3·(θ − 1.4))): even
+  odds at θ = 1.4 (the most severe 8 %), 5 % at θ = 0.4, 95 % at θ = 2.4;
+- the counselor's decision (wellbeing.review.decisions.decide, audited like any other):
+  a flagged student in need is confirmed (a yellow one whose θ is above 2.0 is raised to
+  orange); a flagged student without need is lowered to no alert, which closes the case
+  (one who endorsed the critical item is lowered to yellow instead: watched, not
+  dismissed); a referred student in need is raised to yellow (orange above θ 2.0); a
+  referred student without need is confirmed at no alert and the case closed.
+
+The demo then trains a draft model on these outcomes (`build_demo_model`, DEMO_MODEL),
+never activated: its card shows what training gives, and the shipped default stays the
+active model."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,12 +46,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from screening.sla import subtract_school_hours
+from wellbeing.campaigns.demo import student_severity
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
-from wellbeing.review.models import CrisisAlert
+from wellbeing.review import vocabulary as rv
+from wellbeing.review.decisions import Decision, decide
+from wellbeing.review.models import CrisisAlert, RiskAssessment, RiskModel
 from wellbeing.roster.models import RoleAssignment, SchoolClass, Student, User
 
 # Ages of the unacknowledged alerts, in school hours, in turn: not late yet, reminded,
@@ -264,3 +288,105 @@ def _demo_counselors_list(
     for days, kind in ((2, v.INTERVIEW), (3, v.GUARDIAN_CONTACT), (5, v.RESCREEN)):
         due = now - timedelta(days=days)
         add(kind, due, done_at=due - timedelta(hours=build.rng.randint(1, 20)))
+
+
+# ----------------------------------------------------------------------------- decisions
+
+REVIEWED_SHARE = 0.55  # of the flagged students at a school with a counselor
+REFERRED_SHARE = 0.015  # of the students not flagged, referred by their head teacher
+NEED_CENTRE, NEED_SLOPE = 1.4, 3.0  # P(need) = logistic(NEED_SLOPE·(θ − NEED_CENTRE))
+RAISED_ABOVE = 2.0  # θ above which a counselor's tier is orange rather than yellow
+DEMO_MODEL = "demo-trained-1"
+REASONS = {
+    "raise": "面谈中发现情绪困扰比量表显示的更重，上调等级并安排跟进。",
+    "lower": (
+        "面谈后未见明显心理困扰，量表作答受近期考试压力影响，已告知求助渠道。",
+        "与学生及班主任沟通后，情况稳定，无需进一步干预。",
+    ),
+    "watch": "面谈确认目前没有伤害自己的计划，降为三级继续关注。",
+    "referred": "班主任反映近期情绪低落、不愿交流，面谈后确认需要关注。",
+    "closed": "班主任转介，面谈后未见明显困扰，结案。",
+}
+
+
+@dataclass(frozen=True)
+class DemoDecisions:
+    decisions: int
+    outcomes: int  # assessments with a counselor's tier (confirmed or changed)
+    needs: int  # of them, a flagged tier (yellow or worse)
+    referred: int
+    demo_waiting: int  # flagged students still waiting at the demo counselor's school
+
+
+def true_need_probability(severity: float) -> float:
+    """P(need | θ): the logistic curve the synthetic outcomes are drawn from."""
+    return 1.0 / (1.0 + math.exp(-NEED_SLOPE * (severity - NEED_CENTRE)))
+
+
+def _counselor_of_school() -> dict[int, User]:
+    """Each school's deciding counselor: the demo counselor at their school, else the
+    school's first counselor."""
+    found = {school: db.session.get(User, user) for school, user in _first_counselors().items()}
+    demo = db.session.scalar(select(User).where(User.username == "counselor"))
+    for assignment in demo.roles if demo else ():
+        if assignment.role == "counselor" and assignment.school_id:
+            found[assignment.school_id] = demo
+    return found
+
+
+def _decisions(assessment: RiskAssessment, need: bool, severity: float) -> list[Decision]:
+    tier = assessment.tier
+    raised = "orange" if severity > RAISED_ABOVE else "yellow"
+    if tier in rv.FLAGGED:
+        if need and tier == "yellow" and raised == "orange":
+            return [Decision(rv.CHANGE_TIER, "orange", REASONS["raise"])]
+        if need:
+            return [Decision(rv.CONFIRM)]
+        if assessment.rule == rv.CRITICAL_ITEM:
+            return [Decision(rv.CHANGE_TIER, "yellow", REASONS["watch"])]
+        return [Decision(rv.CHANGE_TIER, "none", REASONS["lower"][int(severity * 10) % 2])]
+    if need:
+        return [Decision(rv.CHANGE_TIER, raised, REASONS["referred"])]
+    return [Decision(rv.CONFIRM), Decision(rv.CLOSE, reason=REASONS["closed"])]
+
+
+def build_demo_decisions(seed: int) -> DemoDecisions:
+    """Record the counselors' decisions of the generating process above (the caller
+    commits)."""
+    rng = random.Random(seed + 13)
+    counselors = _counselor_of_school()
+    demo = db.session.scalar(select(User).where(User.username == "counselor"))
+    demo_school = next(
+        (a.school_id for a in (demo.roles if demo else ()) if a.role == "counselor"), None
+    )
+    decisions = outcomes = needs = referred = waiting = 0
+    for assessment in db.session.scalars(select(RiskAssessment).order_by(RiskAssessment.id)):
+        counselor = counselors.get(assessment.school_id)
+        flagged = assessment.tier in rv.FLAGGED
+        chosen = rng.random() < (REVIEWED_SHARE if flagged else REFERRED_SHARE)
+        if counselor is None or not chosen:
+            waiting += flagged and assessment.school_id == demo_school
+            continue
+        severity = student_severity(seed, assessment.student_id)
+        need = rng.random() < true_need_probability(severity)
+        for decision in _decisions(assessment, need, severity):
+            decide(assessment, decision, counselor)
+            decisions += 1
+        outcomes += 1
+        needs += assessment.reviewed_tier in rv.FLAGGED
+        referred += not flagged
+    return DemoDecisions(decisions, outcomes, needs, referred, waiting)
+
+
+def build_demo_model(seed: int) -> RiskModel | None:
+    """Train DEMO_MODEL on the demo's decisions, as a draft (never activated: the
+    shipped default stays active). None when training is not installed."""
+    try:
+        from wellbeing.review.training import train
+    except ImportError:  # the training lands with `wellbeing risk train`
+        return None
+    train(version=DEMO_MODEL, seed=seed)
+    row = db.session.scalar(select(RiskModel).where(RiskModel.version == DEMO_MODEL))
+    if row is not None and row.status != rv.DRAFT:
+        raise RuntimeError(f"{DEMO_MODEL} must stay a draft, not {row.status}")
+    return row
