@@ -21,6 +21,7 @@ from sqlalchemy import select
 from screening.risk import FLAGGED, TIERS
 from wellbeing.extensions import db
 from wellbeing.health.charts import Series, line_chart
+from wellbeing.paging import paginate
 from wellbeing.review import models_service as service
 from wellbeing.review.blueprint import _language, bp
 from wellbeing.review.words import tier_name
@@ -204,11 +205,16 @@ def _preview_page(entry: service.Entry, problems: Mapping[str, str] | None = Non
         if entry.model and active.model and active.version != entry.version
         else []
     )
+    # Schools over capacity first, then by code; a large district's list is paged.
+    schools = (
+        sorted(shown.schools, key=lambda s: (not s.over_capacity, s.school.code)) if shown else []
+    )
     return render_template(
         "review/risk_preview.html",
         entry=entry,
         active=active,
         preview=shown,
+        schools=paginate(schools, anchor="capacity"),
         changes=changes,
         problems=problems or {},
         capacity=service.CAPACITY_PER_COUNSELOR,
