@@ -93,6 +93,7 @@ CARD = {
         "sex": [
             {"group": "F", "n": 210, "flag_rate": 0.41, "tpr": 0.83, "suppressed": False},
             {"group": "M", "n": 202, "flag_rate": 0.37, "tpr": 0.79, "suppressed": False},
+            {"group": "unknown", "n": None, "flag_rate": None, "tpr": None, "suppressed": True},
         ],
         "grade": [
             {"group": 7, "n": 300, "flag_rate": 0.4, "tpr": 0.8, "suppressed": False},
@@ -100,12 +101,29 @@ CARD = {
         ],
         "school": [],
     },
-    "changes": [{"feature": "phq9", "bin": "mild", "before": 5, "after": 15}],
-    "context": [
-        {"feature": "boarding", "used": False, "why": {"zh": "未改善校准", "en": "no gain"}},
-        {"feature": "left_behind", "used": False, "why": "fails the fairness check"},
+    "fairness": {"measure": "tpr_gap_by_sex", "limit": 0.05, "gap": 0.04},
+    "changes": [
+        {"feature": "phq9", "bin": "mild", "before": 5, "after": 15},
+        {"feature": "thresholds", "bin": "red", "before": 60, "after": 71},
     ],
-    "training": {"decisions": 412},
+    "context": [
+        {
+            "feature": "boarding",
+            "used": False,
+            "why": "no_gain",
+            "brier_without": 0.14,
+            "brier_with": 0.1412,
+        },
+        {"feature": "left_behind", "used": False, "why": "widens_gap"},
+        {"feature": "observations", "used": False, "why": "a reason written in English"},
+    ],
+    "training": {
+        "outcomes": 412,
+        "positives": 137,
+        "by_tier": {"red": 40, "orange": 97, "yellow": 120, "none": 155},
+        "from": "2026-09-01",
+        "to": "2026-11-30",
+    },
 }
 
 
@@ -186,12 +204,16 @@ def test_a_trained_card_shows_its_figures_calibration_fairness_and_changes(clien
     assert "<svg" in chart and "<title>校准：预测与实际</title>" in chart
     assert "%" in chart  # the axis' unit
     sexes = page.split('data-groups="sex"')[1].split("</table>")[0]
-    assert "女生" in sexes and "41.0%" in sexes and "83.0%" in sexes
+    assert "女生" in sexes and "41.0%" in sexes and "83.0%" in sexes and "未登记" in sexes
     grades = page.split('data-groups="grade"')[1].split("</table>")[0]
     assert "七年级" in grades and "高一" in grades
     assert re.search(r'class="suppressed"><td>高一</td><td class="num">&lt;5</td>', grades)
     context = page.split('id="context-features"')[1].split("</table>")[0]
-    assert "未改善校准" in context and '<span lang="en">fails the fairness check</span>' in context
+    assert "未采用：它没有改善校准。" in context and "0.140 → 0.141" in context
+    assert "会扩大男女生之间真阳性率的差距" in context
+    assert '<span lang="en">a reason written in English</span>' in context
+    assert "男女生真阳性率之差：4.0%" in page
+    assert "2026-09-01 – 2026-11-30" in page and "红色（一级） 40" in page
     changes = page.split('id="card-changes"')[1].split("</table>")[0]
     assert re.search(
         r"<td>PHQ-9</td><td>轻度</td><td class=\"num\">5</td><td class=\"num\">15", changes

@@ -24,12 +24,12 @@ campaign's answers were drawn from (wellbeing.campaigns.demo.student_severity):
   brought to the counselor by their head teacher;
 - the "true need" is a Bernoulli draw with P(need) = 1 / (1 + exp(−3·(θ − 1.4))): even
   odds at θ = 1.4 (the most severe 8 %), 5 % at θ = 0.4, 95 % at θ = 2.4;
-- the counselor's decision (wellbeing.review.decisions.decide, audited like any other):
-  a flagged student in need is confirmed (a yellow one whose θ is above 2.0 is raised to
-  orange); a flagged student without need is lowered to no alert, which closes the case
-  (one who endorsed the critical item is lowered to yellow instead: watched, not
-  dismissed); a referred student in need is raised to yellow (orange above θ 2.0); a
-  referred student without need is confirmed at no alert and the case closed.
+- the counselor's decision (wellbeing.review.decisions.decide, audited like any other)
+  gives a student in need red or orange (the outcome the training counts as needing
+  intervention): a red or orange student is confirmed, a yellow or referred one raised
+  to orange; a student without need is lowered: red or orange to yellow (watched: a
+  critical item is never dismissed), yellow to no alert (which closes the case), and a
+  referred one is confirmed at no alert and the case closed.
 
 The demo then trains a draft model on these outcomes (`build_demo_model`, DEMO_MODEL),
 never activated: its card shows what training gives, and the shipped default stays the
@@ -295,8 +295,8 @@ def _demo_counselors_list(
 REVIEWED_SHARE = 0.55  # of the flagged students at a school with a counselor
 REFERRED_SHARE = 0.015  # of the students not flagged, referred by their head teacher
 NEED_CENTRE, NEED_SLOPE = 1.4, 3.0  # P(need) = logistic(NEED_SLOPE·(θ − NEED_CENTRE))
-RAISED_ABOVE = 2.0  # θ above which a counselor's tier is orange rather than yellow
 DEMO_MODEL = "demo-trained-1"
+NEEDS_INTERVENTION = ("red", "orange")  # the outcome the training learns
 REASONS = {
     "raise": "面谈中发现情绪困扰比量表显示的更重，上调等级并安排跟进。",
     "lower": (
@@ -304,6 +304,7 @@ REASONS = {
         "与学生及班主任沟通后，情况稳定，无需进一步干预。",
     ),
     "watch": "面谈确认目前没有伤害自己的计划，降为三级继续关注。",
+    "milder": "面谈后情况较量表显示的轻，降为三级，由班主任和心理委员留意。",
     "referred": "班主任反映近期情绪低落、不愿交流，面谈后确认需要关注。",
     "closed": "班主任转介，面谈后未见明显困扰，结案。",
 }
@@ -313,7 +314,7 @@ REASONS = {
 class DemoDecisions:
     decisions: int
     outcomes: int  # assessments with a counselor's tier (confirmed or changed)
-    needs: int  # of them, a flagged tier (yellow or worse)
+    needs: int  # of them, in need of intervention (red or orange)
     referred: int
     demo_waiting: int  # flagged students still waiting at the demo counselor's school
 
@@ -334,19 +335,19 @@ def _counselor_of_school() -> dict[int, User]:
     return found
 
 
-def _decisions(assessment: RiskAssessment, need: bool, severity: float) -> list[Decision]:
+def _decisions(assessment: RiskAssessment, need: bool) -> list[Decision]:
+    """The counselor's decisions on a student, from the model's tier and the true need."""
     tier = assessment.tier
-    raised = "orange" if severity > RAISED_ABOVE else "yellow"
-    if tier in rv.FLAGGED:
-        if need and tier == "yellow" and raised == "orange":
-            return [Decision(rv.CHANGE_TIER, "orange", REASONS["raise"])]
-        if need:
-            return [Decision(rv.CONFIRM)]
-        if assessment.rule == rv.CRITICAL_ITEM:
-            return [Decision(rv.CHANGE_TIER, "yellow", REASONS["watch"])]
-        return [Decision(rv.CHANGE_TIER, "none", REASONS["lower"][int(severity * 10) % 2])]
     if need:
-        return [Decision(rv.CHANGE_TIER, raised, REASONS["referred"])]
+        if tier in NEEDS_INTERVENTION:
+            return [Decision(rv.CONFIRM)]
+        reason = REASONS["raise"] if tier in rv.FLAGGED else REASONS["referred"]
+        return [Decision(rv.CHANGE_TIER, "orange", reason)]
+    if tier in NEEDS_INTERVENTION:
+        watch = REASONS["watch"] if assessment.rule == rv.CRITICAL_ITEM else REASONS["milder"]
+        return [Decision(rv.CHANGE_TIER, "yellow", watch)]
+    if tier in rv.FLAGGED:
+        return [Decision(rv.CHANGE_TIER, "none", REASONS["lower"][assessment.id % 2])]
     return [Decision(rv.CONFIRM), Decision(rv.CLOSE, reason=REASONS["closed"])]
 
 
@@ -369,23 +370,28 @@ def build_demo_decisions(seed: int) -> DemoDecisions:
             continue
         severity = student_severity(seed, assessment.student_id)
         need = rng.random() < true_need_probability(severity)
-        for decision in _decisions(assessment, need, severity):
+        for decision in _decisions(assessment, need):
             decide(assessment, decision, counselor)
             decisions += 1
         outcomes += 1
-        needs += assessment.reviewed_tier in rv.FLAGGED
+        needs += assessment.reviewed_tier in NEEDS_INTERVENTION
         referred += not flagged
     return DemoDecisions(decisions, outcomes, needs, referred, waiting)
 
 
 def build_demo_model(seed: int) -> RiskModel | None:
     """Train DEMO_MODEL on the demo's decisions, as a draft (never activated: the
-    shipped default stays active). None when training is not installed."""
+    shipped default stays active). None when training is not installed, or when a small
+    demo has too few outcomes for it."""
     try:
+        from screening.risk import TooFewOutcomes
         from wellbeing.review.training import train
     except ImportError:  # the training lands with `wellbeing risk train`
         return None
-    train(version=DEMO_MODEL, seed=seed)
+    try:
+        train(version=DEMO_MODEL, seed=seed)
+    except TooFewOutcomes:
+        return None
     row = db.session.scalar(select(RiskModel).where(RiskModel.version == DEMO_MODEL))
     if row is not None and row.status != rv.DRAFT:
         raise RuntimeError(f"{DEMO_MODEL} must stay a draft, not {row.status}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -66,6 +67,8 @@ def percent(value: Any) -> str:
 
 def group_name(kind: str, value: Any) -> str:
     """A fairness group's name: sexes and grades in words, a school by its name."""
+    if value in (None, "", "unknown"):
+        return _("Not recorded")
     if kind == "sex":
         return {"M": _("Boys"), "F": _("Girls")}.get(str(value), text(value))
     if kind == "grade" and str(value).isdigit():
@@ -76,11 +79,28 @@ def group_name(kind: str, value: Any) -> str:
     return text(value)
 
 
+# Why the training used a context feature or left it out (screening.risk_fit's codes).
+CONTEXT_REASONS = {
+    "improves": _l("It improves calibration and passes the fairness check."),
+    "no_gain": _l("Left out: it does not improve calibration."),
+    "widens_gap": _l("Left out: it would widen the gap in true-positive rate between the sexes."),
+    "no_variation": _l("Left out: every student has the same value."),
+    "no_groups": _l("Left out: without the students' sex the fairness check cannot be made."),
+}
+
+
+def context_reason(why: Any) -> Markup:
+    if isinstance(why, str) and why in CONTEXT_REASONS:
+        return Markup("{}").format(CONTEXT_REASONS[why])
+    return foreign(why)
+
+
 @bp.context_processor
 def risk_helpers() -> dict[str, Any]:
     return {
         "risk_text": text,
         "risk_foreign": foreign,
+        "risk_context_reason": context_reason,
         "risk_number": number,
         "risk_percent": percent,
         "risk_group": group_name,
@@ -126,10 +146,14 @@ def labels(entry: service.Entry) -> tuple[Any, Any]:
     features = {f.id: f for f in entry.model.features} if entry.model else {}
 
     def feature_label(feature_id: Any) -> Markup:
+        if feature_id == "thresholds":  # a change of a tier's least points
+            return Markup("{}").format(_("Tier threshold"))
         found = features.get(feature_id)
         return Markup("{}").format(text(found.label)) if found else _code(feature_id)
 
     def bin_label(feature_id: Any, bin_id: Any) -> Markup:
+        if feature_id == "thresholds" and bin_id in TIERS:
+            return Markup("{}").format(tier_name(bin_id))
         found = features.get(feature_id)
         chosen = next((b for b in found.bins if b.id == bin_id), None) if found else None
         if chosen is None and found is not None and bin_id in (None, "missing"):
