@@ -437,7 +437,8 @@ def _review_summary(decisions: DemoDecisions, model: RiskModel | None) -> str:
         "  "
         + _(
             "Review: %(decisions)d counselor decisions, %(outcomes)d outcomes for training "
-            "(%(needs)d confirmed needs, %(referred)d referred by head teachers); the demo "
+            "(%(needs)d in need of intervention; %(referred)d not flagged, referred or seen for "
+            "quality control); the demo "
             "counselor's queue has %(waiting)d students waiting",
             decisions=decisions.decisions,
             outcomes=decisions.outcomes,

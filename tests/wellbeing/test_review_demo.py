@@ -109,14 +109,25 @@ def test_the_demo_counselor_has_a_queue_of_tens(demo):
     assert 0 < states["waiting"] < 100 and states["following"] > 0
 
 
-def test_the_demo_model_is_a_draft_never_the_active_one(demo):
+def _no_active_model() -> bool:
+    active = select(func.count()).select_from(RiskModel).where(RiskModel.status == "active")
+    return db.session.scalar(active) == 0 and assessments.active_model().version == "default-1"
+
+
+def test_a_small_demo_trains_no_model_and_keeps_the_default(demo):
+    # 3,000 students give fewer outcomes than training needs (or it is not installed).
+    assert build_demo_model(SEED) is None
+    assert _no_active_model()
+
+
+def test_the_demo_trains_a_draft_model_never_the_active_one(db_session):
+    pytest.importorskip("wellbeing.review.training")
+    build_demo(db.session, seed=SEED, students=12_000, school_year=2026)
+    build_demo_campaign(SEED)
+    played = build_demo_decisions(SEED)
+    assert played.outcomes >= 100
     row = build_demo_model(SEED)
-    assert assessments.active_model().version == "default-1"
-    assert (
-        db.session.scalar(
-            select(func.count()).select_from(RiskModel).where(RiskModel.status == "active")
-        )
-        == 0
-    )
-    if row is not None:  # the training is installed
-        assert (row.version, row.status) == (DEMO_MODEL, "draft")
+    assert (row.version, row.status) == (DEMO_MODEL, "draft")
+    assert row.document["card"]["outcomes"] == played.outcomes
+    assert row.document["card"]["positives"] == played.needs
+    assert _no_active_model()

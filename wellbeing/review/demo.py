@@ -20,8 +20,11 @@ trained on, come from a documented generating process over the latent severity �
 campaign's answers were drawn from (wellbeing.campaigns.demo.student_severity):
 
 - who is reviewed: at each school with a counselor, REVIEWED_SHARE of the students the
-  model flagged (the rest still wait in the queue), and REFERRED_SHARE of the others,
-  brought to the counselor by their head teacher;
+  model flagged (the rest still wait in the queue), and UNFLAGGED_SHARE of the others,
+  at random: brought by their head teacher, or seen in the counselors' quality-control
+  interviews of students the screening did not flag (what measures the needs it
+  misses; without them every outcome would come from flagged students, and a model
+  trained on them would learn nothing of the students below the thresholds);
 - the "true need" is a Bernoulli draw with P(need) = 1 / (1 + exp(−3·(θ − 1.4))): even
   odds at θ = 1.4 (the most severe 8 %), 5 % at θ = 0.4, 95 % at θ = 2.4;
 - the counselor's decision (wellbeing.review.decisions.decide, audited like any other)
@@ -293,7 +296,7 @@ def _demo_counselors_list(
 # ----------------------------------------------------------------------------- decisions
 
 REVIEWED_SHARE = 0.55  # of the flagged students at a school with a counselor
-REFERRED_SHARE = 0.015  # of the students not flagged, referred by their head teacher
+UNFLAGGED_SHARE = 0.06  # of the students not flagged: referred, or quality control
 NEED_CENTRE, NEED_SLOPE = 1.4, 3.0  # P(need) = logistic(NEED_SLOPE·(θ − NEED_CENTRE))
 DEMO_MODEL = "demo-trained-1"
 NEEDS_INTERVENTION = ("red", "orange")  # the outcome the training learns
@@ -305,8 +308,8 @@ REASONS = {
     ),
     "watch": "面谈确认目前没有伤害自己的计划，降为三级继续关注。",
     "milder": "面谈后情况较量表显示的轻，降为三级，由班主任和心理委员留意。",
-    "referred": "班主任反映近期情绪低落、不愿交流，面谈后确认需要关注。",
-    "closed": "班主任转介，面谈后未见明显困扰，结案。",
+    "referred": "班主任反映或抽查面谈发现近期情绪低落、不愿交流，确认需要关注。",
+    "closed": "班主任转介或质量抽查面谈，未见明显困扰，结案。",
 }
 
 
@@ -315,7 +318,7 @@ class DemoDecisions:
     decisions: int
     outcomes: int  # assessments with a counselor's tier (confirmed or changed)
     needs: int  # of them, in need of intervention (red or orange)
-    referred: int
+    referred: int  # not flagged: referred, or interviewed for quality control
     demo_waiting: int  # flagged students still waiting at the demo counselor's school
 
 
@@ -364,7 +367,7 @@ def build_demo_decisions(seed: int) -> DemoDecisions:
     for assessment in db.session.scalars(select(RiskAssessment).order_by(RiskAssessment.id)):
         counselor = counselors.get(assessment.school_id)
         flagged = assessment.tier in rv.FLAGGED
-        chosen = rng.random() < (REVIEWED_SHARE if flagged else REFERRED_SHARE)
+        chosen = rng.random() < (REVIEWED_SHARE if flagged else UNFLAGGED_SHARE)
         if counselor is None or not chosen:
             waiting += flagged and assessment.school_id == demo_school
             continue
