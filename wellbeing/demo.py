@@ -28,7 +28,15 @@ from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
-from wellbeing.review.demo import DemoFollowUps, build_demo_followups
+from wellbeing.review.demo import (
+    DEMO_MODEL,
+    DemoDecisions,
+    DemoFollowUps,
+    build_demo_decisions,
+    build_demo_followups,
+    build_demo_model,
+)
+from wellbeing.review.models import RiskModel
 from wellbeing.roster.labels import grade_name
 from wellbeing.roster.models import User
 from wellbeing.roster.synthetic import (
@@ -77,12 +85,15 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "alert_step",
+    "review_decision",
     "sla_event",
     "follow_up",
     "health_letter_log",
     "vision_record",
     "fitness_record",
     "crisis_alert",
+    "risk_assessment",
     "paper_entry",
     "draft_answer",
     "screening_response",
@@ -91,6 +102,7 @@ CAMPAIGN_TABLES = (
     "campaign_school",
     "campaign_instrument",
     "campaign",
+    "risk_model",
 )
 
 
@@ -310,13 +322,18 @@ def demo_command(
         db.session.commit()
         followups = build_demo_followups(seed)
         db.session.commit()
+        decisions = build_demo_decisions(seed)
+        db.session.commit()
+        model = build_demo_model(seed)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     click.echo(_summary(district, time.perf_counter() - started))
     click.echo(_campaign_summary(screening))
     click.echo(_health_summary(health))
-    click.echo(_followups_summary(followups) + "\n")
+    click.echo(_followups_summary(followups))
+    click.echo(_review_summary(decisions, model) + "\n")
     click.echo(_("Demo logins (all with the same password):"))
     click.echo(logins_table())
     click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
@@ -413,6 +430,33 @@ def _followups_summary(followups: DemoFollowUps) -> str:
         acknowledged=followups.acknowledged,
         waiting=followups.unacknowledged,
     )
+
+
+def _review_summary(decisions: DemoDecisions, model: RiskModel | None) -> str:
+    lines = [
+        "  "
+        + _(
+            "Review: %(decisions)d counselor decisions, %(outcomes)d outcomes for training "
+            "(%(needs)d in need of intervention; %(referred)d not flagged, referred or seen for "
+            "quality control); the demo "
+            "counselor's queue has %(waiting)d students waiting",
+            decisions=decisions.decisions,
+            outcomes=decisions.outcomes,
+            needs=decisions.needs,
+            referred=decisions.referred,
+            waiting=decisions.demo_waiting,
+        )
+    ]
+    if model is not None:
+        lines.append(
+            "  "
+            + _(
+                "Risk model %(version)s trained on them as a draft (not active): its card is "
+                "on the risk models page",
+                version=DEMO_MODEL,
+            )
+        )
+    return "\n".join(lines)
 
 
 def _delete_for_replace() -> None:

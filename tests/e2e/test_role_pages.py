@@ -28,6 +28,9 @@ PAGES = {
         "district.overview",
         "break_glass.find",
         "scheduler.status",
+        "review.risk_models",
+        "review.risk_card",
+        "review.risk_preview",
     ],
     "monitor": [
         "main.home",
@@ -124,6 +127,7 @@ with app.app_context(), app.test_request_context():
         "school_id": school.id, "class_id": school_class.id, "student_id": student.id,
         "campaign_id": campaign.id, "district_id": school.district_id,
         "vision_round": vision_round_for(today).key, "school_year": school_year_for(today),
+        "version": "default-1",
     }
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     urls = {}

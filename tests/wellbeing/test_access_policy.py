@@ -98,6 +98,12 @@ EXPECTED: dict[str, set[str]] = {
     "review.queue": {"counselor"},
     "review.case": {"counselor"},
     "review.decide": {"counselor"},
+    # Risk models: the counselors and administrators read the cards; only the
+    # administrators preview a model's effect and activate it.
+    "review.risk_models": {"admin", "counselor"},
+    "review.risk_card": {"admin", "counselor"},
+    "review.risk_preview": {"admin"},
+    "review.risk_activate": {"admin"},
 }
 # Each campaign area keeps its expectations beside its tests.
 for _module in ACCESS_MODULES:
@@ -128,6 +134,7 @@ PLAIN_ARGS = {
     "vision_round": "2026-autumn",
     "school_year": 2026,
     "message_id": 1,
+    "version": "default-1",  # the shipped risk model
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.

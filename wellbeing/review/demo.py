@@ -13,10 +13,34 @@ first sweep reminds, then escalates to the school and to the district), some upc
 over the week, two recurring every 14 days, a few done with outcomes. A few other schools
 get one overdue and one upcoming follow-up each.
 
-Demo glue: it reads the campaigns' alerts, which the follow-ups area itself never does."""
+Demo glue: it reads the campaigns' alerts, which the follow-ups area itself never does.
+
+The counselors' decisions (`build_demo_decisions`), the synthetic outcomes a model is
+trained on, come from a documented generating process over the latent severity θ the
+campaign's answers were drawn from (wellbeing.campaigns.demo.student_severity):
+
+- who is reviewed: at each school with a counselor, REVIEWED_SHARE of the students the
+  model flagged (the rest still wait in the queue), and UNFLAGGED_SHARE of the others,
+  at random: brought by their head teacher, or seen in the counselors' quality-control
+  interviews of students the screening did not flag (what measures the needs it
+  misses; without them every outcome would come from flagged students, and a model
+  trained on them would learn nothing of the students below the thresholds);
+- the "true need" is a Bernoulli draw with P(need) = 1 / (1 + exp(−3·(θ − 1.4))): even
+  odds at θ = 1.4 (the most severe 8 %), 5 % at θ = 0.4, 95 % at θ = 2.4;
+- the counselor's decision (wellbeing.review.decisions.decide, audited like any other)
+  gives a student in need red or orange (the outcome the training counts as needing
+  intervention): a red or orange student is confirmed, a yellow or referred one raised
+  to orange; a student without need is lowered: red or orange to yellow (watched: a
+  critical item is never dismissed), yellow to no alert (which closes the case), and a
+  referred one is confirmed at no alert and the case closed.
+
+The demo then trains a draft model on these outcomes (`build_demo_model`, DEMO_MODEL),
+never activated: its card shows what training gives, and the shipped default stays the
+active model."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,12 +49,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from screening.sla import subtract_school_hours
+from wellbeing.campaigns.demo import student_severity
 from wellbeing.clock import from_local, to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import ladder
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
-from wellbeing.review.models import CrisisAlert
+from wellbeing.review import vocabulary as rv
+from wellbeing.review.decisions import Decision, decide
+from wellbeing.review.models import CrisisAlert, RiskAssessment, RiskModel
 from wellbeing.roster.models import RoleAssignment, SchoolClass, Student, User
 
 # Ages of the unacknowledged alerts, in school hours, in turn: not late yet, reminded,
@@ -264,3 +291,111 @@ def _demo_counselors_list(
     for days, kind in ((2, v.INTERVIEW), (3, v.GUARDIAN_CONTACT), (5, v.RESCREEN)):
         due = now - timedelta(days=days)
         add(kind, due, done_at=due - timedelta(hours=build.rng.randint(1, 20)))
+
+
+# ----------------------------------------------------------------------------- decisions
+
+REVIEWED_SHARE = 0.55  # of the flagged students at a school with a counselor
+UNFLAGGED_SHARE = 0.06  # of the students not flagged: referred, or quality control
+NEED_CENTRE, NEED_SLOPE = 1.4, 3.0  # P(need) = logistic(NEED_SLOPE·(θ − NEED_CENTRE))
+DEMO_MODEL = "demo-trained-1"
+NEEDS_INTERVENTION = ("red", "orange")  # the outcome the training learns
+REASONS = {
+    "raise": "面谈中发现情绪困扰比量表显示的更重，上调等级并安排跟进。",
+    "lower": (
+        "面谈后未见明显心理困扰，量表作答受近期考试压力影响，已告知求助渠道。",
+        "与学生及班主任沟通后，情况稳定，无需进一步干预。",
+    ),
+    "watch": "面谈确认目前没有伤害自己的计划，降为三级继续关注。",
+    "milder": "面谈后情况较量表显示的轻，降为三级，由班主任和心理委员留意。",
+    "referred": "班主任反映或抽查面谈发现近期情绪低落、不愿交流，确认需要关注。",
+    "closed": "班主任转介或质量抽查面谈，未见明显困扰，结案。",
+}
+
+
+@dataclass(frozen=True)
+class DemoDecisions:
+    decisions: int
+    outcomes: int  # assessments with a counselor's tier (confirmed or changed)
+    needs: int  # of them, in need of intervention (red or orange)
+    referred: int  # not flagged: referred, or interviewed for quality control
+    demo_waiting: int  # flagged students still waiting at the demo counselor's school
+
+
+def true_need_probability(severity: float) -> float:
+    """P(need | θ): the logistic curve the synthetic outcomes are drawn from."""
+    return 1.0 / (1.0 + math.exp(-NEED_SLOPE * (severity - NEED_CENTRE)))
+
+
+def _counselor_of_school() -> dict[int, User]:
+    """Each school's deciding counselor: the demo counselor at their school, else the
+    school's first counselor."""
+    found = {school: db.session.get(User, user) for school, user in _first_counselors().items()}
+    demo = db.session.scalar(select(User).where(User.username == "counselor"))
+    for assignment in demo.roles if demo else ():
+        if assignment.role == "counselor" and assignment.school_id:
+            found[assignment.school_id] = demo
+    return found
+
+
+def _decisions(assessment: RiskAssessment, need: bool) -> list[Decision]:
+    """The counselor's decisions on a student, from the model's tier and the true need."""
+    tier = assessment.tier
+    if need:
+        if tier in NEEDS_INTERVENTION:
+            return [Decision(rv.CONFIRM)]
+        reason = REASONS["raise"] if tier in rv.FLAGGED else REASONS["referred"]
+        return [Decision(rv.CHANGE_TIER, "orange", reason)]
+    if tier in NEEDS_INTERVENTION:
+        watch = REASONS["watch"] if assessment.rule == rv.CRITICAL_ITEM else REASONS["milder"]
+        return [Decision(rv.CHANGE_TIER, "yellow", watch)]
+    if tier in rv.FLAGGED:
+        return [Decision(rv.CHANGE_TIER, "none", REASONS["lower"][assessment.id % 2])]
+    return [Decision(rv.CONFIRM), Decision(rv.CLOSE, reason=REASONS["closed"])]
+
+
+def build_demo_decisions(seed: int) -> DemoDecisions:
+    """Record the counselors' decisions of the generating process above (the caller
+    commits)."""
+    rng = random.Random(seed + 13)
+    counselors = _counselor_of_school()
+    demo = db.session.scalar(select(User).where(User.username == "counselor"))
+    demo_school = next(
+        (a.school_id for a in (demo.roles if demo else ()) if a.role == "counselor"), None
+    )
+    decisions = outcomes = needs = referred = waiting = 0
+    for assessment in db.session.scalars(select(RiskAssessment).order_by(RiskAssessment.id)):
+        counselor = counselors.get(assessment.school_id)
+        flagged = assessment.tier in rv.FLAGGED
+        chosen = rng.random() < (REVIEWED_SHARE if flagged else UNFLAGGED_SHARE)
+        if counselor is None or not chosen:
+            waiting += flagged and assessment.school_id == demo_school
+            continue
+        severity = student_severity(seed, assessment.student_id)
+        need = rng.random() < true_need_probability(severity)
+        for decision in _decisions(assessment, need):
+            decide(assessment, decision, counselor)
+            decisions += 1
+        outcomes += 1
+        needs += assessment.reviewed_tier in NEEDS_INTERVENTION
+        referred += not flagged
+    return DemoDecisions(decisions, outcomes, needs, referred, waiting)
+
+
+def build_demo_model(seed: int) -> RiskModel | None:
+    """Train DEMO_MODEL on the demo's decisions, as a draft (never activated: the
+    shipped default stays active). None when training is not installed, or when a small
+    demo has too few outcomes for it."""
+    try:
+        from screening.risk import TooFewOutcomes
+        from wellbeing.review.training import train
+    except ImportError:  # the training lands with `wellbeing risk train`
+        return None
+    try:
+        train(version=DEMO_MODEL, seed=seed)
+    except TooFewOutcomes:
+        return None
+    row = db.session.scalar(select(RiskModel).where(RiskModel.version == DEMO_MODEL))
+    if row is not None and row.status != rv.DRAFT:
+        raise RuntimeError(f"{DEMO_MODEL} must stay a draft, not {row.status}")
+    return row
