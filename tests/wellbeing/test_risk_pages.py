@@ -27,6 +27,7 @@ from wellbeing.campaigns import services as campaign_services
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.review import vocabulary as v
+from wellbeing.review.decisions import Decision, decide
 from wellbeing.review.models import CrisisAlert, RiskAssessment, RiskModel
 from wellbeing.security.models import AuditEvent
 
@@ -346,6 +347,22 @@ def test_activation_retires_the_previous_recomputes_and_alerts_red_once(client, 
     assert _count(CrisisAlert, CrisisAlert.source == "red_tier") == 1
     assert len(_audit("risk_model_activate")) == 3
     assert _count(RiskModel, RiskModel.status == "active") == 1
+
+
+def test_activation_raises_no_alert_over_a_counselors_reviewed_tier(client, screened, world):
+    """A1-1 becomes red by the model, but a counselor has reviewed it as orange: the tier
+    the model gives changes, the counselor's stands, and no alert is raised."""
+    add_draft(trained(red=45))
+    orange = _assessment(screened, "A1-1")
+    decide(orange, Decision(v.CONFIRM), world.users["counselor"])
+    db.session.commit()
+    alerts_before = _count(CrisisAlert)
+    login(client, "admin")
+    client.post("/district/risk/trained-1/activate", data={"confirm": "yes"})
+    db.session.expire_all()
+    orange = _assessment(screened, "A1-1")
+    assert (orange.tier, orange.reviewed_tier, orange.current_tier) == ("red", "orange", "orange")
+    assert _count(CrisisAlert) == alerts_before
 
 
 def test_the_active_model_cannot_be_activated_again(client, screened):

@@ -323,7 +323,9 @@ def activate(entry: Entry, user: User, confirmed: bool) -> Activation:
     alerted = {alert.assessment_id for alert in db.session.scalars(select(CrisisAlert))}
     raised = 0
     for assessment in done["became_red"]:
-        if assessment.id in alerted:
+        # A student a counselor has reviewed keeps the counselor's tier: the case page
+        # shows the model's new tier, and no alert overrules the counselor's judgement.
+        if assessment.id in alerted or assessment.reviewed_tier is not None:
             continue
         target = db.session.get(CampaignTarget, assessment.target_id)
         raise_alert(target, v.RED_TIER, f"{assessment.points}", assessment=assessment)
