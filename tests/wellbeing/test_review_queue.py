@@ -90,7 +90,7 @@ def test_red_first_then_the_longest_waiting(client, world, screened):
     # Counts per tier at the top, the tiers and states in Chinese, the class as 七年级1班.
     counts = dict(re.findall(r'data-figure="(\w+)">.*?<span class="count">(\d+)</span>', page))
     assert counts == {"red": "2", "orange": "2", "yellow": "1"}
-    assert "红色（一级）" in page and "待审核" in page and "七年级2班" in page
+    assert "一级（红色）" in page and "待审核" in page and "七年级2班" in page
     assert world.students["A2-1"].name not in page  # not flagged: no case
 
 

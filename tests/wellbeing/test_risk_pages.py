@@ -214,7 +214,7 @@ def test_a_trained_card_shows_its_figures_calibration_fairness_and_changes(clien
     assert "会扩大男女生之间真阳性率的差距" in context
     assert '<span lang="en">a reason written in English</span>' in context
     assert "男女生真阳性率之差：4.0%" in page
-    assert "2026-09-01 – 2026-11-30" in page and "红色（一级） 40" in page
+    assert "2026-09-01 – 2026-11-30" in page and "一级（红色） 40" in page
     changes = page.split('id="card-changes"')[1].split("</table>")[0]
     assert re.search(
         r"<td>PHQ-9</td><td>轻度</td><td class=\"num\">5</td><td class=\"num\">15", changes
