@@ -13,6 +13,7 @@ from wellbeing.campaigns import services
 from wellbeing.campaigns.models import PaperEntry
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
+from wellbeing.review.models import CrisisAlert
 
 
 def _decide(target, decision, counselor, days_ago: float = 0):
@@ -143,7 +144,8 @@ def test_an_alert_at_a_school_without_a_counselor_goes_to_the_administrators(
     # An administrator holds many schools: the message names this one, and links its page
     # (raised outside a request here, as by the demo or a command).
     assert told.user_id == world.users["admin"].id and school.name in told.message
-    assert told.link == f"/schools/{school.id}/alerts"
+    [alert] = db.session.scalars(select(CrisisAlert))
+    assert told.link == f"/schools/{school.id}/alerts/{alert.id}"
     login(client, "admin")
     assert f'href="{told.link}"' in client.get("/inbox").get_data(as_text=True)
     page = client.get(told.link)
