@@ -19,6 +19,7 @@ Training from counselor-confirmed outcomes (`fit`) and the card's exact shape
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ FLAGGED = TIERS[:3]
 TIER_RANK = {tier: rank for rank, tier in enumerate(reversed(TIERS))}  # none 0 .. red 3
 KINDS = ("category", "number", "flag")
 DEFAULT_MODEL = "default-1.json"
+DEFAULT_VERSION = "default-1"  # the version inside DEFAULT_MODEL
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "f", "否", ""})
 
@@ -209,6 +211,7 @@ def load_model(path: str | Path) -> Model:
     return model_from_document(document)
 
 
+@functools.cache
 def default_model() -> Model:
     """The shipped model, whose points come from the instruments' published bands."""
     text = resources.files("screening.risk_models").joinpath(DEFAULT_MODEL).read_text("utf-8")

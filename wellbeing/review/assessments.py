@@ -5,6 +5,7 @@ the answers. Functions flush; the caller commits."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,10 +30,21 @@ def register_feature_source(source: FeatureSource) -> None:
     FEATURE_SOURCES.append(source)
 
 
+# Parsed models by their document (the canonical JSON): each submission reads one small
+# row instead of checking the whole document again.
+_PARSED: dict[str, risk.Model] = {}
+
+
 def active_model() -> risk.Model:
     """The district's active model; the shipped default until one is activated."""
-    row = db.session.scalar(select(RiskModel).where(RiskModel.status == v.ACTIVE))
-    return risk.model_from_document(row.document) if row else risk.default_model()
+    document = db.session.scalar(select(RiskModel.document).where(RiskModel.status == v.ACTIVE))
+    if document is None:
+        return risk.default_model()
+    key = json.dumps(document, sort_keys=True)
+    model = _PARSED.get(key)
+    if model is None:
+        model = _PARSED[key] = risk.model_from_document(document)
+    return model
 
 
 def sitting_inputs(responses: Sequence[ScreeningResponse]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from wellbeing.security.audit import record_event
 # what one full-time counselor can see weekly beside teaching (an interview each, a
 # guardian call, the checklist of a red one); a district sets its own figure here.
 CAPACITY_PER_COUNSELOR = 15
-SHIPPED = risk.DEFAULT_MODEL.removesuffix(".json")  # "default-1"
+SHIPPED = risk.DEFAULT_VERSION
 
 
 class ActivationError(Exception):
