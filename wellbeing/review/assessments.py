@@ -143,8 +143,9 @@ def _frame(inputs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 def assess_sitting(
     target: CampaignTarget, responses: Sequence[ScreeningResponse], model: risk.Model | None = None
-) -> RiskAssessment:
-    """Tier a sitting just scored: one assessment per target (a retest replaces it)."""
+) -> tuple[RiskAssessment, str | None]:
+    """Tier a sitting just scored: one assessment per target (a retest replaces it).
+    Returns it with the tier it had before (None for a first sitting)."""
     model = model or active_model()
     student = target.student
     inputs = sitting_inputs(responses)
@@ -155,6 +156,7 @@ def assess_sitting(
     assessment = db.session.scalar(
         select(RiskAssessment).where(RiskAssessment.target_id == target.id)
     )
+    before = assessment.tier if assessment is not None else None
     if assessment is None:
         assessment = RiskAssessment(
             school_id=student.school_class.school_id,
@@ -166,7 +168,7 @@ def assess_sitting(
     assessment.attempt = target.attempt
     _apply(assessment, result, 0, _jsonable(inputs))
     db.session.flush()
-    return assessment
+    return assessment, before
 
 
 def _jsonable(inputs: Mapping[str, Any]) -> dict[str, Any]:

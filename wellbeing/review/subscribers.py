@@ -7,22 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from wellbeing.campaigns.models import CampaignTarget
 from wellbeing.campaigns.signals import sitting_scored
-from wellbeing.extensions import db
 from wellbeing.review import vocabulary as v
 from wellbeing.review.alerts import endorsed_items, raise_alert
 from wellbeing.review.assessments import assess_sitting
-from wellbeing.review.models import RiskAssessment
 
 
 @sitting_scored.connect
 def on_sitting_scored(target: CampaignTarget, responses: list, instruments: list, **_: Any) -> None:
-    earlier = db.session.scalar(select(RiskAssessment).where(RiskAssessment.target_id == target.id))
-    was_red = earlier is not None and earlier.tier == "red"
-    assessment = assess_sitting(target, responses)
+    assessment, before = assess_sitting(target, responses)
     raised = False
     for instrument, response in zip(instruments, responses, strict=True):
         if response.critical:
@@ -30,5 +24,5 @@ def on_sitting_scored(target: CampaignTarget, responses: list, instruments: list
             detail = f"{instrument.ref}: {', '.join(items)}"
             raise_alert(target, v.CRITICAL_ITEM, detail, response=response, assessment=assessment)
             raised = True
-    if assessment.tier == "red" and not raised and not was_red:
+    if assessment.tier == "red" and not raised and before != "red":
         raise_alert(target, v.RED_TIER, f"{assessment.points}", assessment=assessment)
