@@ -24,8 +24,6 @@ GUARDIAN = "guardian"  # contact the guardian (a follow-up)
 REFER = "refer"  # refer to a hospital (a referral check follow-up)
 CLOSE = "close"  # close with a reason
 DECISIONS = (CONFIRM, CHANGE_TIER, INTERVIEW, FOLLOW_UP, GUARDIAN, REFER, CLOSE)
-# Decisions that set the reviewed tier, which is the outcome label for training.
-LABELLING = (CONFIRM, CHANGE_TIER)
 NEEDS_REASON = (CHANGE_TIER, CLOSE)
 
 # What raised a crisis alert.

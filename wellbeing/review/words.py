@@ -1,5 +1,5 @@
-"""The review's words for pages, forms and messages: tiers, case states, decisions,
-alert sources and checklist steps, translated when shown."""
+"""The review's words for pages, forms and messages: tiers, case states, decisions
+and checklist steps, translated when shown."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ DECISION_NAMES = {
     v.GUARDIAN: _l("Contact the guardian"),
     v.REFER: _l("Refer to a hospital"),
     v.CLOSE: _l("Close the case"),
-}
-ALERT_SOURCE_NAMES = {
-    v.CRITICAL_ITEM: _l("Critical item"),
-    v.RED_TIER: _l("Red tier"),
 }
 CHECKLIST_NAMES = {
     v.SEEN_SAFE: _l("Student seen and safe"),
