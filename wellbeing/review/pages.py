@@ -50,7 +50,7 @@ def alert_reason(alert: CrisisAlert, language: str) -> str:
     """What raised the alert, in words: "关键题目：PHQ-9 第 9 题" or "一级（红色）等级，72 分"."""
     if alert.source == v.RED_TIER:
         return _("Red tier (level 1), %(points)s points", points=alert.detail)
-    return f"{_('Critical item')}{colon()}{alert_items_text(alert.detail, language)}"
+    return _("Critical item") + colon() + alert_items_text(alert.detail, language)
 
 
 # Where an alert stands against its acknowledgement deadline.
