@@ -211,3 +211,98 @@ def add_assessments(world: SimpleNamespace) -> SimpleNamespace:
         campaign = world.campaigns[key]
         world.assessments[key] = screen(campaign, world.students[student_key], "orange")
     return world
+
+
+# A PNG of one pixel (a real, complete file: signature, IHDR, IDAT, IEND).
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a3d2e6a30000000049454e44ae426082"
+)
+
+
+def add_plans(world: SimpleNamespace) -> SimpleNamespace:
+    """A 一生一策 file about the first student of schools A, B and C (opened by school A's
+    counselor; the others' by hand, as their schools have none), each with its first
+    version, a guardian contact, an attachment, a referral to its district's partner
+    hospital (sent today) and a leaving package not yet downloaded. world.plans,
+    world.referrals, world.attachments, world.packages by school key; world.hospitals
+    by district key ("A", "C")."""
+    from wellbeing.clock import utcnow
+    from wellbeing.plans.models import (
+        GrowthPlan,
+        GuardianContact,
+        Hospital,
+        PlanAttachment,
+        PlanPackage,
+        PlanVersion,
+        Referral,
+    )
+
+    now = utcnow()
+    world.hospitals = {
+        key: Hospital(district=district, name=f"合作医院{key}", department="心理科", contact="")
+        for key, district in (("A", world.district), ("C", world.other_district))
+    }
+    db.session.add_all(world.hospitals.values())
+    author = world.users["counselor"]
+    world.plans, world.referrals, world.attachments, world.packages = {}, {}, {}, {}
+    for key in ("A", "B", "C"):
+        student = world.students[f"{key}1-0"]
+        plan = GrowthPlan(school_id=world.schools[key].id, opened_by=author, opened_at=now)
+        plan.subject = {"student_id": student.id, "source": "counselor", "source_id": None}
+        db.session.add(plan)
+        db.session.flush()
+        version = PlanVersion(plan_id=plan.id, number=1, author_id=author.id, created_at=now)
+        version.body = {
+            "summary": f"情况概述{key}",
+            "strengths": "喜欢画画",
+            "risk_factors": "睡眠差",
+            "goals": ["按时睡觉"],
+            "measures": [
+                {"owner": "head_teacher", "who": "班主任", "what": "每天问候", "how_often": "每天"},
+                {"owner": "counselor", "who": "心理老师", "what": "每周面谈", "how_often": "每周"},
+            ],
+            "responsible": {
+                "counselor_id": author.id,
+                "head_teacher_id": world.users["head_teacher"].id,
+                "guardian": "母亲",
+            },
+            "review_dates": [],
+            "change": "",
+        }
+        contact = GuardianContact(plan_id=plan.id, author_id=author.id, created_at=now)
+        contact.body = {
+            "contacted_on": now.date().isoformat(),
+            "who": "母亲",
+            "method": "phone",
+            "agreed": "周末多陪伴",
+        }
+        attachment = PlanAttachment(
+            plan_id=plan.id, uploaded_by_id=author.id, kind="png", size=len(TINY_PNG)
+        )
+        attachment.meta = {"filename": "drawing.png", "sha256": "", "title": "绘画"}
+        attachment.content = TINY_PNG
+        hospital = world.hospitals["C" if key == "C" else "A"]
+        referral = Referral(
+            plan_id=plan.id,
+            hospital=hospital,
+            created_by_id=author.id,
+            state="sent",
+            state_since=now,
+        )
+        referral.sheet = {"reason": "持续情绪低落", "urgency": "routine", "observations": ""}
+        referral.history = [{"state": "sent", "on": now.date().isoformat(), "by": author.id}]
+        package = PlanPackage(plan_id=plan.id, made_by_id=author.id, made_at=now)
+        package.content = b"PK"
+        db.session.add_all([version, contact, attachment, referral, package])
+        world.plans[key], world.referrals[key] = plan, referral
+        world.attachments[key], world.packages[key] = attachment, package
+    db.session.flush()
+    import hashlib
+
+    for attachment in world.attachments.values():
+        meta = attachment.meta
+        meta["sha256"] = hashlib.sha256(TINY_PNG).hexdigest()
+        attachment.meta = meta
+    db.session.flush()
+    return world

@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.notifications.admin import bp as outbox_bp
     from wellbeing.notifications.blueprint import bp as inbox_bp
+    from wellbeing.plans.blueprint import bp as plans_bp
     from wellbeing.review.blueprint import bp as review_bp
     from wellbeing.review.oversight_blueprint import bp as oversight_bp
     from wellbeing.roster.blueprint import bp as roster_bp
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.security.audit_blueprint import bp as audit_bp
     from wellbeing.security.blueprint import bp as auth_bp
     from wellbeing.security.breakglass import bp as break_glass_bp
+    from wellbeing.security.reauth import bp as reauth_bp
 
     for blueprint in (
         auth_bp,
@@ -180,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
         followups_bp,
         oversight_bp,
         review_bp,
+        plans_bp,
+        reauth_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -9,8 +9,9 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_assessments, add_follow_ups
+from tests.factories import add_assessments, add_follow_ups, add_plans
 from tests.wellbeing.campaigns import ACCESS_MODULES
+from tests.wellbeing.plans import ACCESS_MODULES as PLAN_ACCESS_MODULES
 from wellbeing.extensions import db
 
 ROLES = [
@@ -104,9 +105,10 @@ EXPECTED: dict[str, set[str]] = {
     "review.risk_card": {"admin", "counselor"},
     "review.risk_preview": {"admin"},
     "review.risk_activate": {"admin"},
+    "reauth.confirm": EVERYONE,
 }
 # Each campaign area keeps its expectations beside its tests.
-for _module in ACCESS_MODULES:
+for _module in [*ACCESS_MODULES, *PLAN_ACCESS_MODULES]:
     EXPECTED.update(_module.EXPECTED)
     PUBLIC |= _module.PUBLIC
 
@@ -124,8 +126,21 @@ TARGET_ARGS = {
     # Built on demand too (tests.factories.add_assessments): a screened student's
     # orange case at each of schools A, B and C.
     "assessment_id": "assessments",
+    # Built on demand too (tests.factories.add_plans): a 一生一策 file about the first
+    # student of schools A, B and C, with a referral, an attachment and a leaving
+    # package; a partner hospital in each district.
+    "plan_id": "plans",
+    "referral_id": "referrals",
+    "attachment_id": "attachments",
+    "package_id": "packages",
+    "hospital_id": "hospitals",
 }
-ON_DEMAND = {"alerts": add_follow_ups, "followups": add_follow_ups, "assessments": add_assessments}
+ON_DEMAND = {
+    "alerts": add_follow_ups,
+    "followups": add_follow_ups,
+    "assessments": add_assessments,
+    **dict.fromkeys(("plans", "referrals", "attachments", "packages", "hospitals"), add_plans),
+}
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
     "code": "en",
@@ -135,6 +150,7 @@ PLAIN_ARGS = {
     "school_year": 2026,
     "message_id": 1,
     "version": "default-1",  # the shipped risk model
+    "number": 1,  # a plan's first version
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.
@@ -148,7 +164,13 @@ for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
     _outside["districts"] = "C"
     # An alert or a follow-up is its school's.
     _outside["alerts"] = _outside["followups"] = _outside["assessments"] = _outside["schools"]
+    # A plan (and its parts) is its school's, and its student's class's (A1 for "A").
+    for _kind in ("plans", "referrals", "attachments", "packages"):
+        _outside[_kind] = _outside["schools"]
+    _outside["hospitals"] = "C"
 INSIDE["alerts"] = INSIDE["followups"] = INSIDE["assessments"] = "A"
+for _kind in ("plans", "referrals", "attachments", "packages", "hospitals"):
+    INSIDE[_kind] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,

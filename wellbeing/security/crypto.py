@@ -393,6 +393,20 @@ class EncryptedText(TypeDecorator):
         return raw.decode("utf-8")
 
 
+class EncryptedBytes(EncryptedText):
+    """A column holding sealed bytes (a file)."""
+
+    cache_ok = True
+
+    @staticmethod
+    def encode(value: Any) -> bytes:
+        return bytes(value)
+
+    @staticmethod
+    def decode(raw: bytes) -> Any:
+        return raw
+
+
 class EncryptedJSON(EncryptedText):
     """A column holding a sealed JSON document."""
 

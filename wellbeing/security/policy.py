@@ -199,6 +199,28 @@ POLICY: dict[str, Rule] = {
     "oversight.district": _rule(
         "Each school's SLA rates (small cells suppressed), never a student", R.monitor, R.admin
     ),
+    # The 一生一策 file: the counselors of the student's school read and run it; a head
+    # teacher sees only the care actions given to them; anyone else opens it only by
+    # break-glass (an administrator, with a purpose; its counselors see who did).
+    "plans.list": _rule("A school's 一生一策 files: whose, status, next review", R.counselor),
+    "plans.read": _rule(
+        "A student's whole 一生一策 file: versions, timeline, contacts, referrals, who viewed it",
+        R.counselor,
+    ),
+    "plans.write": _rule(
+        "Open, amend, sign, close a 一生一策 file; log contacts, file attachments, refer",
+        R.counselor,
+    ),
+    "plans.export": _rule(
+        "Print a 一生一策 file or a referral sheet, download an attachment or a leaving"
+        " package (a fresh password first)",
+        R.counselor,
+    ),
+    "plans.care": _rule(
+        "The care actions of a 一生一策 file given to the student's head teacher", R.head_teacher
+    ),
+    "hospitals.manage": _rule("The district's list of partner hospitals", R.admin),
+    "reauth": _rule("Confirm one's password again before an export or a print", *Role),
     "paper.print": _rule("Print a battery as a paper form", R.admin, R.counselor),
     "paper.enter": _rule(
         "Enter or import paper answers (with an optional second entry)", R.admin, R.counselor
@@ -247,8 +269,17 @@ def scope_contains(assignment: RoleAssignment, target: Target, action: str = "")
     return _district_id(target) == assignment.district_id
 
 
-# What a break-glass grant opens, for its one student and its time.
-BREAK_GLASS_ACTIONS = frozenset({"roster.view_student", "notes.read"})
+# What a break-glass grant opens, for its one student and its time; areas add theirs.
+BREAK_GLASS_ACTIONS: set[str] = {"roster.view_student", "notes.read"}
+# How a target names its student, for a grant to reach it (areas register their models).
+STUDENT_OF: dict[type, Callable[[Any], Student | None]] = {Student: lambda student: student}
+
+
+def register_break_glass(action: str, model: type, student_of: Callable[[Any], Any]) -> None:
+    """An area lets a break-glass grant open one of its actions on its own kind of target
+    (a plan names its student): the policy knows no area."""
+    BREAK_GLASS_ACTIONS.add(action)
+    STUDENT_OF[model] = student_of
 
 
 def can(user: Any, action: str, target: Target = None) -> bool:
@@ -261,11 +292,16 @@ def can(user: Any, action: str, target: Target = None) -> bool:
         for assignment in user.roles
     ):
         return True
-    return (
-        action in BREAK_GLASS_ACTIONS
-        and isinstance(target, Student)
-        and has_break_glass_grant(user, target)
-    )
+    return action in BREAK_GLASS_ACTIONS and break_glass_student(user, target) is not None
+
+
+def break_glass_student(user: Any, target: Target) -> Student | None:
+    """The target's student, if the user holds an unexpired grant for them."""
+    student_of = STUDENT_OF.get(type(target))
+    student = student_of(target) if student_of is not None else None
+    if student is None or not has_break_glass_grant(user, student):
+        return None
+    return student
 
 
 def active_break_glass_grant(user: Any, student: Student) -> Any:

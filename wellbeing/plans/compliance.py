@@ -1,0 +1,1 @@
+"""compliance: registrations added by its owner (see __init__.py)."""

@@ -1,0 +1,1 @@
+"""retention: registrations added by its owner (see __init__.py)."""

@@ -1,0 +1,1 @@
+"""sweep: registrations added by its owner (see __init__.py)."""

@@ -1,0 +1,1 @@
+"""transfers: registrations added by its owner (see __init__.py)."""
