@@ -11,6 +11,7 @@ from wellbeing.plans import (  # noqa: F401
     audit_words,
     compliance,
     retention,
+    section,
     sweep,
     transfers,
 )
