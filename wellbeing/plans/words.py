@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wellbeing.plans import vocabulary as v
 
 STATUS_LABELS = {
-    v.ACTIVE: _l("Active"),
+    v.ACTIVE: _l("Active: measures under way"),
     v.MONITORING: _l("Monitoring"),
     v.CLOSED: _l("Closed"),
 }
