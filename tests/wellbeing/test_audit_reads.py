@@ -24,12 +24,14 @@ from tests.factories import add_campaigns, add_follow_ups
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
+from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_oversight import make_follow_up
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
+from wellbeing.plans.services import open_plan
 from wellbeing.review.models import CrisisAlert, RiskAssessment
 from wellbeing.security.models import AuditEvent
 
@@ -38,6 +40,8 @@ pytestmark = pytest.mark.app
 # Pages that show students' data: endpoint -> the URL argument naming the page's scope
 # (None: the viewer's own inbox). Each writes one row through audit.record_view.
 SHOWS_STUDENTS: dict[str, str | None] = {
+    "plans.school_plans": "school_id",  # the school's 一生一策 files: whose, status
+    "plans.new": "student_id",  # opening a file: the student named
     "roster.school_class": "class_id",  # the class list: names, 学籍号, status
     "roster.class_names": "class_id",  # the 心理委员's names-only list
     "coverage.school": "school_id",  # who is missing and why
@@ -63,6 +67,10 @@ SHOWS_STUDENTS: dict[str, str | None] = {
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
+    # Without a fresh password it only sends to /confirm; the print itself is audited
+    # as an export (tests/wellbeing/plans/test_plans_pages.py).
+    "plans.print_version": "asks for the password again first",
+    "reauth.confirm": "the password form",
     "static": "files",
     "main.index": "a redirect",
     "main.ping": "liveness",
@@ -107,6 +115,11 @@ NO_STUDENT_DATA: dict[str, str] = {
 }
 # Pages audited in their own way since before (left as they are): the action they write.
 AUDITED_ALREADY: dict[str, str] = {
+    # A 一生一策 file's pages: a row whose target is the plan (listed to its counselors).
+    "plans.view": "view_sensitive",
+    "plans.amend": "view_sensitive",
+    "plans.version": "view_sensitive",
+    "plans.care": "view_sensitive",
     "roster.student": "view_student",
     "health.student": "view_student",
     "campaigns.slips": "view_sensitive",
@@ -155,6 +168,9 @@ def shown(world):
     make_follow_up(
         world.schools["A"], myopic, world.users["counselor"], utcnow() - timedelta(days=1)
     )
+    # A 一生一策 file about another student than the pages' own (A1-0 may still have one
+    # opened): the school's list names its student.
+    open_plan(failed, world.users["counselor"], plan_body(world), "counselor")
     db.session.flush()
     return world
 

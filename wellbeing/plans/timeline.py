@@ -118,7 +118,11 @@ def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) ->
                 attachment.uploaded_at,
                 "attachment",
                 _("Attachment filed: %(title)s", title=meta.get("title") or meta.get("filename")),
-                _("%(kind)s, %(kb)d KB", kind=attachment.kind.upper(), kb=attachment.size // 1024),
+                _(
+                    "%(kind)s, %(kb)d KB",
+                    kind=w.label(w.ATTACHMENT_LABELS, attachment.kind),
+                    kb=max(1, attachment.size // 1024),
+                ),
                 _name(attachment.uploaded_by_id),
             )
         )

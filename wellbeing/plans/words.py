@@ -43,6 +43,11 @@ REFERRAL_STATE_LABELS = {
     v.FEEDBACK: _l("Feedback received"),
     v.REFERRAL_CLOSED: _l("Referral closed"),
 }
+ATTACHMENT_LABELS = {
+    v.PDF: _l("PDF document"),
+    v.PNG: _l("Image"),
+    v.JPEG: _l("Image"),
+}
 TRANSFER_LABELS = {
     v.MOVED_SCHOOL: _l("Moved to another school of the district"),
     v.LEFT: _l("Left the district"),
