@@ -21,10 +21,10 @@ from werkzeug.routing import Rule
 
 from tests.conftest import login
 from tests.factories import add_campaigns, add_follow_ups
+from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
 from tests.wellbeing.test_health_pages import _vision as vision
-from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_oversight import make_follow_up
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
