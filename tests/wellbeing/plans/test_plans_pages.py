@@ -307,3 +307,19 @@ def test_review_dates_stay_in_the_future(client, world):
     past = (local_today() - timedelta(days=3)).isoformat()
     answer = client.post(f"/students/{student.id}/plan/new", data=_form(world, review_date=[past]))
     assert answer.status_code == 200 and 'id="error-review_dates"' in _page(answer)
+
+
+def test_the_crisis_alert_page_offers_the_file(client, world):
+    from tests.factories import add_follow_ups
+
+    add_follow_ups(world)
+    db.session.commit()
+    alert = world.alerts["A"]
+    login(client, "counselor")
+    page = _page(client.get(f"/schools/{world.schools['A'].id}/alerts/{alert.id}"))
+    link = f"/students/{alert.student_id}/plan/new?source=alert&amp;source_id={alert.id}"
+    assert link in page
+    client.post("/logout")
+    login(client, "admin")  # alerts.view, but not the file
+    page = _page(client.get(f"/schools/{world.schools['A'].id}/alerts/{alert.id}"))
+    assert 'id="plan-file-link"' not in page

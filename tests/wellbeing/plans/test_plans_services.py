@@ -197,3 +197,16 @@ def test_close_cancels_the_open_follow_ups_and_seals_its_words(world):
         services.amend(plan, world.users["counselor"], body(world, change="x"))
     # A new file may be opened once the old one is closed.
     assert open_one(world).id != plan.id
+
+
+def test_open_reviews_follow_a_new_responsible_counselor(world, password_hash):
+    from tests.factories import make_user
+
+    other = make_user("counselor2", password_hash, ("counselor", world.schools["A"]))
+    db.session.flush()
+    plan = open_one(world, reviews=days(7))
+    changed = body(world, reviews=days(7), change="换责任老师")
+    changed["responsible"] = {**changed["responsible"], "counselor_id": other.id}
+    services.amend(plan, world.users["counselor"], changed)
+    (review,) = reviews_of(plan).values()
+    assert review.assignee_id == other.id
