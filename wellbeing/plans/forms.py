@@ -9,8 +9,9 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from screening.text import InvalidText, clean_text
 from wellbeing.plans.services import MAX_ITEMS, empty_body
-from wellbeing.text_input import TextFields, cleaned_or_empty
+from wellbeing.text_input import TextFields, cleaned_or_empty, refusal
 
 BLANK_ROWS = 2  # empty measure rows and review dates offered under the filled ones
 
@@ -36,7 +37,12 @@ def body_from_form(form: MultiDict) -> tuple[dict[str, Any], dict[str, str]]:
         "head_teacher_id": fields.get("head_teacher_id") or None,
         "guardian": fields.get("guardian"),
     }
-    body["review_dates"] = [cleaned_or_empty(value) for value in form.getlist("review_date")]
+    body["review_dates"] = []
+    for value in form.getlist("review_date"):
+        try:
+            body["review_dates"].append(clean_text(value))
+        except InvalidText as problem:
+            fields.errors["review_dates"] = refusal(problem)
     return body, fields.errors
 
 

@@ -32,6 +32,7 @@ from wellbeing.plans.services import (
     PlanError,
     amend,
     care_measures,
+    check_body,
     close_plan,
     counselors_of,
     empty_body,
@@ -206,7 +207,8 @@ def new_plan(student: Student) -> str | Response:
     if request.method == "POST":
         body, errors = body_from_form(request.form)
         try:
-            if errors:
+            if errors:  # the service's problems beside the refused text, all at once
+                check_body(student, body)
                 raise PlanError({})
             plan = open_plan(student, current_user, body, source, source_id)
         except PlanError as error:
@@ -312,6 +314,8 @@ def amend_plan(plan: GrowthPlan) -> str | Response:
         body, errors = body_from_form(request.form)
         try:
             if errors:
+                previous = queries.current_version(plan).body
+                check_body(student, body, previous=previous, amendment=True)
                 raise PlanError({})
             version = amend(plan, current_user, body)
         except PlanError as error:

@@ -323,3 +323,21 @@ def test_the_crisis_alert_page_offers_the_file(client, world):
     login(client, "admin")  # alerts.view, but not the file
     page = _page(client.get(f"/schools/{world.schools['A'].id}/alerts/{alert.id}"))
     assert 'id="plan-file-link"' not in page
+
+
+def test_a_refused_character_and_the_other_problems_show_at_once(client, world):
+    login(client, "counselor")
+    student = world.students["A1-0"]
+    form = _form(world, summary="概述\x1b", goals="")
+    answer = _page(client.post(f"/students/{student.id}/plan/new", data=form))
+    assert 'id="error-summary"' in answer and 'id="error-goals"' in answer
+    assert "U+001B" in answer and db.session.scalar(select(GrowthPlan.id)) is None
+    # NUL and ESC in each field, one at a time: refused beside it, nothing stored, no 500.
+    for name, value in _form(world).items():
+        for poison in ("\x00", "\x1b"):
+            poisoned = [v + poison for v in value] if isinstance(value, list) else value + poison
+            answer = client.post(
+                f"/students/{student.id}/plan/new", data={**_form(world), name: poisoned}
+            )
+            assert answer.status_code == 200, (name, poison)
+            assert db.session.scalar(select(GrowthPlan.id)) is None, (name, poison)
