@@ -151,7 +151,7 @@ def file_attachment(
 
 
 def too_big_message() -> str:
-    megabytes = "%g" % (max_bytes() / 1024 / 1024)  # noqa: UP031 (kept out of the msgid)
+    megabytes = f"{max_bytes() / 1024 / 1024:g}"  # outside the call: babel reads no f-string
     return _(
         "The file is larger than %(mb)s MB: make it smaller (scan at a lower resolution) "
         "and upload it again.",

@@ -91,7 +91,8 @@ def chaser(plan: GrowthPlan, student: Student) -> User | None:
 
 
 def sweep() -> dict[str, int]:
-    """One pass; returns {"referrals_late", "referrals_chased"}. The caller commits."""
+    """One pass; returns {"referrals_late", "referrals_chased"} (those not 0). The caller
+    commits."""
     now = utcnow()
     late = late_referrals(now)
     chased = 0
@@ -119,7 +120,9 @@ def sweep() -> dict[str, int]:
             detail={"referral": referral.id, "state": referral.state, "follow_up": follow_up.id},
         )
         chased += 1
-    return {"referrals_late": len(late), "referrals_chased": chased}
+    # Only what happened: `wellbeing scheduler sweep` prints the sum of every job's keys.
+    counts = {"referrals_late": len(late), "referrals_chased": chased}
+    return {key: value for key, value in counts.items() if value}
 
 
 register_job(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import struct
 import zlib
 
@@ -240,6 +241,44 @@ def test_a_body_larger_than_an_attachment_may_be_is_refused_unread(client, plann
     )
     assert response.status_code == 413 and "文件大于 5 MB" in response.get_data(as_text=True)
     assert body.taken == 0
+
+
+def test_an_upload_is_parsed_in_memory_never_on_disk(client, planned, monkeypatch):
+    """A file of 1.5 MB would be spooled to a temporary file by the default parser."""
+
+    def no_disk(*_args, **_kwargs):
+        raise AssertionError("an upload was written to a temporary file")
+
+    monkeypatch.setattr("werkzeug.formparser.default_stream_factory", no_disk)
+    monkeypatch.setattr("werkzeug.formparser.SpooledTemporaryFile", no_disk)
+    monkeypatch.setattr("werkzeug.wrappers.request.default_stream_factory", no_disk)
+    big = pdf_bytes().replace(b"%%EOF", b"%" + b"0" * (1536 * 1024) + b"\n%%EOF")
+    login(client, "counselor")
+    assert upload(client, planned.plans["A"], big, "scan.pdf").status_code == 303
+    assert newest(planned.plans["A"]).size == len(big)
+
+
+def test_the_upload_checks_its_csrf_token_itself(app, client, planned, monkeypatch):
+    """The upload is exempt from the global check (which would parse the body before the
+    size is known) and checks the token after the size."""
+    plan = planned.plans["A"]
+    login(client, "counselor")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    form = client.get(f"/plans/{plan.id}/referrals/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert upload(client, plan, png_bytes(), "a.png").status_code == 400
+    fields = MultiDict(
+        {"csrf_token": token, "title": "画", "file": FileStorage(io.BytesIO(png_bytes()), "a.png")}
+    )
+    boundary, body = encode_multipart(fields)
+    response = client.post(
+        f"/plans/{plan.id}/attachments",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 303
+    # Other forms of the file keep the global check.
+    assert client.post(f"/plans/{plan.id}/contacts", data={}).status_code == 400
 
 
 def confirm_password(client, username: str = "counselor") -> None:

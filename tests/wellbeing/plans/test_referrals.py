@@ -251,7 +251,7 @@ def test_a_referral_left_at_sent_past_its_sla_escalates_through_the_sweeps(app, 
     referral = planned.referrals["A"]
     referral.state_since = now - timedelta(days=2)  # within the 3 days of "sent"
     db.session.flush()
-    assert _run_sweep(app)["referrals_chased"] == 0
+    assert _run_sweep(app).get("referrals_chased", 0) == 0
     assert referral.follow_up_id is None
 
     now = at(MONDAY.replace(hour=9) + timedelta(days=1, hours=1))  # Tuesday 10:00: 3 days
@@ -273,7 +273,7 @@ def test_a_referral_left_at_sent_past_its_sla_escalates_through_the_sweeps(app, 
     assert abs(follow_up.due_at - now) < timedelta(seconds=5)
     assert follow_up.escalation_level == 0 and follow_up.reminded_at is not None
     # Swept again: the open follow-up chases it; no second one.
-    assert _run_sweep(app)["referrals_chased"] == 0
+    assert _run_sweep(app).get("referrals_chased", 0) == 0
 
     # The ladder's school hours later, the follow-ups' sweep escalates it to the school.
     at(MONDAY.replace(hour=15) + timedelta(days=1))  # Tuesday 15:00: 5 school hours late
@@ -303,7 +303,7 @@ def test_moving_a_referral_on_completes_its_chasing_follow_up(app, client, plann
     assert _advance(client, referral, "received").status_code == 303
     assert follow_up.status == fv.DONE and follow_up.outcome
     # The new state's clock starts again: nothing late now.
-    assert sweep.sweep() == {"referrals_late": 0, "referrals_chased": 0}
+    assert sweep.sweep() == {}
 
 
 def test_a_late_referral_of_a_closed_plan_is_not_chased(planned, at):
@@ -313,7 +313,7 @@ def test_a_late_referral_of_a_closed_plan_is_not_chased(planned, at):
     referral.state_since = now - timedelta(days=30)
     planned.plans["A"].status = v.CLOSED
     db.session.flush()
-    assert sweep.sweep()["referrals_chased"] == 0
+    assert sweep.sweep().get("referrals_chased", 0) == 0
 
 
 def test_the_sla_days_come_from_the_settings(app, planned, at, monkeypatch):
@@ -322,7 +322,7 @@ def test_the_sla_days_come_from_the_settings(app, planned, at, monkeypatch):
     referral = planned.referrals["A"]
     referral.state, referral.state_since = v.RECEIVED, now - timedelta(days=2)
     db.session.flush()
-    assert sweep.sweep()["referrals_chased"] == 0  # 14 days by default
+    assert sweep.sweep().get("referrals_chased", 0) == 0  # 14 days by default
     monkeypatch.setitem(app.config, "PLAN_REFERRAL_SLA_DAYS", {"received": 1})
     assert sweep.sweep()["referrals_chased"] == 1
 
