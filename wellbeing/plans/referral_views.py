@@ -13,6 +13,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from wellbeing.clock import local_today
 from wellbeing.extensions import db
@@ -26,7 +27,13 @@ from wellbeing.plans.parts_views import plan_url
 from wellbeing.roster.models import Student, User
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_labels import register_labels
-from wellbeing.security.policy import can, requires
+from wellbeing.security.policy import (
+    active_break_glass_grant,
+    break_glass_student,
+    can,
+    register_break_glass,
+    requires,
+)
 from wellbeing.security.reauth import fresh_auth_required
 from wellbeing.text_input import TextFields
 
@@ -42,15 +49,29 @@ def _read(names: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _viewed(plan: GrowthPlan, action: str = "view_sensitive", **detail: Any) -> None:
+    """One audit row naming the plan; a read under break-glass names its grant."""
+    student = break_glass_student(current_user, plan)
+    if student is not None:
+        detail["break_glass_grant"] = active_break_glass_grant(current_user, student).id
     record_event(action, target=plan, detail={"page": request.endpoint, **detail})
+
+
+def _student_of_referral(referral: Referral) -> Student | None:
+    return student_of(db.session.get(GrowthPlan, referral.plan_id))
+
+
+# A break-glass grant on the student opens the referral's page as it opens the plan's.
+register_break_glass("plans.read", Referral, _student_of_referral)
 
 
 def _number(text: str | None) -> int | None:
     return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
-def age_on(student: Student, day: date) -> int:
+def age_on(student: Student, day: date) -> int | None:
     born = student.birth_date
+    if born is None:
+        return None
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
@@ -95,11 +116,10 @@ def new_referral(plan: GrowthPlan) -> Any:
 
 def _page(referral: Referral, values: dict[str, str] | None = None, errors=None) -> Any:
     plan = db.session.get(GrowthPlan, referral.plan_id)
+    authors = {entry.get("by") for entry in referral.history}
     people = {
         user.id: user.display_name
-        for user in db.session.query(User).filter(
-            User.id.in_({entry.get("by") for entry in referral.history})
-        )
+        for user in db.session.scalars(select(User).where(User.id.in_(authors)))
     }
     _viewed(plan, referral=referral.id)
     allowed = referrals.allowed_states(referral)

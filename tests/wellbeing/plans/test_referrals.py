@@ -351,3 +351,25 @@ def test_the_demo_has_referrals_in_every_state(app, world):
         db.session.scalars(select(Hospital).where(Hospital.district_id == world.district.id)).all()
     ) == len(hospitals)
     assert referrals.allowed_states(made[0]) == [v.RECEIVED, v.REFERRAL_CLOSED]
+
+
+def test_a_break_glass_grant_opens_the_referral_page_and_is_named(client, planned):
+    from wellbeing.security.models import BreakGlassGrant
+
+    referral = planned.referrals["A"]
+    login(client, "admin")
+    assert client.get(f"/referrals/{referral.id}").status_code == 403
+    purpose = "学生当晚失联，家长报警，需核实转介情况"
+    opened = client.post(
+        "/break-glass",
+        data={"purpose": purpose, "student_number": planned.students["A1-0"].student_number},
+    )
+    assert opened.status_code in (302, 303)
+    grant = db.session.scalars(select(BreakGlassGrant)).one()
+    before = db.session.scalar(select(func.max(AuditEvent.id)))
+    assert client.get(f"/referrals/{referral.id}").status_code == 200
+    (row,) = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)).all()
+    assert json.loads(row.detail)["break_glass_grant"] == grant.id
+    # Reading only: the grant moves nothing on.
+    assert _advance(client, referral, "received").status_code == 403
+    assert client.get(f"/referrals/{planned.referrals['B'].id}").status_code == 403
