@@ -21,6 +21,8 @@ ALLOWED = {
     "XLSX",
     "XLS",
     "PDF",
+    "PNG",
+    "JPEG",
     "UTF",
     "GBK",
     "ZIP",

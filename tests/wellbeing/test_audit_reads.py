@@ -21,6 +21,7 @@ from werkzeug.routing import Rule
 
 from tests.conftest import login
 from tests.factories import add_campaigns, add_follow_ups
+from tests.wellbeing.plans.test_attachments import confirm_password
 from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
 from tests.wellbeing.test_health_pages import _fitness as fitness
@@ -67,9 +68,6 @@ SHOWS_STUDENTS: dict[str, str | None] = {
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
-    # Without a fresh password it only sends to /confirm; the print itself is audited
-    # as an export (tests/wellbeing/plans/test_plans_pages.py).
-    "plans.print_version": "asks for the password again first",
     "reauth.confirm": "the password form",
     "static": "files",
     "main.index": "a redirect",
@@ -112,6 +110,8 @@ NO_STUDENT_DATA: dict[str, str] = {
     "runner.enter": "the student's own code entry",
     "runner.section": "the student's own answers",
     "runner.done": "the student's own closing page",
+    "plans.hospitals": "the district's partner hospitals: names, departments, contacts",
+    "plans.edit_hospital": "one partner hospital",
 }
 # Pages audited in their own way since before (left as they are): the action they write.
 AUDITED_ALREADY: dict[str, str] = {
@@ -134,6 +134,12 @@ AUDITED_ALREADY: dict[str, str] = {
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",
     "audit.export": "export",
+    # The 一生一策 file's referral pages and downloads: one row naming the plan.
+    "plans.new_referral": "view_sensitive",
+    "plans.referral": "view_sensitive",
+    "plans.referral_sheet": "export",
+    "plans.print_version": "export",
+    "plans.attachment": "export",
 }
 # Pages that show students' data without an audit row yet: none.
 NOT_YET: dict[str, str] = {}
@@ -211,6 +217,8 @@ def _by_role(app, client, world, endpoints):
         if not chosen:
             continue
         login(client, user.username)
+        # Exports ask for a fresh password first (security/reauth.py).
+        confirm_password(client, user.username)
         for endpoint in chosen:
             yield role, endpoint, _url(rules[endpoint], world, INSIDE)
         client.post("/logout")
