@@ -60,6 +60,10 @@ def _local(target: str | None) -> str:
         return url_for("main.home")
     if "://" in target:
         target = "/" + target.split("://", 1)[1].partition("/")[2]
+    # Browsers read a backslash as a slash and drop tabs and newlines: "/\evil" and
+    # "/<tab>/evil" would leave the site as "//evil" does.
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in target):
+        return url_for("main.home")
     if not target.startswith("/") or target.startswith("//"):
         return url_for("main.home")
     return target.rstrip("?")
