@@ -104,6 +104,11 @@ NO_STUDENT_DATA: dict[str, str] = {
     "runner.enter": "the student's own code entry",
     "runner.section": "the student's own answers",
     "runner.done": "the student's own closing page",
+    "reauth.confirm": "the password (and code) form; a confirmation is audited as reauth",
+    # Behind a fresh password (a 302 to /confirm here): the download itself is a ZIP
+    # encrypted with a password shown once, audited as "export" (tests/wellbeing/plans/
+    # test_packages.py).
+    "plans.package": "the leaving package: an encrypted file, audited as export",
 }
 # Pages audited in their own way since before (left as they are): the action they write.
 AUDITED_ALREADY: dict[str, str] = {

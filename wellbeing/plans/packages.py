@@ -37,7 +37,11 @@ from wellbeing.security.audit_labels import register_labels
 
 register_labels(
     actions={"plan_package": _l("Leaving package of a 一生一策 file made")},
-    fields={"package": _l("Package"), "attachments": _l("Attachments")},
+    fields={
+        "package": _l("Package"),
+        "plan": _l("一生一策 file"),
+        "bytes": _l("Size (bytes)"),
+    },
     values={"plan_package": _l("Leaving package of a 一生一策 file")},
 )
 

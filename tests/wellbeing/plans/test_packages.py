@@ -180,22 +180,23 @@ def test_the_plan_page_part_offers_the_package_or_says_who_made_it(app, plans):
     assert "/packages/" in made  # its maker may still download it
     with app.test_request_context("/"):
         login_user(plans.users["counselor"])
-        assert render_template(
-            "plans/_leaving.html",
-            plan=plans.plans["B"],
-            student=plans.students["B1-0"],
-            transfers=[],
-            can_write=True,
-            can_export=True,
-        ).strip() == ""
+        assert (
+            render_template(
+                "plans/_leaving.html",
+                plan=plans.plans["B"],
+                student=plans.students["B1-0"],
+                transfers=[],
+                can_write=True,
+                can_export=True,
+            ).strip()
+            == ""
+        )
 
 
 def test_a_fresh_password_is_asked_first(client, plans):
     _leave(plans)
     login(client, "counselor")
-    asked = client.post(
-        f"/plans/{plans.plans['A'].id}/package", headers={"Referer": "/home"}
-    )
+    asked = client.post(f"/plans/{plans.plans['A'].id}/package", headers={"Referer": "/home"})
     assert asked.status_code == 302 and asked.headers["Location"].startswith("/confirm")
     assert db.session.scalar(select(PlanPackage)) is None
     assert db.session.scalar(select(PlanTransfer)) is None
