@@ -75,8 +75,12 @@ def student_has_left(plan: GrowthPlan) -> bool:
 
 
 def check_makeable(plan: GrowthPlan) -> None:
-    if plan.status == v.CLOSED:
+    if plan.status == v.CLOSED and packages_of(plan):
         raise PackageRefused(_("This file is closed: its leaving package was made already."))
+    if plan.status == v.CLOSED:
+        raise PackageRefused(
+            _("This file is closed: a leaving package is made only of a file still open.")
+        )
     if not student_has_left(plan):
         raise PackageRefused(
             _(

@@ -200,3 +200,13 @@ def test_a_fresh_password_is_asked_first(client, plans):
     assert asked.status_code == 302 and asked.headers["Location"].startswith("/confirm")
     assert db.session.scalar(select(PlanPackage)) is None
     assert db.session.scalar(select(PlanTransfer)) is None
+
+
+def test_a_file_closed_for_another_reason_is_refused(client, plans):
+    _leave(plans)
+    plan = plans.plans["A"]
+    plan.status, plan.closed_at, plan.close_reason = v.CLOSED, plan.opened_at, v.GOALS_MET
+    db.session.flush()
+    _fresh(client, plans)
+    assert "只能为尚未结案的档案制作移交包" in _make(client, plan)
+    assert packages.packages_of(plan) == []
