@@ -35,6 +35,7 @@ FILES = [
     "05_retention_runs.csv",
     "06_key_rotations.csv",
     "07_audit_chain_verification.csv",
+    "08_growth_files.csv",  # the 一生一策 files' counts (wellbeing/plans/compliance.py)
 ]
 
 

@@ -324,7 +324,7 @@ def test_an_import_brings_open_campaigns_in_line(world: SimpleNamespace) -> None
         ],
     )
     result = run(data)
-    assert result.ok and result.refreshed == {"campaigns": 3}
+    assert result.ok and result.refreshed["campaigns"] == 3
     targets = dict(
         db.session.execute(
             select(CampaignTarget.student_id, CampaignTarget.class_id).where(

@@ -546,7 +546,9 @@ NOT_POSTED = {"auth.logout"}
 # Routes the walk leaves to their own tests. Opening a 一生一策 file: its form shows
 # only while the student has no open file, and the walk's world gives the student one
 # (tests/wellbeing/plans/test_plans_pages.py sends NUL and ESC in each of its fields).
-REWRITTEN_ELSEWHERE: set[str] = {"plans.new"}
+# The leaving package's form (no text field) shows only for a plan whose student has
+# left the district: tests/wellbeing/plans/test_packages.py posts it.
+REWRITTEN_ELSEWHERE: set[str] = {"plans.new", "plans.make_package"}
 # JSON endpoints, with the body a browser sends (scripts, not forms, post these).
 JSON_BODIES: dict[str, Callable[[Any], dict[str, Any]]] = {
     "health.save_vision": lambda world: {

@@ -19,17 +19,27 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from wellbeing.security import services, totp
 from wellbeing.security.audit import record_event
+from wellbeing.security.audit_labels import register_labels
 from wellbeing.security.limits import login_limit
 from wellbeing.security.passwords import verify_password
 from wellbeing.security.policy import requires
 from wellbeing.text_input import TextFields
 
 bp = Blueprint("reauth", __name__)
+
+register_labels(
+    actions={"reauth": _l("Password confirmed again (before an export or a print)")},
+    values={
+        "reauth_password": _l("Wrong password when confirming again"),
+        "reauth_code": _l("Wrong code when confirming again"),
+    },
+)
 
 _KEY = "confirmed_at"
 
@@ -60,6 +70,10 @@ def _local(target: str | None) -> str:
         return url_for("main.home")
     if "://" in target:
         target = "/" + target.split("://", 1)[1].partition("/")[2]
+    # Browsers read a backslash as a slash and drop tabs and newlines: "/\evil" and
+    # "/<tab>/evil" would leave the site as "//evil" does.
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in target):
+        return url_for("main.home")
     if not target.startswith("/") or target.startswith("//"):
         return url_for("main.home")
     return target.rstrip("?")
