@@ -28,6 +28,7 @@ from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.plans.demo_file import DemoFiles, build_demo_files
 from wellbeing.review.demo import (
     DEMO_MODEL,
     DemoDecisions,
@@ -85,6 +86,14 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "plan_package",
+    "plan_transfer",
+    "referral",
+    "plan_attachment",
+    "guardian_contact",
+    "plan_version",
+    "growth_plan",
+    "hospital",
     "alert_step",
     "review_decision",
     "sla_event",
@@ -326,6 +335,8 @@ def demo_command(
         db.session.commit()
         model = build_demo_model(seed)
         db.session.commit()
+        files = build_demo_files(seed)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -333,7 +344,8 @@ def demo_command(
     click.echo(_campaign_summary(screening))
     click.echo(_health_summary(health))
     click.echo(_followups_summary(followups))
-    click.echo(_review_summary(decisions, model) + "\n")
+    click.echo(_review_summary(decisions, model))
+    click.echo(_files_summary(files) + "\n")
     click.echo(_("Demo logins (all with the same password):"))
     click.echo(logins_table())
     click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
@@ -457,6 +469,16 @@ def _review_summary(decisions: DemoDecisions, model: RiskModel | None) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _files_summary(files: DemoFiles) -> str:
+    return "  " + _(
+        "一生一策 files: %(plans)d at the demo counselor's school, with %(contacts)d guardian "
+        "contacts and %(referrals)d referrals to partner hospitals in every state",
+        plans=files.plans,
+        contacts=files.contacts,
+        referrals=files.referrals,
+    )
 
 
 def _delete_for_replace() -> None:

@@ -123,7 +123,11 @@ FIXED_LOGINS = (
     FixedLogin(Role.admin, "admin", _l("everything in the district; imports the roster")),
     FixedLogin(Role.monitor, "monitor", _l("district aggregates only, never a student")),
     FixedLogin(Role.school_leader, "leader", _l("one school: overdue follow-ups and late alerts")),
-    FixedLogin(Role.counselor, "counselor", _l("one school: alerts, campaign, students")),
+    FixedLogin(
+        Role.counselor,
+        "counselor",
+        _l("one school: alerts, review, 一生一策 files, campaign, students"),
+    ),
     FixedLogin(Role.doctor, "doctor", _l("the same school: vision and fitness")),
     FixedLogin(Role.head_teacher, "teacher", _l("one grade-7 class of that school")),
     FixedLogin(Role.committee, "committee", _l("classmates' names in that class")),
