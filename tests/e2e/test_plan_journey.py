@@ -57,7 +57,9 @@ def _checked(page) -> None:
     assert found == [], found
 
 
-def _advance(page, state: str, feedback: str = "") -> None:
+def _advance(page, referral_url: str, state: str, feedback: str = "") -> None:
+    """On the referral's page: the next state, today, recorded (back on the file)."""
+    page.goto(referral_url)
     form = page.locator("#advance-form")
     form.locator("#advance-state").select_option(state)
     form.locator("#advance-on").fill(page.evaluate("new Date().toLocaleDateString('sv')"))
@@ -104,7 +106,8 @@ def test_a_counselor_runs_a_file_from_the_alert_to_a_closed_referral(
     # A referral to the district's partner hospital.
     page.get_by_role("link", name="新建转介").click()
     page.wait_for_url(re.compile(r".*/referrals/new$"))
-    page.locator("#referral-hospital").select_option(label=re.compile(crisis["hospital"]))
+    hospital = page.locator("#referral-hospital option", has_text=crisis["hospital"]).first
+    page.locator("#referral-hospital").select_option(hospital.get_attribute("value"))
     page.locator("#referral-reason").fill("持续情绪低落伴失眠两周，需专科评估。")
     page.locator("#referral-observations").fill("上课注意力不集中，午休独处。")
     page.locator("#referral-contact").fill("心理老师 e2e-plan")
@@ -112,19 +115,20 @@ def test_a_counselor_runs_a_file_from_the_alert_to_a_closed_referral(
     page.locator("#referral-sent-on").fill(page.evaluate("new Date().toLocaleDateString('sv')"))
     _checked(page)
     page.get_by_role("button", name="记录为已发出").click()
-    page.wait_for_url(re.compile(r".*/plans/\d+(#.*)?$"))
+    page.wait_for_url(re.compile(r".*/referrals/\d+$"))  # on to the referral's page
+    referral_url = page.url
+    page.goto(plan_url)
     row = page.locator("#referral-rows tbody tr").first
     assert row.get_attribute("data-state") == "sent"
+    assert crisis["hospital"] in row.inner_text()
 
     # Received, seen, the hospital's feedback, closed: each recorded with its date.
-    row.locator("a").click()
-    page.wait_for_url(re.compile(r".*/referrals/\d+$"))
-    referral_url = page.url
-    _advance(page, "received")
-    _advance(page, "seen")
+    _advance(page, referral_url, "received")
+    _advance(page, referral_url, "seen")
+    page.goto(referral_url)
     _checked(page)
-    _advance(page, "feedback", FEEDBACK)
-    _advance(page, "closed")
+    _advance(page, referral_url, "feedback", FEEDBACK)
+    _advance(page, referral_url, "closed")
     page.goto(referral_url)
     assert FEEDBACK in page.locator("main").inner_text()
     assert page.locator("#advance-form").count() == 0  # closed: nothing more to record
