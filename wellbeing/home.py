@@ -23,6 +23,7 @@ from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
+from wellbeing.plans.queries import open_plan_count
 from wellbeing.review.alerts import open_alert_counts
 from wellbeing.review.oversight import school_counts
 from wellbeing.review.queue import waiting_count
@@ -152,6 +153,7 @@ def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[
     return {
         "alerts": alerts,
         "review_waiting": waiting_count(school),
+        "plans_open": open_plan_count(school.id),
         "coverage": coverage,
         "overdue": overdue,
         "due_today": today,

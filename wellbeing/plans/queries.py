@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wellbeing.extensions import db
 from wellbeing.plans import vocabulary as v
@@ -28,6 +28,15 @@ def plans_of_school(school_id: int, statuses: Sequence[str] = v.STATUSES) -> lis
             .where(GrowthPlan.school_id == school_id, GrowthPlan.status.in_(statuses))
             .order_by(GrowthPlan.opened_at.desc(), GrowthPlan.id.desc())
         )
+    )
+
+
+def open_plan_count(school_id: int) -> int:
+    """How many files of the school are open (the counselor's home page)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(GrowthPlan)
+        .where(GrowthPlan.school_id == school_id, GrowthPlan.status.in_(v.OPEN_STATUSES))
     )
 
 

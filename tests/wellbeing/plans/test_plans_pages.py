@@ -341,3 +341,22 @@ def test_a_refused_character_and_the_other_problems_show_at_once(client, world):
             )
             assert answer.status_code == 200, (name, poison)
             assert db.session.scalar(select(GrowthPlan.id)) is None, (name, poison)
+
+
+def test_the_counselors_home_page_counts_the_open_files_and_links_the_list(client, world):
+    import re
+
+    login(client, "counselor")
+    assert 'data-figure="plans_open"' in _page(client.get("/home"))
+    counselor = world.users["counselor"]
+    plan = services.open_plan(
+        world.students["A1-0"], counselor, body(world), v.FROM_COUNSELOR, None
+    )
+    services.open_plan(world.students["A1-1"], counselor, body(world), v.FROM_COUNSELOR, None)
+    services.close_plan(plan, counselor, v.GOALS_MET, "目标达成")
+    db.session.commit()
+    page = _page(client.get("/home"))
+    figure = re.search(r'data-figure="plans_open"><a href="([^"]+)">.*?(\d+)</span>', page)
+    assert figure.group(1) == f"/schools/{world.schools['A'].id}/plans"
+    assert figure.group(2) == "1"  # the closed one is not counted
+    assert "在管一生一策档案" in page
