@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from wellbeing.clock import local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.plans import vocabulary as v
+from wellbeing.plans import words as w
 from wellbeing.plans.models import GrowthPlan, GuardianContact
 from wellbeing.roster.models import User
 from wellbeing.security.audit import record_event
@@ -23,12 +24,7 @@ from wellbeing.security.audit_labels import register_labels
 WHO_LENGTH = 100
 AGREED_LENGTH = 4000
 
-METHOD_LABELS = {
-    v.BY_PHONE: _l("Phone call"),
-    v.IN_PERSON: _l("Meeting at school"),
-    v.HOME_VISIT: _l("Home visit"),
-    v.BY_MESSAGE: _l("Message"),
-}
+METHOD_LABELS = w.CONTACT_METHOD_LABELS
 
 
 class PartError(Exception):
@@ -110,4 +106,5 @@ register_labels(
     actions={"plan_contact": _l("Guardian contact logged")},
     targets={"growth_plan": _l("一生一策 file")},
     fields={"contact": _l("Guardian contact"), "method": _l("How")},
+    values=METHOD_LABELS,
 )

@@ -20,6 +20,7 @@ from wellbeing.followups import services as followups
 from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.models import FollowUp
 from wellbeing.plans import vocabulary as v
+from wellbeing.plans import words as w
 from wellbeing.plans.contacts import PartError, require_open, required_text, typed_day
 from wellbeing.plans.hospitals import active_hospitals
 from wellbeing.plans.models import GrowthPlan, Hospital, Referral, plan_day
@@ -34,13 +35,8 @@ URGENCY_LABELS = {
     URGENT: _l("Urgent (within 24 hours)"),
 }
 YES, NO = "yes", "no"
-STATE_LABELS = {
-    v.SENT: _l("Sent"),
-    v.RECEIVED: _l("Received by the hospital"),
-    v.SEEN: _l("Student seen"),
-    v.FEEDBACK: _l("Feedback received"),
-    v.REFERRAL_CLOSED: _l("Closed"),
-}
+# The states in words, one list for every page (the plan page, the sheet, the timeline).
+STATE_LABELS = w.REFERRAL_STATE_LABELS
 REASON_LENGTH = 1000
 OBSERVATIONS_LENGTH = 2000
 CONTACT_LENGTH = 200
