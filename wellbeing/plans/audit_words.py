@@ -3,10 +3,30 @@ the audit browser words them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from flask_babel import lazy_gettext as _l
 
-from wellbeing.plans.words import CLOSE_REASON_LABELS, STATUS_LABELS
+from wellbeing.plans.words import (
+    CLOSE_REASON_LABELS,
+    REFERRAL_STATE_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 from wellbeing.security.audit_labels import register_labels
+
+
+def worded(labels: Mapping[str, object]) -> Callable[[object], str]:
+    """A detail key's values in the file's words; a value of another area's (the key is
+    shared) is left to the general words (the audit layer falls back on ValueError)."""
+
+    def word(value: object) -> str:
+        if value not in labels:
+            raise ValueError(value)
+        return str(labels[value])
+
+    return word
+
 
 # The plan itself (services.py) and its pages (views.py).
 register_labels(
@@ -40,4 +60,13 @@ register_labels(
         "plans.close": _l("A 一生一策 file (closing refused)"),
         "plans.care": _l("A head teacher's care actions"),
     },
+)
+
+# Keys whose values are the file's own codes: its sources, and a referral's states.
+register_labels(
+    formats={
+        "source": worded(SOURCE_LABELS),
+        "state": worded(REFERRAL_STATE_LABELS),
+        "from_state": worded(REFERRAL_STATE_LABELS),
+    }
 )

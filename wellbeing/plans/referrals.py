@@ -21,6 +21,7 @@ from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.models import FollowUp
 from wellbeing.plans import vocabulary as v
 from wellbeing.plans import words as w
+from wellbeing.plans.audit_words import worded
 from wellbeing.plans.contacts import PartError, require_open, required_text, typed_day
 from wellbeing.plans.hospitals import active_hospitals
 from wellbeing.plans.models import GrowthPlan, Hospital, Referral, plan_day
@@ -207,4 +208,5 @@ register_labels(
         "from_state": _l("Previous state"),
         "state": _l("State"),
     },
+    formats={"urgency": worded(URGENCY_LABELS)},
 )
