@@ -41,10 +41,7 @@ def package_maker(package: PlanPackage) -> str:
 
 
 def _back(plan_id: int) -> str:
-    # The plan's page, once its view is registered (the file's pages are built apart).
-    if "plans.view" in current_app.view_functions:
-        return url_for("plans.view", plan_id=plan_id)
-    return url_for("main.home")
+    return url_for("plans.view", plan_id=plan_id)
 
 
 def _private(response: Response) -> Response:

@@ -21,7 +21,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
@@ -68,12 +67,8 @@ def file_size(size: int) -> str:
 
 
 def plan_url(plan_id: int, anchor: str | None = None) -> str:
-    """The plan's page (GET /plans/<plan_id>, plans.view: built by its own module; the
-    path of the contract while that module is not there)."""
-    try:
-        return url_for("plans.view", plan_id=plan_id, _anchor=anchor)
-    except BuildError:
-        return f"/plans/{plan_id}" + (f"#{anchor}" if anchor else "")
+    """The plan's page, at one of its parts."""
+    return url_for("plans.view", plan_id=plan_id, _anchor=anchor)
 
 
 def back_to_plan(plan: GrowthPlan, anchor: str) -> Response:

@@ -32,6 +32,7 @@ from wellbeing.notifications.services import (
 )
 from wellbeing.plans import queries
 from wellbeing.plans import vocabulary as v
+from wellbeing.plans import words as w
 from wellbeing.plans.models import GrowthPlan, PlanTransfer
 from wellbeing.roster.labels import class_name
 from wellbeing.roster.models import School, SchoolClass, Student, StudentStatus
@@ -43,10 +44,7 @@ register_labels(
     actions={"plan_transfer": _l("一生一策 file transferred")},
     targets={"growth_plan": _l("一生一策 file"), "plan_package": _l("Leaving package")},
     fields={"from_school": _l("From school"), "to_school": _l("To school")},
-    values={
-        v.MOVED_SCHOOL: _l("Moved to another school of the district"),
-        v.LEFT: _l("Left the district"),
-    },
+    values=w.TRANSFER_LABELS,
 )
 
 # What a referral's state means, for the handover note (the state's own date follows).
@@ -207,10 +205,7 @@ def _move_follow_ups(plan: GrowthPlan, old_school_id: int, to: School) -> int:
     return len(follow_ups)
 
 
-def _plan_link(plan: GrowthPlan) -> str | None:
-    # The plan's page, once its view is registered (the file's pages are built apart).
-    if "plans.view" not in current_app.view_functions:
-        return None
+def _plan_link(plan: GrowthPlan) -> str:
     return link_to("plans.view", plan_id=plan.id)
 
 
