@@ -5,6 +5,7 @@ has tens of them, not thousands)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -84,3 +85,19 @@ def referrals_of(plan: GrowthPlan) -> list[Referral]:
 
 def transfers_of(plan: GrowthPlan) -> list[PlanTransfer]:
     return _newest(PlanTransfer, plan, PlanTransfer.at.desc(), PlanTransfer.id.desc())
+
+
+@dataclass(frozen=True)
+class FileParts:
+    """A plan's parts, read once for its page and its timeline."""
+
+    contacts: list[GuardianContact]
+    attachments: list[PlanAttachment]
+    referrals: list[Referral]
+    transfers: list[PlanTransfer]
+
+
+def parts_of(plan: GrowthPlan) -> FileParts:
+    return FileParts(
+        contacts_of(plan), attachments_of(plan), referrals_of(plan), transfers_of(plan)
+    )

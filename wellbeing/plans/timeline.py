@@ -52,7 +52,9 @@ def _school(school_id: int | None) -> str:
     return school.name if school else ""
 
 
-def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) -> list[Entry]:
+def timeline(
+    plan: GrowthPlan, student: Student, parts: queries.FileParts, grant_id: int | None = None
+) -> list[Entry]:
     """Every entry of the file, newest first."""
     entries: list[Entry] = [
         Entry(
@@ -94,7 +96,7 @@ def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) ->
             entries.append(
                 Entry(note.created_at, "note", _("Counseling note"), body, _name(note.author_id))
             )
-    for contact in queries.contacts_of(plan):
+    for contact in parts.contacts:
         body = contact.body
         at, day_only = _day(body.get("contacted_on"), contact.created_at)
         entries.append(
@@ -111,7 +113,7 @@ def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) ->
                 day_only,
             )
         )
-    for attachment in queries.attachments_of(plan):
+    for attachment in parts.attachments:
         meta = attachment.meta or {}
         entries.append(
             Entry(
@@ -126,7 +128,7 @@ def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) ->
                 _name(attachment.uploaded_by_id),
             )
         )
-    for referral in queries.referrals_of(plan):
+    for referral in parts.referrals:
         hospital = referral.hospital
         where = f"{hospital.name} {hospital.department}".strip()
         for step in referral.history or []:
@@ -157,7 +159,7 @@ def timeline(plan: GrowthPlan, student: Student, grant_id: int | None = None) ->
                     day_only=day_only,
                 )
             )
-    for transfer in queries.transfers_of(plan):
+    for transfer in parts.transfers:
         entries.append(
             Entry(
                 transfer.at,

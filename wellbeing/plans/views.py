@@ -259,8 +259,9 @@ def _plan_page(plan: GrowthPlan, problems: dict[str, str] | None = None) -> str:
     grant_id = _audit_read(plan, version=plan.version)
     can_write = can(current_user, "plans.write", plan)
     viewers, viewer_rows = _viewers(plan) if can_write else (None, [])
+    parts = queries.parts_of(plan)
     entries = paginate(
-        timeline(plan, student, grant_id),
+        timeline(plan, student, parts, grant_id),
         per_page=TIMELINE_PAGE,
         param="timeline_page",
         anchor="timeline",
@@ -274,10 +275,10 @@ def _plan_page(plan: GrowthPlan, problems: dict[str, str] | None = None) -> str:
         body=body,
         people=_responsible(body),
         entries=entries,
-        contacts=queries.contacts_of(plan),
-        attachments=queries.attachments_of(plan),
-        referrals=queries.referrals_of(plan),
-        transfers=queries.transfers_of(plan),
+        contacts=parts.contacts,
+        attachments=parts.attachments,
+        referrals=parts.referrals,
+        transfers=parts.transfers,
         can_write=can_write,
         can_export=can(current_user, "plans.export", plan),
         break_glass=grant_id,

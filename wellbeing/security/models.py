@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wellbeing.clock import utcnow
@@ -40,6 +40,8 @@ class AuditEvent(db.Model):
     sha256 over this row's fields and the previous row's hash."""
 
     __tablename__ = "audit_event"
+    # Who read one record (a 一生一策 file lists its readers): by target, newest first.
+    __table_args__ = (Index("ix_audit_event_target", "target_type", "target_id", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
