@@ -306,3 +306,56 @@ def add_plans(world: SimpleNamespace) -> SimpleNamespace:
         attachment.meta = meta
     db.session.flush()
     return world
+
+
+def add_observations(world: SimpleNamespace) -> SimpleNamespace:
+    """This week's report on classes A1, A2, B1 and C1, each with one routine observation
+    about the class's first student, not yet acknowledged: A1's by the 心理委员, the others'
+    by a head teacher of their own (not in world.users). world.reports and
+    world.observations by class key ("A" is class A1; "B" B1, "C" C1)."""
+    from wellbeing.clock import local_today, utcnow
+    from wellbeing.observations.deadlines import week_start
+    from wellbeing.observations.models import Observation, WeeklyReport
+
+    now = utcnow()
+    monday = week_start(local_today())
+    world.reports, world.observations = {}, {}
+    for key, class_key in (("A", "A1"), ("A2", "A2"), ("B", "B1"), ("C", "C1")):
+        school_class = world.classes[class_key]
+        if key == "A":
+            reporter, role = world.users["committee"], "committee"
+        else:
+            reporter = make_user(f"teacher-{class_key}", None, ("head_teacher", school_class))
+            role = "head_teacher"
+        db.session.flush()
+        report = WeeklyReport(
+            school_id=school_class.school_id,
+            class_id=school_class.id,
+            reporter_id=reporter.id,
+            reporter_role=role,
+            week_start=monday,
+            nil=False,
+            submitted_at=now,
+        )
+        db.session.add(report)
+        db.session.flush()
+        observation = Observation(
+            report_id=report.id,
+            school_id=school_class.school_id,
+            class_id=school_class.id,
+            reporter_id=reporter.id,
+            reporter_role=role,
+            submitted_at=now,
+            urgent=False,
+            due_at=now,
+        )
+        observation.body = {
+            "student_id": world.students[f"{class_key}-0"].id,
+            "signs": ["withdrawn"],
+            "certainty": "saw_myself",
+            "note": f"最近不爱说话{key}",
+        }
+        db.session.add(observation)
+        world.reports[key], world.observations[key] = report, observation
+    db.session.flush()
+    return world

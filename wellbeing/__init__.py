@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.notifications.admin import bp as outbox_bp
     from wellbeing.notifications.blueprint import bp as inbox_bp
+    from wellbeing.observations.blueprint import bp as observations_bp
     from wellbeing.plans.blueprint import bp as plans_bp
     from wellbeing.review.blueprint import bp as review_bp
     from wellbeing.review.oversight_blueprint import bp as oversight_bp
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
         oversight_bp,
         review_bp,
         plans_bp,
+        observations_bp,
         reauth_bp,
     ):
         app.register_blueprint(blueprint)

@@ -9,8 +9,9 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_assessments, add_follow_ups, add_plans
+from tests.factories import add_assessments, add_follow_ups, add_observations, add_plans
 from tests.wellbeing.campaigns import ACCESS_MODULES
+from tests.wellbeing.observations import ACCESS_MODULES as OBSERVATION_ACCESS_MODULES
 from tests.wellbeing.plans import ACCESS_MODULES as PLAN_ACCESS_MODULES
 from wellbeing.extensions import db
 
@@ -108,7 +109,7 @@ EXPECTED: dict[str, set[str]] = {
     "reauth.confirm": EVERYONE,
 }
 # Each campaign area keeps its expectations beside its tests.
-for _module in [*ACCESS_MODULES, *PLAN_ACCESS_MODULES]:
+for _module in [*ACCESS_MODULES, *PLAN_ACCESS_MODULES, *OBSERVATION_ACCESS_MODULES]:
     EXPECTED.update(_module.EXPECTED)
     PUBLIC |= _module.PUBLIC
 
@@ -134,12 +135,17 @@ TARGET_ARGS = {
     "attachment_id": "attachments",
     "package_id": "packages",
     "hospital_id": "hospitals",
+    # Built on demand too (tests.factories.add_observations): this week's report on
+    # classes A1 ("A"), A2, B1 ("B") and C1 ("C"), each with one observation.
+    "observation_id": "observations",
+    "report_id": "reports",
 }
 ON_DEMAND = {
     "alerts": add_follow_ups,
     "followups": add_follow_ups,
     "assessments": add_assessments,
     **dict.fromkeys(("plans", "referrals", "attachments", "packages", "hospitals"), add_plans),
+    **dict.fromkeys(("observations", "reports"), add_observations),
 }
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
@@ -168,9 +174,13 @@ for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
     for _kind in ("plans", "referrals", "attachments", "packages"):
         _outside[_kind] = _outside["schools"]
     _outside["hospitals"] = "C"
+    # An observation or a report is its class's and its school's.
+    _outside["observations"] = _outside["reports"] = _outside["schools"]
+OUTSIDE_CLASS["observations"] = OUTSIDE_CLASS["reports"] = "A2"
 INSIDE["alerts"] = INSIDE["followups"] = INSIDE["assessments"] = "A"
 for _kind in ("plans", "referrals", "attachments", "packages", "hospitals"):
     INSIDE[_kind] = "A"
+INSIDE["observations"] = INSIDE["reports"] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,

@@ -73,6 +73,45 @@ POLICY: dict[str, Rule] = {
     ),
     "roster.import": _rule("Import schools, classes, students, guardians, staff", R.admin),
     "committee.class_roster": _rule("Classmates' names, nothing more", R.committee),
+    # Observations. A 心理委员 or a head teacher files them about their own class and sees
+    # their own reports, never a classmate's scores, tiers, plans or others' reports; the
+    # school's counselors (the district's administrators for a school without one, as for
+    # crisis alerts) receive them, see who reported, acknowledge them and follow them up.
+    "observations.report": _rule(
+        "File the weekly report (or an urgent observation) about one's own class",
+        R.committee,
+        R.head_teacher,
+    ),
+    "observations.mine": _rule(
+        "One's own reports of recent weeks, nothing else", R.committee, R.head_teacher
+    ),
+    "observations.training": _rule(
+        "The 心理委员's training page: what to watch, what to do, what not to do",
+        R.committee,
+        R.head_teacher,
+        R.counselor,
+    ),
+    "observations.incoming": _rule(
+        "A school's incoming observations with their reporters and deadlines",
+        R.counselor,
+        R.admin,
+    ),
+    "observations.acknowledge": _rule(
+        "Acknowledge an observation of one's school and open a follow-up from it",
+        R.counselor,
+        R.admin,
+    ),
+    "committee.school": _rule(
+        "A school's 心理委员 coverage and weekly report rates by class (no observation)",
+        R.counselor,
+        R.school_leader,
+        R.admin,
+    ),
+    "committee.district": _rule(
+        "Each school's 心理委员 coverage and report rates (small cells suppressed)",
+        R.monitor,
+        R.admin,
+    ),
     "audit.browse": _rule("Browse and export the audit trail", R.admin),
     "scheduler.view": _rule("The scheduler's lease, jobs and runs (no student)", R.admin),
     "notes.read": _rule("Counselors' confidential notes about a student", R.counselor),

@@ -1,0 +1,3 @@
+"""incoming_views (to be written)."""
+
+from wellbeing.observations.blueprint import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""training_views (to be written)."""
+
+from wellbeing.observations.blueprint import bp  # noqa: F401
