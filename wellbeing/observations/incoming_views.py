@@ -1,3 +1,16 @@
-"""incoming_views (to be written)."""
+"""The counselors' incoming observations (placeholder until the queue lands: the link
+that the urgent channel's messages carry)."""
 
-from wellbeing.observations.blueprint import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort
+
+from wellbeing.observations.blueprint import bp
+from wellbeing.roster.models import School
+from wellbeing.security.policy import requires
+
+
+@bp.get("/schools/<int:school_id>/observations")
+@requires("observations.incoming", School)
+def incoming(school: School) -> str:
+    abort(404)
