@@ -3,7 +3,6 @@ that the urgent channel's messages carry)."""
 
 from __future__ import annotations
 
-
 from wellbeing.observations.blueprint import bp
 from wellbeing.roster.models import School
 from wellbeing.security.policy import requires
