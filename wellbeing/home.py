@@ -23,6 +23,7 @@ from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
+from wellbeing.observations.reporting import filed_this_week
 from wellbeing.plans.queries import open_plan_count
 from wellbeing.review.alerts import open_alert_counts
 from wellbeing.review.oversight import school_counts
@@ -89,7 +90,9 @@ def panels(user: Any) -> list[Panel]:
         elif assignment.role == "doctor" and assignment.school is not None:
             figures = doctor(assignment.school, now)
         elif assignment.role == "head_teacher" and assignment.school_class is not None:
-            figures = head_teacher(assignment.school_class, now)
+            figures = head_teacher(assignment.school_class, now, user.id)
+        elif assignment.role == "committee" and assignment.school_class is not None:
+            figures = committee(assignment.school_class, user.id)
         elif assignment.role == "admin" and assignment.district is not None:
             figures = admin(assignment.district)
         elif assignment.role == "monitor" and assignment.district is not None:
@@ -165,14 +168,24 @@ def school_leader(school_id: int, now: datetime) -> dict[str, Any]:
     return {"counts": school_counts([school_id], now)[school_id]}
 
 
-def head_teacher(school_class: SchoolClass, now: datetime) -> dict[str, Any]:
+def head_teacher(school_class: SchoolClass, now: datetime, user_id: int) -> dict[str, Any]:
     campaign = open_campaign_of_school(school_class.school, now, school_class.grade)
     coverage = None
     if campaign is not None:
         coverage = _coverage(campaign, ledger.figures(ledger.class_tally(campaign, school_class)))
     vision_round = vision_round_for(now.date())
     progress = _vision_progress(SchoolClass.id == school_class.id, vision_round)
-    return {"coverage": coverage, "vision_round": vision_round, "vision": progress}
+    return {
+        "coverage": coverage,
+        "vision_round": vision_round,
+        "vision": progress,
+        "report_filed": filed_this_week(user_id, school_class.id),
+    }
+
+
+def committee(school_class: SchoolClass, user_id: int) -> dict[str, Any]:
+    """A 心理委员's own weekly report: filed this week or not (nothing about classmates)."""
+    return {"report_filed": filed_this_week(user_id, school_class.id)}
 
 
 def monitor(user: Any, district: District, now: datetime) -> dict[str, Any]:
