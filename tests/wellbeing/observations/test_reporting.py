@@ -213,16 +213,16 @@ def test_an_urgent_report_reaches_the_counselor_by_inbox_and_mail_in_one_sweep(
     login(client, "committee")
     response = _urgent(client, world)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(
-        f"/classes/{world.classes['A1'].id}/urgent/sent"
-    )
+    assert response.headers["Location"].endswith(f"/classes/{world.classes['A1'].id}/urgent/sent")
     guidance = _page(client.get(response.headers["Location"]))
     assert "12356" in guidance  # the help line, from HELP_LINES
     observation = db.session.scalar(select(Observation))
     assert observation.urgent and observation.report_id is None
     assert observation.certainty == v.NOT_SURE  # optional on the urgent form
     assert _count(WeeklyReport) == 0  # the urgent report is not the weekly one
-    (message,) = db.session.scalars(select(Notification).where(Notification.user_id == counselor.id))
+    (message,) = db.session.scalars(
+        select(Notification).where(Notification.user_id == counselor.id)
+    )
     assert message.kind == reporting.URGENT_KIND
     assert message.link == f"/schools/{world.schools['A'].id}/observations"
     assert "七年级1班" in message.message
