@@ -108,13 +108,15 @@ def check(
     return problems
 
 
-def _weekly_report(user: Any, school_class: SchoolClass, role: str, nil: bool) -> WeeklyReport:
+def _weekly_report(
+    user: Any, school_class: SchoolClass, role: str, nil: bool
+) -> tuple[WeeklyReport, bool]:
     """This week's report of the user on the class, made if missing. The check comes
     first; the unique index is the backstop when two taps race."""
     week = this_week()
     report = report_of(user.id, school_class.id, week)
     if report is not None:
-        return report
+        return report, False
     report = WeeklyReport(
         school_id=school_class.school_id,
         class_id=school_class.id,
@@ -131,7 +133,8 @@ def _weekly_report(user: Any, school_class: SchoolClass, role: str, nil: bool) -
         report = report_of(user.id, school_class.id, week)
         if report is None:  # pragma: no cover - the index said it exists
             raise
-    return report
+        return report, False
+    return report, True
 
 
 def file_nil(user: Any, school_class: SchoolClass) -> tuple[WeeklyReport, bool]:
@@ -142,7 +145,9 @@ def file_nil(user: Any, school_class: SchoolClass) -> tuple[WeeklyReport, bool]:
     existing = report_of(user.id, school_class.id, week)
     if existing is not None:
         return existing, False
-    report = _weekly_report(user, school_class, role, nil=True)
+    report, filed = _weekly_report(user, school_class, role, nil=True)
+    if not filed:  # a racing tap filed it first
+        return report, False
     record_event("observation_report", target=report, detail={"nil": True, "reported_as": role})
     return report, True
 
@@ -192,7 +197,7 @@ def add_observation(
         )
     if problems:
         return None, problems
-    report = _weekly_report(user, school_class, role, nil=False)
+    report = _weekly_report(user, school_class, role, nil=False)[0]
     report.nil = False
     observation = _observation(entry, user, school_class, role, report)
     record_event(

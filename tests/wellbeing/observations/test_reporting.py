@@ -316,3 +316,50 @@ def test_the_training_page_and_the_home_links(client, world):
     client.post("/logout")
     login(client, "teacher")
     assert 'id="weekly-report"' in _page(client.get("/home"))
+
+
+# ----------------------------------------------------------------------------- races
+
+
+def test_a_racing_second_tap_meets_the_unique_index_not_a_500(client, world, monkeypatch):
+    """Two taps at once: both pass the check before either writes. The second one's
+    insert meets the unique index inside a savepoint and joins the first one's report."""
+    login(client, "committee")
+    client.post(_report_url(world), data={"nil": "1"})  # the first tap, written
+    real = reporting.report_of
+    calls = {"n": 0}
+
+    def stale(*args):  # the second tap checked before the first one wrote
+        calls["n"] += 1
+        return None if calls["n"] <= 2 else real(*args)
+
+    monkeypatch.setattr(reporting, "report_of", stale)
+    assert client.post(_report_url(world), data={"nil": "1"}).status_code == 302
+    assert _count(AuditEvent, AuditEvent.action == "observation_report") == 1
+    calls["n"] = 0
+    assert _observe(client, world).status_code == 302
+    assert _count(WeeklyReport) == 1 and _count(Observation) == 1
+
+
+def test_the_audit_browser_words_the_reporters_rows(client, world):
+    from wellbeing.security.audit_labels import action_label, detail_items, target_label
+
+    login(client, "committee")
+    client.post(_report_url(world), data={"nil": "1"})
+    _urgent(client, world)
+    client.get(f"/classes/{world.classes['A1'].id}/my-reports")
+    rows = db.session.scalars(select(AuditEvent).where(AuditEvent.username == "committee"))
+    shown = []
+    for row in rows:
+        shown += [action_label(row.action), target_label(row.target_type, row.target_id)]
+        shown += [f"{key} {value}" for key, value in detail_items(row.detail)]
+    text_shown = " ".join(shown)
+    for stored in (
+        "observation_report",
+        "observation_urgent",
+        "weekly_report",
+        "reported_as",
+        "observations.mine",
+        "committee",
+    ):
+        assert stored not in text_shown, (stored, text_shown)
