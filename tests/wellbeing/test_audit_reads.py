@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_campaigns, add_follow_ups
+from tests.factories import add_campaigns, add_follow_ups, add_observations
 from tests.wellbeing.plans.test_attachments import confirm_password
 from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
@@ -32,6 +32,7 @@ from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
+from wellbeing.observations.reporting import Entry, add_observation
 from wellbeing.plans.services import open_plan
 from wellbeing.review.models import CrisisAlert, RiskAssessment
 from wellbeing.security.models import AuditEvent
@@ -45,6 +46,9 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "plans.new": "student_id",  # opening a file: the student named
     "roster.school_class": "class_id",  # the class list: names, 学籍号, status
     "roster.class_names": "class_id",  # the 心理委员's names-only list
+    "observations.report": "class_id",  # the reporter's classmates (names) and own week
+    "observations.urgent": "class_id",  # the reporter's classmates (names only)
+    "observations.mine": "class_id",  # the reporter's own observations, by classmate
     "coverage.school": "school_id",  # who is missing and why
     "coverage.school_class": "class_id",  # states and consent, by name
     "coverage.student": "student_id",  # one student's state, consent and actions
@@ -68,6 +72,9 @@ SHOWS_STUDENTS: dict[str, str | None] = {
 }
 # Pages that show no student, by name or by number, nor their data: why.
 NO_STUDENT_DATA: dict[str, str] = {
+    "observations.urgent_sent": "what to do now and the help lines, no student",
+    "observations.training": "the training text and the help lines, no student",
+    "observations.incoming": "placeholder (helper B's queue)",
     "reauth.confirm": "the password form",
     "static": "files",
     "main.index": "a redirect",
@@ -179,6 +186,11 @@ def shown(world):
     # A 一生一策 file about another student than the pages' own (A1-0 may still have one
     # opened): the school's list names its student.
     open_plan(failed, world.users["counselor"], plan_body(world), "counselor")
+    # This week's observations (A1's by its 心理委员), and one by A1's head teacher: each
+    # reporter's own list names its student.
+    add_observations(world)
+    entry = Entry(world.students["A1-2"].id, ["withdrawn"], "saw_myself", "")
+    add_observation(entry, world.users["head_teacher"], world.classes["A1"])
     db.session.flush()
     return world
 

@@ -124,7 +124,7 @@ def urgent_sent(school_class: SchoolClass) -> str:
     return render_template(
         "observations/urgent_sent.html",
         school_class=school_class,
-        help_lines=help_lines(str(get_locale())),
+        help_lines=help_lines(get_locale().language),
     )
 
 

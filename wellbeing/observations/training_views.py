@@ -27,6 +27,6 @@ def training() -> str:
         "observations/training.html",
         signs=[SIGN_LABELS[sign] for sign in v.SIGNS if sign not in v.DANGER_SIGNS],
         danger=[SIGN_LABELS[sign] for sign in v.DANGER_SIGNS],
-        help_lines=help_lines(str(get_locale())),
+        help_lines=help_lines(get_locale().language),
         classes=classes,
     )
