@@ -363,3 +363,12 @@ def test_the_audit_browser_words_the_reporters_rows(client, world):
         "committee",
     ):
         assert stored not in text_shown, (stored, text_shown)
+
+
+def test_the_help_lines_follow_the_readers_language(client, world):
+    login(client, "committee")
+    url = f"/classes/{world.classes['A1'].id}/urgent/sent"
+    assert "全国心理援助热线" in _page(client.get(url))
+    client.get("/language/en")
+    page = _page(client.get(url))
+    assert "National psychological assistance hotline" in page and "全国" not in page
