@@ -28,6 +28,7 @@ from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.observations.demo import DemoObservations, build_demo_observations
 from wellbeing.plans.demo_file import DemoFiles, build_demo_files
 from wellbeing.review.demo import (
     DEMO_MODEL,
@@ -86,6 +87,8 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "observation",
+    "weekly_report",
     "plan_package",
     "plan_transfer",
     "referral",
@@ -337,6 +340,8 @@ def demo_command(
         db.session.commit()
         files = build_demo_files(seed)
         db.session.commit()
+        observations = build_demo_observations(seed)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -345,7 +350,8 @@ def demo_command(
     click.echo(_health_summary(health))
     click.echo(_followups_summary(followups))
     click.echo(_review_summary(decisions, model))
-    click.echo(_files_summary(files) + "\n")
+    click.echo(_files_summary(files))
+    click.echo(_observations_summary(observations) + "\n")
     click.echo(_("Demo logins (all with the same password):"))
     click.echo(logins_table())
     click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
@@ -478,6 +484,23 @@ def _files_summary(files: DemoFiles) -> str:
         plans=files.plans,
         contacts=files.contacts,
         referrals=files.referrals,
+    )
+
+
+def _observations_summary(reports: DemoObservations) -> str:
+    return "  " + _(
+        "心理委员 weekly reports: %(reports)d (%(nil)d “nothing unusual”), %(observations)d "
+        "observations (%(acknowledged)d acknowledged, %(waiting)d waiting, %(late)d late), "
+        "%(urgent)d urgent waiting at the demo counselor's school; %(unreported)d classes "
+        "did not report last week",
+        reports=reports.reports,
+        nil=reports.nil,
+        observations=reports.observations,
+        acknowledged=reports.acknowledged,
+        waiting=reports.waiting,
+        late=reports.late,
+        urgent=reports.urgent,
+        unreported=reports.unreported_last_week,
     )
 
 

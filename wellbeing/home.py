@@ -164,8 +164,19 @@ def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[
 
 
 def school_leader(school_id: int, now: datetime) -> dict[str, Any]:
-    """The school's overdue follow-ups and its alerts waiting and late: counts only."""
-    return {"counts": school_counts([school_id], now)[school_id]}
+    """The school's overdue follow-ups and its alerts waiting and late, and its classes
+    short of 心理委员 or not reported this week: counts only."""
+    from wellbeing.clock import to_local  # here: a small hunk beside the other helpers'
+    from wellbeing.observations import committee
+
+    classes = committee.school_classes(school_id, to_local(now).date())
+    return {
+        "counts": school_counts([school_id], now)[school_id],
+        "committee_short": sum(1 for row in classes if not row.coverage.complete),
+        "committee_unreported": sum(
+            1 for row in classes if row.coverage.members and not row.this_week
+        ),
+    }
 
 
 def head_teacher(school_class: SchoolClass, now: datetime, user_id: int) -> dict[str, Any]:

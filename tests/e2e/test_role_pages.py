@@ -38,8 +38,14 @@ PAGES = {
         "oversight.district_sla",
         "campaigns.index",
         "coverage.district",
+        "observations.committee_district",
     ],
-    "e2e-words-leader": ["main.home", "oversight.overdue", "inbox.inbox"],
+    "e2e-words-leader": [
+        "main.home",
+        "oversight.overdue",
+        "inbox.inbox",
+        "observations.committee_school",
+    ],
     "e2e-words-counselor": [
         "main.home",
         "inbox.inbox",

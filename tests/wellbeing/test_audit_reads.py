@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_campaigns, add_follow_ups, add_observations
+from tests.factories import add_campaigns, add_follow_ups, add_observations, make_user
 from tests.wellbeing.plans.test_attachments import confirm_password
 from tests.wellbeing.plans.test_plans_services import body as plan_body
 from tests.wellbeing.test_access_policy import EXPECTED, INSIDE, PUBLIC, _url
@@ -49,6 +49,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "observations.report": "class_id",  # the reporter's classmates (names) and own week
     "observations.urgent": "class_id",  # the reporter's classmates (names only)
     "observations.mine": "class_id",  # the reporter's own observations, by classmate
+    "observations.committee_school": "school_id",  # the 心理委员 by name, rates by class
     "coverage.school": "school_id",  # who is missing and why
     "coverage.school_class": "class_id",  # states and consent, by name
     "coverage.student": "student_id",  # one student's state, consent and actions
@@ -74,6 +75,7 @@ SHOWS_STUDENTS: dict[str, str | None] = {
 NO_STUDENT_DATA: dict[str, str] = {
     "observations.urgent_sent": "what to do now and the help lines, no student",
     "observations.training": "the training text and the help lines, no student",
+    "observations.committee_district": "coverage and report rates by school, no student",
     "observations.incoming": "placeholder (helper B's queue)",
     "reauth.confirm": "the password form",
     "static": "files",
@@ -191,6 +193,10 @@ def shown(world):
     add_observations(world)
     entry = Entry(world.students["A1-2"].id, ["withdrawn"], "saw_myself", "")
     add_observation(entry, world.users["head_teacher"], world.classes["A1"])
+    # A2's 心理委员, a student under their own name: the committee page names them.
+    member = make_user("committee-a2", None, ("committee", world.classes["A2"]))
+    member.student = world.students["A2-0"]
+    member.display_name = member.student.name
     db.session.flush()
     return world
 

@@ -36,6 +36,7 @@ FILES = [
     "06_key_rotations.csv",
     "07_audit_chain_verification.csv",
     "08_growth_files.csv",  # the 一生一策 files' counts (wellbeing/plans/compliance.py)
+    "09_committee.csv",  # the 心理委员's counts (wellbeing/observations/compliance.py)
 ]
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from wellbeing.extensions import db
+from wellbeing.observations.committee import Coverage, coverage_by_class
+from wellbeing.observations.vocabulary import COMMITTEE_FROM_GRADE, COMMITTEE_PER_CLASS
 from wellbeing.roster.models import RoleAssignment, School, SchoolClass, Student, User
 
 
@@ -34,18 +36,11 @@ def school_staffing(district_id: int) -> list[SchoolStaffing]:
             .group_by(SchoolClass.school_id)
         ).all()
     )
-    committee_per_class = (
-        select(RoleAssignment.class_id, func.count().label("members"))
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.role == "committee", User.active.is_(True))
-        .group_by(RoleAssignment.class_id)
-        .subquery()
-    )
+    # One count of members per class, shared with the committee's pages.
+    coverage = coverage_by_class(in_district)
     classes_by_school = defaultdict(list)
     for row in db.session.execute(
-        select(SchoolClass.school_id, SchoolClass.grade, committee_per_class.c.members)
-        .outerjoin(committee_per_class, committee_per_class.c.class_id == SchoolClass.id)
-        .where(in_district)
+        select(SchoolClass.id, SchoolClass.school_id, SchoolClass.grade).where(in_district)
     ):
         classes_by_school[row.school_id].append(row)
     counselors = dict(
@@ -68,14 +63,18 @@ def school_staffing(district_id: int) -> list[SchoolStaffing]:
     result = []
     for school in schools:
         own = classes_by_school[school.id]
-        needing = [row for row in own if row.grade >= 4]
+        needing = [row for row in own if row.grade >= COMMITTEE_FROM_GRADE]
         result.append(
             SchoolStaffing(
                 school=school,
                 enrolled=enrolled.get(school.id, 0),
                 classes=len(own),
                 classes_needing_committee=len(needing),
-                classes_with_two_committee=sum(1 for row in needing if (row.members or 0) >= 2),
+                classes_with_two_committee=sum(
+                    1
+                    for row in needing
+                    if coverage.get(row.id, Coverage()).members >= COMMITTEE_PER_CLASS
+                ),
                 counselors=counselors.get(school.id, 0),
             )
         )

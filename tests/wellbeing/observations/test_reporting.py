@@ -9,6 +9,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -16,9 +17,11 @@ from sqlalchemy import func, select, text
 from tests.conftest import login
 from tests.factories import add_observations, make_user
 from tests.receivers import SmtpReceiver
+from wellbeing import clock
+from wellbeing.clock import utcnow
 from wellbeing.extensions import db
 from wellbeing.notifications.models import Notification, OutboxMessage
-from wellbeing.observations import reporting
+from wellbeing.observations import reminders, reporting
 from wellbeing.observations import vocabulary as v
 from wellbeing.observations.models import Observation, WeeklyReport
 from wellbeing.scheduler import runner
@@ -204,8 +207,18 @@ def _urgent(client, world, key: str = "A1", student: str = "A1-0", **overrides):
     return client.post(_urgent_url(world, key), data=data)
 
 
+@pytest.fixture
+def before_the_report_deadline():
+    """The clock two hours before this week's report deadline: the sweep then sends the
+    urgent report's mail alone (after it, the late-report reminders would join it)."""
+    shift = reminders.due_at() - timedelta(hours=2) - utcnow()
+    clock.move(shift)
+    yield
+    clock.move(-shift)
+
+
 def test_an_urgent_report_reaches_the_counselor_by_inbox_and_mail_in_one_sweep(
-    app, client, world, mail
+    app, client, world, mail, before_the_report_deadline
 ):
     counselor = world.users["counselor"]
     counselor.email = "counselor@school.cn"
