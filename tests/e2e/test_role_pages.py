@@ -75,8 +75,18 @@ PAGES = {
         "coverage.school_class",
         "health.school_class",
         "health.vision_letters",
+        "observations.report",
+        "observations.mine",
     ],
-    "committee": ["main.home", "roster.class_names", "inbox.inbox"],
+    "committee": [
+        "main.home",
+        "roster.class_names",
+        "inbox.inbox",
+        "observations.report",
+        "observations.urgent",
+        "observations.mine",
+        "observations.training",
+    ],
 }
 # Data, not words: the demo's login names, by which the audit trail names its rows.
 LOGINS = frozenset({"admin", "monitor", "leader", "counselor", "doctor", "teacher", "committee"})
