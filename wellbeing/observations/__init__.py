@@ -8,6 +8,8 @@ and the committee's own coverage and report rates."""
 # the feature source with the review, the retention rules.
 from wellbeing.observations import (  # noqa: F401
     access,
+    features,
     reminders,
+    retention,
     sla,
 )
