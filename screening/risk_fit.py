@@ -12,6 +12,15 @@ How `fit` learns (the same seed and data give the same document, key for key):
   coefficient per step; a step whose coefficient is negative is dropped (its bin merges
   with the one below) and the rest refitted, until none is negative. So a worse bin never
   gets fewer points than a better one: monotone by construction.
+- Observations are shrunk harder: they are what classmates and teachers noticed, not a
+  measurement, and a district's outcomes often follow them because the counselor read
+  them. The steps of the features in OBSERVATION_FEATURES (`observations`,
+  `observations_urgent`) enter the design matrix multiplied by OBSERVATION_SCALE (0.5);
+  a coefficient b' learnt on the scaled column is b = 0.5 × b' on the 0/1 column, so the
+  L2 penalty on it is (b / 0.5)² = 4 × b²: four times the other steps' penalty. The
+  coefficients are converted back (× 0.5) before points are computed, and the monotone
+  rule is unchanged (scaling by a positive number keeps the sign). The shipped default
+  model gives them 0 points until a district trains one.
 - Points on a fixed scale: POINTS_TO_DOUBLE_ODDS (20) points double the odds; the lowest
   bin and "not measured" give 0; each step's points are its coefficient × 20 / ln 2,
   rounded, and a bin's points are the sum of its steps. The model writes its `scale`
@@ -105,6 +114,9 @@ FAIRNESS_WIDENING = 0.05
 MIN_BRIER_GAIN = 0.001  # below this, a context feature's gain is noise
 GROUP_KINDS = ("sex", "grade", "school")
 CONTEXT = ("boarding", "left_behind")
+# The features whose steps bear 1 / OBSERVATION_SCALE² (4×) the L2 penalty (see above).
+OBSERVATION_FEATURES = ("observations", "observations_urgent")
+OBSERVATION_SCALE = 0.5
 DECIMALS = 4
 __all__ = ["MIN_OUTCOMES", "TooFewOutcomes", "fit", "model_card"]
 
@@ -226,6 +238,20 @@ def _document(
     }
 
 
+def column_scales(
+    model: Model, slots: Sequence[tuple[int, int]], observation_scale: float = OBSERVATION_SCALE
+) -> np.ndarray:
+    """Each step column's factor in the design matrix: `observation_scale` for the
+    observations' steps (shrunk harder), 1 for the others."""
+    return np.array(
+        [
+            observation_scale if model.features[j].id in OBSERVATION_FEATURES else 1.0
+            for j, _k in slots
+        ],
+        dtype=np.float64,
+    )
+
+
 def _train(
     template: Mapping[str, Any],
     features: Sequence[Mapping[str, Any]],
@@ -233,11 +259,14 @@ def _train(
     labels: np.ndarray,
     seed: int,
     version: str,
+    observation_scale: float = OBSERVATION_SCALE,
 ) -> dict[str, Any]:
     shell = model_from_document({**_document(template, features, [], 0.0, np.zeros(0), version)})
     matrix, slots = _steps(shell, frame)
-    intercept, coefficients = _monotone_fit(matrix, labels, seed)
-    return _document(template, features, slots, intercept, coefficients, version)
+    scales = column_scales(shell, slots, observation_scale)
+    intercept, coefficients = _monotone_fit(matrix * scales, labels, seed)
+    # Back to the 0/1 columns: b = scale × b' (see the module's docstring).
+    return _document(template, features, slots, intercept, coefficients * scales, version)
 
 
 def probability(model: Model, points: np.ndarray) -> np.ndarray:

@@ -84,9 +84,10 @@ def _hours(value: float) -> str:
     return f"{value:g}"
 
 
-class _Audience:
+class Audience:
     """Who hears of a school's late work, looked up once per sweep (a sweep may tell
-    dozens of schools' rungs of one district)."""
+    dozens of schools' rungs of one district). Public: the observations' sweep asks it
+    too."""
 
     def __init__(self) -> None:
         self._holders: dict[tuple[str, int | None, int | None], list[User]] = {}
@@ -173,7 +174,7 @@ def sweep() -> dict[str, int]:
                 level = ladder.stage(row.due_at, now, day)
                 if level > row.escalation_level:
                     climbing.append((row, level))
-        audience = _Audience()
+        audience = Audience()
         escalated = _escalate_follow_ups(climbing, now, audience) + _sweep_alerts(
             now, day, audience
         )
@@ -226,7 +227,7 @@ def _remind_assignees(rows: Sequence, now: datetime) -> int:
     return len(rows)
 
 
-def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime, audience: _Audience) -> int:
+def _escalate_follow_ups(climbing: Sequence[tuple], now: datetime, audience: Audience) -> int:
     """Raise each follow-up to its rung; tell each school's rung and each district's once."""
     if not climbing:
         return 0
@@ -327,7 +328,7 @@ def _late_alerts(rung: int, words: dict[str, object]) -> tuple[str, str]:
 
 def _tell_climbs(
     climbs: Sequence[tuple],
-    audience: _Audience,
+    audience: Audience,
     what: str,
     texts: Texts,
     *,
@@ -371,7 +372,7 @@ def _tell_climbs(
         )
 
 
-def _sweep_alerts(now: datetime, day: SchoolDay, audience: _Audience) -> int:
+def _sweep_alerts(now: datetime, day: SchoolDay, audience: Audience) -> int:
     """Crisis alerts past their acknowledgement deadline (in school time): remind the
     school's counselors once, then climb the same ladder. Their ladder state is their
     recorded steps (an alert has no columns for it)."""
@@ -410,7 +411,7 @@ def _remind_counselors(
     late: Sequence[tuple[WaitingAlert, datetime]],
     source: AlertSource,
     now: datetime,
-    audience: _Audience,
+    audience: Audience,
 ) -> None:
     by_school: dict[int, list[int]] = defaultdict(list)
     for alert, _deadline in late:

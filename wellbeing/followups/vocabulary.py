@@ -51,4 +51,8 @@ STEPS = (ACKNOWLEDGED, REMINDED, ESCALATED_SCHOOL, ESCALATED_DISTRICT, COMPLETED
 # What an SLA event is about.
 SUBJECT_ALERT = "crisis_alert"
 SUBJECT_FOLLOW_UP = "follow_up"
-SUBJECTS = (SUBJECT_ALERT, SUBJECT_FOLLOW_UP)
+# An observation by a 心理委员 or head teacher waiting for its acknowledgement (the
+# observations' sweep records its steps here; this module names it as a plain string, so
+# the follow-ups still import nothing from the observations).
+SUBJECT_OBSERVATION = "observation"
+SUBJECTS = (SUBJECT_ALERT, SUBJECT_FOLLOW_UP, SUBJECT_OBSERVATION)

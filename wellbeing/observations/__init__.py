@@ -4,6 +4,12 @@ acknowledgement deadlines and follow-ups, the observations' feature for the risk
 and the committee's own coverage and report rates."""
 
 # What the observations register with the layers below: scope rules with the access
-# policy (more as their modules land: the sweep and reminders with the scheduler, the
-# feature source with the review, words with the audit layer, the retention rule).
-from wellbeing.observations import access  # noqa: F401
+# policy, the late reports' reminders and the acknowledgement sweep with the scheduler,
+# the feature source with the review, the retention rules.
+from wellbeing.observations import (  # noqa: F401
+    access,
+    features,
+    reminders,
+    retention,
+    sla,
+)

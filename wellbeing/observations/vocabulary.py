@@ -5,6 +5,8 @@ the demo share them; their words are in wellbeing/observations/words.py."""
 
 from __future__ import annotations
 
+from wellbeing.followups import vocabulary as fv
+
 # What was seen, in the order the form lists them. The last two are signs of danger: a
 # report with one of them is urgent (the counselors are told at once, the reporter is
 # shown what to do now).
@@ -52,5 +54,6 @@ COMMITTEE_PER_CLASS = 2
 # last two weeks").
 FEATURE_DAYS = 14
 
-# What the ladder records of an observation (followups.models.SlaEvent.subject).
-SUBJECT_OBSERVATION = "observation"
+# What the ladder records of an observation (followups.models.SlaEvent.subject): the
+# follow-ups' vocabulary names it, for the table's CHECK constraint.
+SUBJECT_OBSERVATION = fv.SUBJECT_OBSERVATION
