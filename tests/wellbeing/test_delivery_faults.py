@@ -21,11 +21,13 @@ from tests.factories import build_world
 from tests.receivers import SmtpReceiver
 from tests.wellbeing.processes import START_SECONDS, wait_for
 from wellbeing import create_app
-from wellbeing.clock import utcnow
+from wellbeing.clock import local_today, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as v
 from wellbeing.followups.models import FollowUp
 from wellbeing.notifications.models import Notification, OutboxMessage
+from wellbeing.observations.deadlines import week_start
+from wellbeing.observations.models import WeeklyReport
 from wellbeing.roster.models import RoleAssignment, User
 
 pytestmark = pytest.mark.app
@@ -64,6 +66,19 @@ def _due_reminders(url: str) -> list[int]:
             )
             item.subject = {"student_id": world.students["A1-0"].id, "source_id": None}
             db.session.add(item)
+        # The committee's report of the week is in: after its deadline, the sweep would
+        # otherwise remind the late class too, whatever the day the test runs.
+        member = world.users["committee"]
+        db.session.add(
+            WeeklyReport(
+                school_id=school.id,
+                class_id=member.roles[0].class_id,
+                reporter_id=member.id,
+                reporter_role="committee",
+                week_start=week_start(local_today()),
+                nil=True,
+            )
+        )
         ids = [person.id for person in people]
         db.session.commit()
         db.session.remove()  # no connection left checked out when the engine goes

@@ -351,11 +351,22 @@ def test_the_leaders_home_panel_counts_and_links(client, sla):
     url = f"/schools/{sla.schools['A'].id}/overdue"
     figures = dict(re.findall(r'data-figure="(\w+)"><a href="([^"]+)">', page))
     counts = dict(re.findall(r'data-figure="(\w+)">.*?<span class="count">(\d+)</span>', page))
-    assert counts == {"overdue": "1", "late_alerts": "1", "waiting_alerts": "2"}
+    # School A's two classes of grade 7: A1 has one 心理委员 (who has not reported this
+    # week), A2 none; both are short of the two a class needs.
+    assert counts == {
+        "overdue": "1",
+        "late_alerts": "1",
+        "waiting_alerts": "2",
+        "committee_short": "2",
+        "committee_unreported": "1",
+    }
+    committee = f"/schools/{sla.schools['A'].id}/committee"
     assert figures == {
         "overdue": f"{url}#overdue",
         "late_alerts": f"{url}#late-alerts",
         "waiting_alerts": f"{url}#late-alerts",
+        "committee_short": committee,
+        "committee_unreported": committee,
     }
     assert sla.students["A1-1"].name not in page  # counts only: no audit row, no name
 
