@@ -71,13 +71,14 @@ def reported(world):
     due in two days, one acknowledged yesterday and one acknowledged six weeks ago;
     school B: one waiting (never on school A's page)."""
     world.users["committee"].display_name = REPORTER_NAME
+    # Made in another order than they are listed in: the list orders, not the ids.
     world.shown = {
-        "overdue": _observation(world, "A1-0", due_in=-timedelta(hours=2)),
-        "urgent": _observation(world, "A2-1", due_in=timedelta(minutes=30), urgent=True),
-        "routine": _observation(world, "A1-2", due_in=timedelta(days=2)),
         "acknowledged": _observation(
             world, "A1-0", due_in=-timedelta(days=1), acknowledged_ago=timedelta(days=1)
         ),
+        "routine": _observation(world, "A1-2", due_in=timedelta(days=2)),
+        "urgent": _observation(world, "A2-1", due_in=timedelta(minutes=30), urgent=True),
+        "overdue": _observation(world, "A1-0", due_in=-timedelta(hours=2)),
     }
     world.old = _observation(
         world, "A1-0", due_in=-timedelta(weeks=7), acknowledged_ago=timedelta(weeks=6)
@@ -138,7 +139,8 @@ def test_waiting_first_by_deadline_then_the_recently_acknowledged(client, report
 
 def test_the_list_is_paged(client, world, monkeypatch):
     monkeypatch.setattr(incoming, "PER_PAGE", 3)
-    made = [_observation(world, due_in=timedelta(hours=n + 1)) for n in range(7)]
+    made = [_observation(world, due_in=timedelta(hours=n + 1)) for n in reversed(range(7))]
+    made.reverse()  # soonest deadline first, made last
     login(client, "counselor")
     first = _rows(_page(client.get(_incoming_url(world))))
     third = _rows(_page(client.get(_incoming_url(world) + "?page=3")))
