@@ -23,6 +23,7 @@ from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
+from wellbeing.observations.incoming import waiting_counts as observations_waiting
 from wellbeing.observations.reporting import filed_this_week
 from wellbeing.plans.queries import open_plan_count
 from wellbeing.review.alerts import open_alert_counts
@@ -78,6 +79,7 @@ def panels(user: Any) -> list[Panel]:
     now = utcnow()
     counselor_schools = [a.school_id for a in user.roles if a.role == "counselor" and a.school_id]
     alerts = open_alert_counts(counselor_schools)
+    observations = observations_waiting(counselor_schools, now)
     result = []
     for assignment in user.roles:
         figures: dict[str, Any] = {}
@@ -85,6 +87,7 @@ def panels(user: Any) -> list[Panel]:
             figures = counselor(
                 assignment.school, alerts.get(assignment.school_id, 0), now, user.id
             )
+            figures["observations"] = observations[assignment.school_id]
         elif assignment.role == "school_leader" and assignment.school is not None:
             figures = school_leader(assignment.school_id, now)
         elif assignment.role == "doctor" and assignment.school is not None:

@@ -59,6 +59,8 @@ PAGES = {
         "review.case",
         "followups.mine",
         "followups.week",
+        "observations.incoming",
+        "observations.view",
     ],
     "doctor": [
         "main.home",
@@ -105,6 +107,7 @@ from wellbeing.campaigns.models import Campaign
 from wellbeing.clock import local_today
 from wellbeing.extensions import db
 from wellbeing.health.rounds import school_year_for, vision_round_for
+from wellbeing.observations.models import Observation
 from wellbeing.review.models import RiskAssessment
 from wellbeing.roster.models import School, SchoolClass, Student, User
 
@@ -137,9 +140,14 @@ with app.app_context(), app.test_request_context():
         select(RiskAssessment.id).where(RiskAssessment.school_id == school.id)
         .order_by(RiskAssessment.id)
     ).first()
+    # An observation of the school (the counselors' incoming pages): its first.
+    observation_id = db.session.scalars(
+        select(Observation.id).where(Observation.school_id == school.id)
+        .order_by(Observation.id)
+    ).first()
     today = local_today()
     values = {
-        "assessment_id": assessment_id,
+        "assessment_id": assessment_id, "observation_id": observation_id,
         "school_id": school.id, "class_id": school_class.id, "student_id": student.id,
         "campaign_id": campaign.id, "district_id": school.district_id,
         "vision_round": vision_round_for(today).key, "school_year": school_year_for(today),

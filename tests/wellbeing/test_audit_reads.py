@@ -32,6 +32,7 @@ from wellbeing.extensions import db
 from wellbeing.followups.models import FollowUp
 from wellbeing.health.rounds import parse_vision_round
 from wellbeing.notifications.services import notify
+from wellbeing.observations.models import Observation
 from wellbeing.observations.reporting import Entry, add_observation
 from wellbeing.plans.services import open_plan
 from wellbeing.review.models import CrisisAlert, RiskAssessment
@@ -50,6 +51,8 @@ SHOWS_STUDENTS: dict[str, str | None] = {
     "observations.urgent": "class_id",  # the reporter's classmates (names only)
     "observations.mine": "class_id",  # the reporter's own observations, by classmate
     "observations.committee_school": "school_id",  # the 心理委员 by name, rates by class
+    "observations.incoming": "school_id",  # the school's observations: whom, signs, reporters
+    "observations.view": "observation_id",  # one observation: its student, note, reporter
     "coverage.school": "school_id",  # who is missing and why
     "coverage.school_class": "class_id",  # states and consent, by name
     "coverage.student": "student_id",  # one student's state, consent and actions
@@ -76,7 +79,6 @@ NO_STUDENT_DATA: dict[str, str] = {
     "observations.urgent_sent": "what to do now and the help lines, no student",
     "observations.training": "the training text and the help lines, no student",
     "observations.committee_district": "coverage and report rates by school, no student",
-    "observations.incoming": "placeholder (helper B's queue)",
     "reauth.confirm": "the password form",
     "static": "files",
     "main.index": "a redirect",
@@ -164,6 +166,7 @@ ONE_STUDENT = {
     "follow_up_id": FollowUp,
     "alert_id": CrisisAlert,
     "assessment_id": RiskAssessment,
+    "observation_id": Observation,
 }
 
 

@@ -22,6 +22,7 @@ from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.audit_words import KIND_LABELS
 from wellbeing.followups.forms import LOCAL_FORMATS, NewFollowUpForm, add_problems
 from wellbeing.followups.services import assignable
+from wellbeing.observations.incoming import waiting_counts as observations_waiting
 from wellbeing.review import queue, section  # noqa: F401 (section: registered)
 from wellbeing.review import vocabulary as v
 from wellbeing.review.blueprint import bp
@@ -79,6 +80,8 @@ def queue_page(school: School) -> str:
         tiers=v.FLAGGED,
         state_choices=queue.STATE_CHOICES,
         filter_url=lambda **changes: _filter_url(school, **changes),
+        # What the classes reported and no counselor has acknowledged yet (counts only).
+        observations=observations_waiting([school.id], utcnow())[school.id],
     )
 
 

@@ -101,6 +101,21 @@ POLICY: dict[str, Rule] = {
         R.counselor,
         R.admin,
     ),
+    "observations.view": _rule(
+        "One observation of one's school: whom, what was seen, how sure, the note, who reported",
+        R.counselor,
+        R.admin,
+    ),
+    # Who reported: the pages above show it to their readers; other pages that list
+    # observations (a student's page) ask this before naming the reporter.
+    "observations.reporter": _rule(
+        "Who reported an observation (never head teachers nor 心理委员)", R.counselor, R.admin
+    ),
+    # A student's page lists the student's observations to the school's counselors only:
+    # head teachers must not learn of the 心理委员's reports, nor who made them.
+    "observations.of_student": _rule(
+        "A student's observations of recent weeks, on the student's page", R.counselor
+    ),
     "committee.school": _rule(
         "A school's 心理委员 coverage and weekly report rates by class (no observation)",
         R.counselor,

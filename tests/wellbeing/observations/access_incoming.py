@@ -3,5 +3,7 @@ role-by-route test)."""
 
 EXPECTED: dict[str, set[str]] = {
     "observations.incoming": {"counselor", "admin"},
+    "observations.view": {"counselor", "admin"},
+    "observations.acknowledge": {"counselor", "admin"},
 }
 PUBLIC: set[str] = set()
