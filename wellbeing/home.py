@@ -16,13 +16,14 @@ from sqlalchemy import func, select
 from wellbeing.campaigns import ledger
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.models import Campaign, CampaignSchool
-from wellbeing.clock import utcnow
+from wellbeing.clock import to_local, utcnow
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
 from wellbeing.followups.queries import counts as follow_up_counts
 from wellbeing.health import queries as health_queries
 from wellbeing.health.models import FitnessRecord
 from wellbeing.health.rounds import VisionRound, school_year_for, vision_round_for
+from wellbeing.observations import committee as committee_health
 from wellbeing.observations.incoming import waiting_counts as observations_waiting
 from wellbeing.observations.reporting import filed_this_week
 from wellbeing.plans.queries import open_plan_count
@@ -169,10 +170,7 @@ def counselor(school: School, alerts: int, now: datetime, user_id: int) -> dict[
 def school_leader(school_id: int, now: datetime) -> dict[str, Any]:
     """The school's overdue follow-ups and its alerts waiting and late, and its classes
     short of 心理委员 or not reported this week: counts only."""
-    from wellbeing.clock import to_local  # here: a small hunk beside the other helpers'
-    from wellbeing.observations import committee
-
-    classes = committee.school_classes(school_id, to_local(now).date())
+    classes = committee_health.school_classes(school_id, to_local(now).date())
     return {
         "counts": school_counts([school_id], now)[school_id],
         "committee_short": sum(1 for row in classes if not row.coverage.complete),

@@ -22,6 +22,8 @@ FORBIDDEN = {
     # hears of a scored sitting by the campaigns' signal.
     "followups": tuple(a for a in AREAS if a != "followups"),
     "campaigns": ("followups", "review", "plans", "observations"),
+    # The observations show on the review's pages through its registries.
+    "review": ("plans", "observations"),
 }
 
 

@@ -1,10 +1,10 @@
 """A flagged student's case page and the decisions on it: the sitting's item answers
 (decrypted, the read audited), scores and bands, the explanation whose points add up to
 the total with the rule in Chinese, the model version, the history across campaigns with
-its trend chart, the observations' empty state, the health summary; every decision of
-the vocabulary through the one form (the reviewed tier becomes the label, follow-ups
-opened with source review, an audit row), its errors beside their fields all at once
-with nothing written, never a 500; and the latest tier on the student's page and in the
+its trend chart, the student's observations (or their empty state), the health
+summary; every decision of the vocabulary through the one form (the reviewed tier
+becomes the label, follow-ups opened with source review, an audit row), its errors
+beside their fields all at once with nothing written, never a 500; and the latest tier on the student's page and in the
 class ledger for counselors only. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import login
-from tests.factories import screen
+from tests.factories import add_observations, screen
 from tests.wellbeing.campaigns.conftest import campaign, campaign_plan  # noqa: F401
 from tests.wellbeing.test_health_pages import _fitness, _vision
 from wellbeing.campaigns.models import CampaignTarget
@@ -89,7 +89,23 @@ def test_the_case_shows_answers_scores_and_the_explanation(client, world, red):
     assert 'id="rule-fired"' not in page  # no rule fired: the points set the tier
     assert 'id="model-version">default-1<' in page
     assert "一级（红色）" in page and "待审核" in page
-    assert "心理委员" in page and "暂无观察记录" in page  # observations: none yet
+    # The observations' section (registered by them): none about this student yet.
+    assert "心理委员和班主任的观察记录" in page and "周没有关于该学生的观察记录" in page
+
+
+def test_the_case_lists_the_students_observations(client, world, red):
+    """A1's 心理委员 reported A1-0 this week: the case shows it, with who reported it, and
+    links to it (the observations' section, registered with the review)."""
+    add_observations(world)
+    observation = world.observations["A"]
+    world.users["committee"].display_name = "报告人甲"
+    db.session.commit()
+    login(client, "counselor")
+    page = _page(client.get(_case_url(world, red)))
+    section = page[page.index('id="observations"') :].split("</section>")[0]
+    assert f'<tr data-observation="{observation.id}"' in section
+    assert f'href="/observations/{observation.id}"' in section
+    assert "报告人甲" in section and "心理委员" in section
 
 
 def test_a_rule_is_shown_as_a_rule_in_chinese(client, world, critical):

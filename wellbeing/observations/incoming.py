@@ -22,6 +22,7 @@ from wellbeing.followups import services as followups
 from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.models import FollowUp
 from wellbeing.followups.services import NewFollowUp
+from wellbeing.observations import sla
 from wellbeing.observations.models import Observation
 from wellbeing.paging import Page, paginate_query
 from wellbeing.roster.models import SchoolClass, Student, User
@@ -181,6 +182,7 @@ def acknowledge(
     db.session.refresh(observation)
     if claimed.rowcount != 1:
         return False, None
+    sla.record_acknowledged(observation, user)  # the ladder's step, as for crisis alerts
     follow_up = None
     if plan is not None:
         follow_up = followups.open_follow_up(

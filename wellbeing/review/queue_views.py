@@ -22,8 +22,7 @@ from wellbeing.followups import vocabulary as fv
 from wellbeing.followups.audit_words import KIND_LABELS
 from wellbeing.followups.forms import LOCAL_FORMATS, NewFollowUpForm, add_problems
 from wellbeing.followups.services import assignable
-from wellbeing.observations.incoming import waiting_counts as observations_waiting
-from wellbeing.review import queue, section  # noqa: F401 (section: registered)
+from wellbeing.review import queue, section
 from wellbeing.review import vocabulary as v
 from wellbeing.review.blueprint import bp
 from wellbeing.review.decisions import (
@@ -80,8 +79,7 @@ def queue_page(school: School) -> str:
         tiers=v.FLAGGED,
         state_choices=queue.STATE_CHOICES,
         filter_url=lambda **changes: _filter_url(school, **changes),
-        # What the classes reported and no counselor has acknowledged yet (counts only).
-        observations=observations_waiting([school.id], utcnow())[school.id],
+        panels=[html for panel in section.QUEUE_PANELS if (html := panel(school))],
     )
 
 
@@ -191,6 +189,7 @@ def _case_page(school: School, assessment: RiskAssessment, form: DecisionForm) -
         follow_ups=queue.follow_ups_of(decisions),
         health=health,
         can_health=can(current_user, "health.view_student", student),
+        sections=[html for part in section.CASE_SECTIONS if (html := part(student))],
         form=form,
         can_decide=can(current_user, "review.decide", school),
         thresholds=queue.model_thresholds(assessment.model_version),

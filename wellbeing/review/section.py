@@ -2,9 +2,12 @@
 and a column of a class's coverage ledger, registered with the roster and the campaigns
 (which know no area above them). Shown only to those who may read the school's cases
 (review.case: its counselors); a head teacher, a leader or an administrator sees
-neither, not even an empty one."""
+neither, not even an empty one. Also the case page's registry of what areas above the
+review show there (the observations)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import get_template_attribute, render_template
 from flask_babel import gettext as _
@@ -16,8 +19,26 @@ from wellbeing.campaigns.models import Campaign
 from wellbeing.review.queue import history, statuses
 from wellbeing.review.words import STATE_NAMES, tier_name
 from wellbeing.roster.blueprint import register_student_section
-from wellbeing.roster.models import SchoolClass, Student
+from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.security.policy import can
+
+# What areas above the review (the observations) show where counselors work, each as
+# HTML or None for nothing: a section of a case's page, about its student; a panel at the
+# top of a school's queue. The review imports no area above it.
+CaseSection = Callable[[Student], Markup | None]
+QueuePanel = Callable[[School], Markup | None]
+CASE_SECTIONS: list[CaseSection] = []
+QUEUE_PANELS: list[QueuePanel] = []
+
+
+def register_case_section(part: CaseSection) -> CaseSection:
+    CASE_SECTIONS.append(part)
+    return part
+
+
+def register_queue_panel(panel: QueuePanel) -> QueuePanel:
+    QUEUE_PANELS.append(panel)
+    return panel
 
 
 def _may_review(school: object) -> bool:

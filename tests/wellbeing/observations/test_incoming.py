@@ -20,7 +20,7 @@ from tests.factories import add_observations
 from wellbeing.clock import to_local, utcnow
 from wellbeing.extensions import db
 from wellbeing.followups import vocabulary as fv
-from wellbeing.followups.models import FollowUp
+from wellbeing.followups.models import FollowUp, SlaEvent
 from wellbeing.followups.services import NewFollowUp
 from wellbeing.observations import incoming
 from wellbeing.observations.models import Observation
@@ -236,6 +236,13 @@ def test_acknowledging_without_a_follow_up(client, reported):
     (row,) = [r for r in _audit_since(before) if r.action == "observation_acknowledge"]
     assert (row.target_type, row.target_id) == ("observation", str(observation.id))
     assert json.loads(row.detail) == {"urgent": False, "late": True}
+    # The ladder's step, once: the sweep will not remind anyone of it any more.
+    (step,) = db.session.scalars(
+        select(SlaEvent).where(
+            SlaEvent.subject == "observation", SlaEvent.subject_id == observation.id
+        )
+    )
+    assert (step.step, step.user_id) == ("acknowledged", reported.users["counselor"].id)
     page = _page(client.get(response.headers["Location"]))
     assert "观察记录已确认。" in page and 'data-status="acknowledged"' in page
     assert 'id="acknowledge-form"' not in page
