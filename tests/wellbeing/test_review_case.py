@@ -4,8 +4,9 @@ the total with the rule in Chinese, the model version, the history across campai
 its trend chart, the student's observations (or their empty state), the health
 summary; every decision of the vocabulary through the one form (the reviewed tier
 becomes the label, follow-ups opened with source review, an audit row), its errors
-beside their fields all at once with nothing written, never a 500; and the latest tier on the student's page and in the
-class ledger for counselors only. Runs on SQLite and PostgreSQL."""
+beside their fields all at once with nothing written, never a 500; and the latest tier
+on the student's page and in the class ledger for counselors only. Runs on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
