@@ -8,7 +8,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from tests.conftest import login
 from tests.factories import add_observations, make_user
-from tests.receivers import SmtpReceiver
+from tests.wellbeing.observations.conftest import run_sweep
 from wellbeing import clock
 from wellbeing.clock import utcnow
 from wellbeing.extensions import db
@@ -24,8 +23,6 @@ from wellbeing.notifications.models import Notification, OutboxMessage
 from wellbeing.observations import reminders, reporting
 from wellbeing.observations import vocabulary as v
 from wellbeing.observations.models import Observation, WeeklyReport
-from wellbeing.scheduler import runner
-from wellbeing.scheduler.registry import sweep_jobs
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
@@ -169,34 +166,6 @@ def test_a_head_teacher_files_as_head_teacher(client, world):
 # ----------------------------------------------------------------------------- urgent
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def mail(app, monkeypatch, smtp):
-    for key, value in {
-        "MAIL_HOST": "127.0.0.1",
-        "MAIL_PORT": smtp.port,
-        "MAIL_FROM": "wellbeing@school.cn",
-        "MAIL_TIMEOUT_SECONDS": 2,
-        "WEBHOOK_URLS": [],
-        "PUBLIC_URL": "https://xl.school.cn/",
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    return smtp
-
-
-def _sweep(app) -> None:
-    """The scheduler's sweep, once: every sweep job in order (`wellbeing scheduler
-    sweep`), in this test's transaction."""
-    for job in sweep_jobs():
-        outcome = runner.run_once(app, job, "test:sweep")
-        assert outcome.error is None, (job.id, outcome.error)
-
-
 def _urgent(client, world, key: str = "A1", student: str = "A1-0", **overrides):
     data = {
         "student": str(world.students[student].id),
@@ -243,7 +212,7 @@ def test_an_urgent_report_reaches_the_counselor_by_inbox_and_mail_in_one_sweep(
     assert student.name not in message.message
     (row,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "mail"))
     assert row.status == "pending"
-    _sweep(app)
+    run_sweep(app)
     (delivered,) = mail.received
     assert delivered["To"] == "counselor@school.cn"
     content = delivered["Subject"] + delivered.get_content()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.receivers import SmtpReceiver
+from tests.wellbeing.observations.conftest import run_sweep
 from wellbeing import clock
 from wellbeing.clock import from_local, utcnow
 from wellbeing.extensions import db
@@ -25,7 +25,6 @@ from wellbeing.observations import sla
 from wellbeing.observations import vocabulary as v
 from wellbeing.observations.models import Observation
 from wellbeing.observations.words import SIGN_LABELS
-from wellbeing.scheduler import runner
 from wellbeing.scheduler.registry import find, sweep_jobs
 from wellbeing.security.crypto import Keyring
 
@@ -201,27 +200,14 @@ def test_the_messages_name_no_student_class_sign_or_note_and_no_body_is_opened(
     assert "2" in reminder.message and "1" in reminder.message  # 2 observations, 1 urgent
 
 
-def test_one_sweep_through_the_scheduler_sends_the_reminder_by_mail(app, world, at, monkeypatch):
+def test_one_sweep_through_the_scheduler_sends_the_reminder_by_mail(app, world, at, mail):
     observe(world, "A1", MONDAY.replace(hour=9), urgent=True)
     world.users["counselor"].email = "counselor@school.cn"
     db.session.flush()
     at(MONDAY.replace(hour=9, minute=10))
-    with SmtpReceiver() as smtp:
-        for key, value in {
-            "MAIL_HOST": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "MAIL_FROM": "wellbeing@school.cn",
-            "MAIL_TIMEOUT_SECONDS": 2,
-            "WEBHOOK_URLS": [],
-            "PUBLIC_URL": "https://xl.school.cn/",
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
-        for job in sweep_jobs():
-            outcome = runner.run_once(app, job, "test:sweep")
-            assert outcome.error is None, (job.id, outcome.error)
-        for job in sweep_jobs():  # a second sweep: nothing more
-            runner.run_once(app, job, "test:sweep")
-        (delivered,) = smtp.received
+    run_sweep(app)
+    run_sweep(app)  # a second sweep: nothing more
+    (delivered,) = mail.received
     assert delivered["To"] == "counselor@school.cn"
     content = delivered["Subject"] + delivered.get_content()
     assert "测试学校A" in content and NOTE not in content
