@@ -84,6 +84,15 @@ class Cell:
     denominator: int
     unit: str = PERCENT
     suppressed: bool = False
+    # A change in points (unit POINTS) is not a ratio of its own counts: its figure (this
+    # school year's value less the last's, screening.indicators.change) comes here.
+    change: float | None = None
+
+    def figure(self) -> float | None:
+        """The cell's value: the ratio of its counts in its unit, or its change."""
+        if self.unit == POINTS:
+            return self.change
+        return value(self.unit, self.numerator, self.denominator)
 
     def key(self, name: str) -> str | None:
         """The cell's value of a disaggregation ("sex" or "grade") as the mapping spells it."""
@@ -281,12 +290,18 @@ def data_values(cells: Iterable[Cell], mapping: Dhis2Mapping) -> list[DataValue]
     """The values a file carries: one per shown cell at its data element's disaggregation
     (DHIS2 sums the totals itself), its value, numerator and denominator as mapped.
     Suppressed cells are left out entirely: no placeholder hints at what was hidden.
-    UnmappedCells lists every indicator, school and option the mapping misses."""
+    UnmappedCells lists every indicator, school and option the mapping misses, and any
+    cell given twice."""
     problems: dict[str, None] = {}
     values: list[DataValue] = []
+    seen: set[tuple[Any, ...]] = set()
     for cell in cells:
         if cell.suppressed:
             continue
+        where = (cell.indicator_id, cell.school_year, cell.school_code, cell.grade, cell.sex)
+        if where in seen:
+            problems[f"cell {where} comes twice: DHIS2 would keep either figure"] = None
+        seen.add(where)
         elements = mapping.indicators.get(cell.indicator_id)
         if elements is None:
             problems[f"indicator {cell.indicator_id!r} has no data element"] = None
@@ -317,10 +332,7 @@ def _cell_values(
     if org_unit is None or any(not code for _, code in options):
         return []
     figures = [
-        (
-            elements.value,
-            format_value(cell.unit, value(cell.unit, cell.numerator, cell.denominator)),
-        ),
+        (elements.value, format_value(cell.unit, cell.figure())),
         (elements.numerator, str(cell.numerator)),
         (elements.denominator, str(cell.denominator)),
     ]

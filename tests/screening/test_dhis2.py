@@ -85,6 +85,11 @@ shown_cells = st.one_of(
 )
 
 
+def where(c: dhis2.Cell) -> tuple:
+    """A cell's place: the data hold one cell per place."""
+    return (c.indicator_id, c.school_year, c.school_code, c.grade, c.sex)
+
+
 def test_the_shipped_template_loads():
     mapping = dhis2.load_mapping()
     assert mapping.period_type == "FinancialSep"
@@ -219,7 +224,7 @@ def test_unmapped_indicators_schools_and_options_are_all_reported_at_once(mappin
 
 
 @SETTINGS
-@given(st.lists(shown_cells, max_size=30))
+@given(st.lists(shown_cells, unique_by=where, max_size=30))
 def test_one_value_per_shown_cell_and_data_element_and_none_for_hidden_ones(mapping, cells):
     values = dhis2.data_value_set(cells, mapping)["dataValues"]
     expected = []
@@ -237,7 +242,7 @@ def test_one_value_per_shown_cell_and_data_element_and_none_for_hidden_ones(mapp
 
 
 @SETTINGS
-@given(st.lists(shown_cells, max_size=30))
+@given(st.lists(shown_cells, unique_by=where, max_size=30))
 def test_suppressed_counts_never_reach_a_file(mapping, cells):
     hidden = [replace(c, numerator=77777, denominator=88888) for c in cells]
     cells = [c if not c.suppressed else h for c, h in zip(cells, hidden, strict=True)]
@@ -246,6 +251,23 @@ def test_suppressed_counts_never_reach_a_file(mapping, cells):
     if any(not c.suppressed for c in cells):
         xml = dhis2.adx(cells, mapping, EXPORTED).decode()
         assert "77777" not in xml and "88888" not in xml
+
+
+def test_a_change_in_points_sends_its_change_not_a_ratio_of_counts():
+    doc = document()
+    doc["indicators"]["screened_change"] = {"value": "WB_SCR_CHG"}
+    mapping = dhis2.mapping_from_document(doc)
+    changes = [
+        cell("screened_change", "S01", None, None, 0, 0, unit=POINTS, change=-2.35),
+        cell("screened_change", "S02", None, None, 0, 0, unit=POINTS, change=None),
+    ]
+    values = dhis2.data_value_set(changes, mapping)["dataValues"]
+    assert [(v["orgUnit"], v["value"]) for v in values] == [("OU_S01", "-2.4")]
+
+
+def test_a_cell_given_twice_is_refused(mapping):
+    with pytest.raises(dhis2.UnmappedCells, match="comes twice"):
+        dhis2.data_value_set([cell(), cell(n=4)], mapping)
 
 
 @pytest.mark.parametrize(
@@ -297,7 +319,7 @@ def test_an_adx_message_with_nothing_to_show_is_refused(mapping):
 
 @SETTINGS
 @given(
-    st.lists(shown_cells, min_size=1, max_size=30).filter(
+    st.lists(shown_cells, unique_by=where, min_size=1, max_size=30).filter(
         lambda cs: any(not c.suppressed for c in cs)
     )
 )
