@@ -489,9 +489,10 @@ def test_district_myopia_falls_while_the_schools_off_target_rise(health):
     district_id = db.session.scalar(select(District.id))
     rates = {year: _myopia(district_id, year) for year in (YEAR - 2, YEAR - 1, YEAR)}
     district = [rates[year][0] for year in sorted(rates)]
-    # Falling, by about half a point to a point and a half a year (a small demo: noisy).
+    # Falling year on year, by about one to two points a year (wellbeing/health/demo.py
+    # says why more than each school's half point; a small demo is noisier).
     assert district[0] > district[1] > district[2]
-    assert 0.5 <= (district[0] - district[2]) / 2 <= 2.0
+    assert 0.5 <= (district[0] - district[2]) / 2 <= 3.0
     assert played.rising_schools
     for school_id in played.rising_schools:
         school = [rates[year][1][school_id] for year in sorted(rates)]

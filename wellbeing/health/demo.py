@@ -55,9 +55,11 @@ YEARS = 3  # school years of history, this one included
 # today's grade 7, a far less myopic mix. Drawn from the grade model alone, every
 # secondary school's rate would rise by several points a year from the mix alone. So the
 # earlier rounds shift each school's chance of myopia to make its expected rate, as the
-# indicators count it, today's plus its trend. The district's earlier rounds lean
-# towards the (more myopic) secondary schools, for the same lack of young pupils, so its
-# rate falls faster than the schools': about 1.2 points a year for their 0.6. Per-grade
+# indicators count it, today's plus its trend. The district's earlier rounds still lean
+# towards the (more myopic) secondary schools (a primary school's earlier round has a
+# cohort fewer: its then top grade is counted at the junior schools they attend now), so
+# the district's rate falls faster than the schools': about 2 points a year for their
+# half point (too fast for a real district; a real roster has its graduates). Per-grade
 # figures of earlier years carry these shifts and are not realistic (README, "The demo
 # district").
 MYOPIA_FALL_PER_YEAR = 0.006  # a school's chance, higher by this per school year back
@@ -286,6 +288,11 @@ def _eye(rng: random.Random, grade: int, myopic: bool) -> dict[str, str]:
         sphere = rng.gauss(max(1.25 - 0.15 * grade, 0.25), 0.4)
     sphere = round(sphere * 4) / 4
     cylinder = -round(abs(rng.gauss(0, 0.45)) * 4) / 4
+    if not myopic:
+        # Not myopic: SE stays above −0.50 D, so the screening rate follows the model's
+        # chance (a tail of emmetropic eyes read as myopic would add most in the oldest
+        # grades and bend the demo's trends).
+        sphere = max(sphere, round((-0.25 - cylinder / 2) * 4) / 4)
     equivalent = sphere + cylinder / 2
     acuity = 5.05 + min(equivalent + 0.25, 0) * 0.35 + rng.gauss(0, 0.05)
     acuity = min(max(round(acuity, 1), 3.8), 5.3)
