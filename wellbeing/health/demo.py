@@ -3,8 +3,8 @@ vision rounds (this school year's under way, the two before closed) and three sc
 years of spring fitness tests (the last three, closed, so that last year's national file
 is whole), each cohort in the grade it was then.
 
-Screening myopia falls slowly across the district, year on year, while a couple of
-schools go the other way (their rate rises), so the district's indicators have a trend
+Screening myopia falls slowly at each school, year on year, while one school in fifteen
+goes the other way (its rate rises), so the district's indicators have a trend
 to show and a school off target to find (README, "Health indicators").
 
 Values are drawn from simple models (myopia and acuity worsening with the grade, height,
@@ -86,7 +86,7 @@ class DemoHealth:
     vision: RoundTally = field(default_factory=RoundTally)
     fitness: RoundTally = field(default_factory=RoundTally)
     last_vision: RoundTally = field(default_factory=RoundTally)  # last autumn's, closed
-    # The earlier school years' rounds (closed), oldest first.
+    # The rounds of the school years before last (closed), by round and by school year.
     earlier_vision: dict[VisionRound, RoundTally] = field(default_factory=dict)
     earlier_fitness: dict[int, RoundTally] = field(default_factory=dict)
     rising_schools: list[int] = field(default_factory=list)  # school ids off target
@@ -122,8 +122,8 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
     rng = random.Random(seed)
     result = DemoHealth(VisionRound(school_year, 1), school_year - 1)
     last_autumn = VisionRound(school_year - 1, 1)
-    # This year's and last year's rounds first, as before the history was added, so
-    # that they draw the same numbers; the earlier years follow.
+    # This year's and last year's rounds first, in their old order, so that the rounds
+    # the other demo steps and tests rely on draw first; the earlier years follow.
     rounds = (
         _Round(
             _check_vision, last_autumn, 1, school_year - 1, VISION_DAYS, False, result.last_vision
@@ -180,8 +180,8 @@ def _earlier_rounds(school_year: int, result: DemoHealth) -> list[_Round]:
 
 
 def _rising_schools(seed: int, classes: Sequence[SchoolClass]) -> list[int]:
-    """The schools whose myopia rate rises, drawn from their own random stream (the
-    rounds' draws stay as they were), among schools with more than one grade."""
+    """The schools whose myopia rate rises, drawn from their own random stream (so the
+    choice does not move the rounds' draws), among schools with more than one grade."""
     grades: dict[int, set[int]] = {}
     for item in classes:
         grades.setdefault(item.school_id, set()).add(item.grade)
