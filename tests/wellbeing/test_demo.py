@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
+from screening.indicators import PERCENT, roll_up, value
 from wellbeing.campaigns.demo import build_demo_campaign
 from wellbeing.campaigns.models import CampaignTarget
 from wellbeing.campaigns.services import target_for_code
 from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
+from wellbeing.district.indicators import INDICATORS
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
 from wellbeing.health import export
@@ -442,6 +444,7 @@ def test_last_year_s_rounds_are_closed_in_the_grade_below(health):
         select(FitnessRecord.grade, SchoolClass.grade, FitnessRecord.measured_on)
         .join(Student, Student.id == FitnessRecord.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(FitnessRecord.school_year == YEAR - 1)
     ).all()
     assert len(grades) == played.fitness.records and played.fitness.in_progress_classes == 0
     assert all(then == now - 1 for then, now, _ in grades)
@@ -449,6 +452,51 @@ def test_last_year_s_rounds_are_closed_in_the_grade_below(health):
     ratings = Counter(db.session.scalars(select(FitnessRecord.rating)))
     assert ratings["pass"] > ratings["fail"] > 0 and ratings["excellent"] > 0
     assert played.last_vision.records > 0 and played.last_vision.in_progress_classes == 0
+
+
+def _myopia(district_id: int, school_year: int) -> tuple[float, dict[int, float]]:
+    """The district's and each school's screening-myopia rate, as the indicator counts."""
+    tallies = list(INDICATORS["health_myopia"].source(district_id, school_year))
+    ((n, d),) = roll_up(tallies, lambda t: None).values()
+    schools = {k: value(PERCENT, *c) for k, c in roll_up(tallies, lambda t: t.school_id).items()}
+    return value(PERCENT, n, d), schools
+
+
+def test_three_school_years_of_rounds_each_cohort_in_its_grade_then(health):
+    played, _ = health
+    assert set(played.earlier_vision) == {VisionRound(YEAR - 2, 1)}
+    assert set(played.earlier_fitness) == {YEAR - 2, YEAR - 3}
+    autumns = Counter(
+        db.session.scalars(select(VisionRecord.year).where(VisionRecord.season == "autumn"))
+    )
+    assert set(autumns) == {YEAR - 2, YEAR - 1, YEAR}
+    assert autumns[YEAR - 2] == played.earlier_vision[VisionRound(YEAR - 2, 1)].records
+    for back in (2, 3):
+        rows = db.session.execute(
+            select(FitnessRecord.grade, SchoolClass.grade, FitnessRecord.measured_on)
+            .join(Student, Student.id == FitnessRecord.student_id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(FitnessRecord.school_year == YEAR - back)
+        ).all()
+        assert len(rows) == played.earlier_fitness[YEAR - back].records > 0
+        # Each cohort in the grade it was then; the youngest were not at school yet.
+        assert all(then == now - back >= 1 for then, now, _ in rows)
+        assert all(day.year == YEAR - back + 1 and 4 <= day.month <= 5 for _, _, day in rows)
+
+
+def test_district_myopia_falls_while_the_schools_off_target_rise(health):
+    played, _ = health
+    district_id = db.session.scalar(select(District.id))
+    rates = {year: _myopia(district_id, year) for year in (YEAR - 2, YEAR - 1, YEAR)}
+    district = [rates[year][0] for year in sorted(rates)]
+    # Falling year on year, by about one to two points a year (wellbeing/health/demo.py
+    # says why more than each school's half point; a small demo is noisier).
+    assert district[0] > district[1] > district[2]
+    assert 0.5 <= (district[0] - district[2]) / 2 <= 3.0
+    assert played.rising_schools
+    for school_id in played.rising_schools:
+        school = [rates[year][1][school_id] for year in sorted(rates)]
+        assert school[0] < school[1] < school[2], school_id
 
 
 def test_last_year_s_national_file_lists_only_what_the_demo_left_incomplete(health):

@@ -1,6 +1,11 @@
-"""The demo district's health records, for every school: this school year's autumn vision
-round (under way), and last school year's autumn vision round and spring fitness tests
-(closed, so that last year's national file is whole).
+"""The demo district's health records, for every school: three school years of autumn
+vision rounds (this school year's under way, the two before closed) and three school
+years of spring fitness tests (the last three, closed, so that last year's national file
+is whole), each cohort in the grade it was then.
+
+Screening myopia falls slowly at each school, year on year, while one school in fifteen
+goes the other way (its rate rises), so the district's indicators have a trend
+to show and a school off target to find (README, "Health indicators").
 
 Values are drawn from simple models (myopia and acuity worsening with the grade, height,
 weight and performance growing with it), typed as a doctor would type them into the grid,
@@ -43,6 +48,23 @@ EXEMPTION_REASONS = ("术后恢复期，医生建议免测", "肢体残疾，申
 # and May (the months the rounds' dates must fall in; later days are cut to today).
 VISION_DAYS = ((9, 8), (10, 30))
 FITNESS_DAYS = ((4, 7), (5, 29))
+YEARS = 3  # school years of history, this one included
+# The myopia trend. The roster holds today's students only (no graduates, no earlier
+# schools), so a school's earlier round holds fewer, younger students than today's: a
+# junior school's "last year" is today's grades 7 and 8 and the primary pupils who are
+# today's grade 7, a far less myopic mix. Drawn from the grade model alone, every
+# secondary school's rate would rise by several points a year from the mix alone. So the
+# earlier rounds shift each school's chance of myopia to make its expected rate, as the
+# indicators count it, today's plus its trend. The district's earlier rounds still lean
+# towards the (more myopic) secondary schools (a primary school's earlier round has a
+# cohort fewer: its then top grade is counted at the junior schools they attend now), so
+# the district's rate falls faster than the schools': about 2 points a year for their
+# half point (too fast for a real district; a real roster has its graduates). Per-grade
+# figures of earlier years carry these shifts and are not realistic (README, "The demo
+# district").
+MYOPIA_FALL_PER_YEAR = 0.006  # a school's chance, higher by this per school year back
+SCHOOLS_PER_RISING = 15  # one school in 15 (at least one) is off target: its rate rises
+MYOPIA_RISE_PER_YEAR = 0.03  # their rate, lower by this per school year back
 
 
 @dataclass
@@ -64,6 +86,10 @@ class DemoHealth:
     vision: RoundTally = field(default_factory=RoundTally)
     fitness: RoundTally = field(default_factory=RoundTally)
     last_vision: RoundTally = field(default_factory=RoundTally)  # last autumn's, closed
+    # The rounds of the school years before last (closed), by round and by school year.
+    earlier_vision: dict[VisionRound, RoundTally] = field(default_factory=dict)
+    earlier_fitness: dict[int, RoundTally] = field(default_factory=dict)
+    rising_schools: list[int] = field(default_factory=list)  # school ids off target
 
 
 @dataclass
@@ -96,6 +122,8 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
     rng = random.Random(seed)
     result = DemoHealth(VisionRound(school_year, 1), school_year - 1)
     last_autumn = VisionRound(school_year - 1, 1)
+    # This year's and last year's rounds first, in their old order, so that the rounds
+    # the other demo steps and tests rely on draw first; the earlier years follow.
     rounds = (
         _Round(
             _check_vision, last_autumn, 1, school_year - 1, VISION_DAYS, False, result.last_vision
@@ -106,6 +134,7 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
         _Round(
             _check_vision, result.vision_round, 0, school_year, VISION_DAYS, True, result.vision
         ),
+        *_earlier_rounds(school_year, result),
     )
     classes = db.session.scalars(select(SchoolClass).order_by(*SchoolClass.ordering())).all()
     students: dict[int, list[Student]] = {}
@@ -114,6 +143,9 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
     ):
         students.setdefault(student.class_id, []).append(student)
     doctors = _doctors()
+    result.rising_schools = _rising_schools(seed, classes)
+    rising = set(result.rising_schools)
+    shifts = _myopia_shifts(classes, students, rising)
     # Round by round, so that only one round's rows are held at a time.
     for played in rounds:
         rows: list[_Row] = []
@@ -121,11 +153,41 @@ def build_demo_health(seed: int, school_year: int, demo_class_id: int | None) ->
             under_way = played.under_way and (
                 item.id == demo_class_id or rng.random() < IN_PROGRESS_CLASSES
             )
-            for row in _play_class(rng, played, item, students.get(item.id, []), under_way):
+            shift = shifts.get((item.school_id, played.years_back), 0.0)
+            pupils = students.get(item.id, [])
+            for row in _play_class(rng, played, item, pupils, under_way, shift):
                 row.fields["measured_by_id"] = doctors.get(item.school_id)
                 rows.append(row)
         _write_round(played, rows)
     return result
+
+
+def _earlier_rounds(school_year: int, result: DemoHealth) -> list[_Round]:
+    """The closed rounds of the school years before last: autumn vision two years back,
+    spring fitness two and three years back."""
+    rounds = []
+    for back in range(2, YEARS):
+        autumn = VisionRound(school_year - back, 1)
+        tally = result.earlier_vision.setdefault(autumn, RoundTally())
+        rounds.append(
+            _Round(_check_vision, autumn, back, school_year - back, VISION_DAYS, False, tally)
+        )
+    for back in range(2, YEARS + 1):
+        year = school_year - back
+        tally = result.earlier_fitness.setdefault(year, RoundTally())
+        rounds.append(_Round(_check_fitness, year, back, year + 1, FITNESS_DAYS, False, tally))
+    return rounds
+
+
+def _rising_schools(seed: int, classes: Sequence[SchoolClass]) -> list[int]:
+    """The schools whose myopia rate rises, drawn from their own random stream (so the
+    choice does not move the rounds' draws), among schools with more than one grade."""
+    grades: dict[int, set[int]] = {}
+    for item in classes:
+        grades.setdefault(item.school_id, set()).add(item.grade)
+    candidates = sorted(school for school, found in grades.items() if len(found) > 1)
+    count = min(max(round(len(grades) / SCHOOLS_PER_RISING), 1), len(candidates))
+    return sorted(random.Random(f"{seed}-rising").sample(candidates, count))
 
 
 def _play_class(
@@ -134,6 +196,7 @@ def _play_class(
     item: SchoolClass,
     pupils: Sequence[Student],
     under_way: bool,
+    myopia_shift: float = 0.0,
 ) -> list[_Row]:
     """One class's round: every student, or in a class still in progress a share of
     them (the first ones by student number, as a doctor works down the list)."""
@@ -149,9 +212,11 @@ def _play_class(
         tally.complete_classes += 1
     today = utcnow().date()
     rows = []
-    for student in pupils[:done]:
+    vision = isinstance(played.round_value, VisionRound)
+    myopic = _myopic_children(rng, done, grade, myopia_shift) if vision else set()
+    for index, student in enumerate(pupils[:done]):
         day = _day(rng, played.calendar_year, played.window, today)
-        row = played.check(student, rng, grade, played.round_value, day)
+        row = played.check(student, rng, grade, played.round_value, day, index in myopic)
         if row is None:
             tally.refused += 1
             continue
@@ -223,6 +288,11 @@ def _eye(rng: random.Random, grade: int, myopic: bool) -> dict[str, str]:
         sphere = rng.gauss(max(1.25 - 0.15 * grade, 0.25), 0.4)
     sphere = round(sphere * 4) / 4
     cylinder = -round(abs(rng.gauss(0, 0.45)) * 4) / 4
+    if not myopic:
+        # Not myopic: SE stays above −0.50 D, so the screening rate follows the model's
+        # chance (a tail of emmetropic eyes read as myopic would add most in the oldest
+        # grades and bend the demo's trends).
+        sphere = max(sphere, round((-0.25 - cylinder / 2) * 4) / 4)
     equivalent = sphere + cylinder / 2
     acuity = 5.05 + min(equivalent + 0.25, 0) * 0.35 + rng.gauss(0, 0.05)
     acuity = min(max(round(acuity, 1), 3.8), 5.3)
@@ -234,13 +304,55 @@ def _eye(rng: random.Random, grade: int, myopic: bool) -> dict[str, str]:
     }
 
 
-def _vision_payload(rng: random.Random, grade: int, day: date) -> tuple[dict[str, Any], bool]:
+def _myopia_chance(grade: int) -> float:
+    """A child's chance of myopia by grade: about 1 in 10 in grade 1, 2 in 5 by grade 6,
+    7 in 10 by grade 9, 4 in 5 in senior high: near the national screening figures."""
+    return min(0.04 + 0.068 * grade, 0.8)
+
+
+def _myopia_shifts(
+    classes: Sequence[SchoolClass], students: dict[int, list[Student]], rising: set[int]
+) -> dict[tuple[int, int], float]:
+    """(school, years back) -> the shift of the chance of myopia in that round: what
+    makes the school's expected rate today's with its students in the grades they were
+    then, plus its trend (higher then at the schools on target, lower at the others)."""
+    grades: dict[int, list[int]] = {}
+    for item in classes:
+        grades.setdefault(item.school_id, []).extend([item.grade] * len(students.get(item.id, [])))
+    shifts = {}
+    for school, today in grades.items():
+        now = _mean(map(_myopia_chance, today))
+        trend = -MYOPIA_RISE_PER_YEAR if school in rising else MYOPIA_FALL_PER_YEAR
+        for back in range(1, YEARS):
+            then = [_myopia_chance(g - back) for g in today if g - back >= 1]
+            expected = _mean(then) if then else now
+            shifts[(school, back)] = now - expected + back * trend
+    return shifts
+
+
+def _mean(values: Iterable[float]) -> float:
+    found = list(values)
+    return sum(found) / len(found) if found else 0.0
+
+
+def _myopic_children(rng: random.Random, count: int, grade: int, shift: float) -> set[int]:
+    """Which of a class's children are myopic: the class's expected number (rounded up or
+    down at random), placed at random. Drawn per class rather than per child, so that a
+    school's and the district's rates follow the model closely even in a small demo, and
+    a trend of a point a year is not lost in the noise."""
+    chance = min(max(_myopia_chance(grade) + shift, 0.01), 0.95)
+    expected = chance * count
+    number = int(expected) + (rng.random() < expected - int(expected))
+    return set(rng.sample(range(count), number))
+
+
+def _vision_payload(
+    rng: random.Random, grade: int, day: date, child_myopic: bool
+) -> tuple[dict[str, Any], bool]:
     payload: dict[str, Any] = {"measured_on": day.isoformat(), **_status(rng)}
     if payload["status"] != "measured":
         return payload, False
-    # A child's two eyes go together: about 1 in 10 myopic in grade 1, 2 in 5 by grade 6,
-    # 7 in 10 by grade 9, 4 in 5 in senior high: near the national screening figures.
-    child_myopic = rng.random() < min(0.04 + 0.068 * grade, 0.8)
+    # A child's two eyes go together.
     for side in ("right", "left"):
         myopic = rng.random() < (0.9 if child_myopic else 0.02)
         payload |= {f"{k}_{side}": v for k, v in _eye(rng, grade, myopic).items()}
@@ -255,9 +367,14 @@ def _vision_payload(rng: random.Random, grade: int, day: date) -> tuple[dict[str
 
 
 def _check_vision(
-    student: Student, rng: random.Random, grade: int, vision_round: VisionRound, day: date
+    student: Student,
+    rng: random.Random,
+    grade: int,
+    vision_round: VisionRound,
+    day: date,
+    myopic: bool = False,
 ) -> _Row | None:
-    payload, incomplete = _vision_payload(rng, grade, day)
+    payload, incomplete = _vision_payload(rng, grade, day, myopic)
     fields, errors = entry.check_vision_row(student, vision_round, payload, classify=False)
     if errors:
         return None
@@ -325,7 +442,12 @@ def _fitness_payload(
 
 
 def _check_fitness(
-    student: Student, rng: random.Random, grade: int, school_year: int, day: date
+    student: Student,
+    rng: random.Random,
+    grade: int,
+    school_year: int,
+    day: date,
+    myopic: bool = False,  # unused: the rounds' checks share one signature
 ) -> _Row | None:
     payload, incomplete = _fitness_payload(rng, grade, student.sex, day)
     fields, errors = entry.check_fitness_row(student, grade, school_year, payload, score=False)
