@@ -11,3 +11,4 @@ from wellbeing.review import models as review  # noqa: F401
 from wellbeing.roster import models as roster  # noqa: F401
 from wellbeing.scheduler import models as scheduler  # noqa: F401
 from wellbeing.security import models as security  # noqa: F401
+from wellbeing.district import models as district  # noqa: F401
