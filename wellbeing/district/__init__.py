@@ -1,0 +1,3 @@
+"""The district view: indicators against the plan's targets, dashboards, exports."""
+
+from wellbeing.district import refresh  # noqa: F401  (registers the nightly job)
