@@ -38,6 +38,22 @@ bp = Blueprint("indicators", __name__, url_prefix="/district/indicators")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW, TARGETS = "district.indicators", "district.indicator_targets"
 
+
+def _indicator_words(indicator_id: Any) -> str:
+    """An indicator named in the audit browser (its id only when no longer registered)."""
+    indicator = figures.find(str(indicator_id))
+    return figures.text(indicator.name) if indicator else str(indicator_id)
+
+
+def _targets_words(targets: Any) -> str:
+    """The targets set, each named: a number, or the plan's default when emptied."""
+    default = _("Plan's default")
+    return "; ".join(
+        f"{_indicator_words(key)} {default if target is None else f'{target:g}'}"
+        for key, target in dict(targets).items()
+    )
+
+
 register_labels(
     actions={"indicator_targets": _l("District indicator targets set")},
     fields={
@@ -49,6 +65,7 @@ register_labels(
         "indicators_xlsx": _l("An indicator's figures by school (XLSX)"),
         "indicators_csv": _l("An indicator's figures by school (CSV)"),
     },
+    formats={"indicator": _indicator_words, "targets": _targets_words},
 )
 
 
@@ -93,6 +110,7 @@ def _page(template: str, district: District, **values: Any) -> str:
         year_label=year_label,
         small=ledger.SMALL_CELL,
         shown_as=ledger.SUPPRESSED,
+        refresh_command=Markup("<code>wellbeing district refresh</code>"),
         **values,
     )
 
