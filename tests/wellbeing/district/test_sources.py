@@ -132,3 +132,26 @@ def test_refresh_is_idempotent_and_keeps_other_years(district_world):
     assert not db.session.scalar(
         select(func.count()).where(IndicatorValue.district_id == world.other_district.id)
     )
+
+
+def test_the_command_and_the_nightly_job_refresh(app, district_world):
+    from wellbeing.cli import cli
+    from wellbeing.district.refresh import district_group
+    from wellbeing.scheduler.registry import find
+
+    assert cli.commands["district"] is district_group  # `wellbeing district refresh`
+    if "district" not in app.cli.commands:
+        app.cli.add_command(district_group)
+    world = district_world
+    result = app.test_cli_runner().invoke(
+        args=["district", "refresh", "--year", str(world.school_year), "--district", "510502"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"510502 {world.school_year}:" in result.output
+    assert _stored(world, "schools_with_counselor") == (1, 2)
+    result = app.test_cli_runner().invoke(args=["district", "refresh", "--district", "nowhere"])
+    assert result.exit_code != 0 and "no district" in result.output
+    job = find("district.refresh")
+    assert job is not None and job.trigger == "cron"
+    counts = job.function()
+    assert counts["districts"] == 2 and counts["rows"] > 0
