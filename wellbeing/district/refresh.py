@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from screening.indicators import Indicator, Tally, roll_up
 from wellbeing.clock import local_today, utcnow
-from wellbeing.district.indicators import INDICATORS
+from wellbeing.district.indicators import INDICATORS, sharing
 from wellbeing.district.models import IndicatorValue
 from wellbeing.extensions import db
 from wellbeing.health.rounds import school_year_for
@@ -83,11 +83,12 @@ def refresh(district_id: int, school_year: int) -> int:
     transaction."""
     load_sources()
     rows = []
-    for registered in INDICATORS.values():
-        if registered.source is None:  # a change of another indicator: read, not stored
-            continue
-        tallies = registered.source(district_id, school_year)
-        rows += rows_for(district_id, school_year, registered.indicator, tallies)
+    with sharing():
+        for registered in INDICATORS.values():
+            if registered.source is None:  # a change of another indicator: read, not stored
+                continue
+            tallies = registered.source(district_id, school_year)
+            rows += rows_for(district_id, school_year, registered.indicator, tallies)
     db.session.execute(
         delete(IndicatorValue).where(
             IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year

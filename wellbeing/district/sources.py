@@ -24,7 +24,7 @@ from screening.indicators import AT_LEAST, AT_MOST, NO_TARGET, PER_1000, RATIO, 
 from wellbeing.campaigns import vocabulary as cv
 from wellbeing.campaigns.models import Campaign, CampaignTarget
 from wellbeing.clock import local_midnight_utc, local_today, utcnow
-from wellbeing.district.indicators import register_indicator
+from wellbeing.district.indicators import register_indicator, shared
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
 from wellbeing.health.rounds import SCHOOL_YEAR_FIRST_MONTH
@@ -68,6 +68,11 @@ def year_bounds(school_year: int) -> tuple[datetime, datetime]:
 def year_end(school_year: int) -> datetime:
     """When the year's figures stand: its end, or now while it runs."""
     return min(year_bounds(school_year)[1], utcnow())
+
+
+@shared
+def _staffing(district_id: int) -> list:
+    return school_staffing(district_id)
 
 
 def _schools(district_id: int) -> list[School]:
@@ -134,6 +139,7 @@ def valid_rate(district_id: int, school_year: int) -> list[Tally]:
     return _per_student(rows, {cv.SCREENED_VALID}, {cv.SCREENED_VALID, cv.RETEST_PENDING})
 
 
+@shared
 def _tier_counts(district_id: int, school_year: int) -> dict[tuple, Counter]:
     """Per (school, grade, sex), the tiers of the year's assessments: each current tier
     (the counselor's once reviewed, else the model's). Tiers are sealed: the statuses are
@@ -173,6 +179,7 @@ def tier_share(tier: str) -> Any:
 # ----------------------------------------------------------------------------- crisis
 
 
+@shared
 def _sla(district_id: int, school_year: int) -> list[tuple[School, oversight.SlaTally]]:
     """The review's SLA counts of each school over the school year (so far)."""
     first, last = year_days(school_year)
@@ -210,7 +217,7 @@ def plans_open(district_id: int, school_year: int) -> list[Tally]:
     )
     return [
         Tally(row.school.id, None, None, open_counts[row.school.id], row.enrolled)
-        for row in school_staffing(district_id)
+        for row in _staffing(district_id)
     ]
 
 
@@ -240,7 +247,7 @@ def students_per_counselor(district_id: int, _school_year: int) -> list[Tally]:
     """Enrolled students over active counselors (the roster as it stands)."""
     return [
         Tally(row.school.id, None, None, row.enrolled, row.counselors)
-        for row in school_staffing(district_id)
+        for row in _staffing(district_id)
     ]
 
 
@@ -248,11 +255,17 @@ def schools_with_counselor(district_id: int, _school_year: int) -> list[Tally]:
     """Each school counts once in the denominator, and in the numerator with a counselor."""
     return [
         Tally(row.school.id, None, None, int(row.counselors > 0), 1)
-        for row in school_staffing(district_id)
+        for row in _staffing(district_id)
     ]
 
 
 # ----------------------------------------------------------------------------- committee
+
+
+@shared
+def _committee(district_id: int, school_year: int) -> list:
+    today = min(year_days(school_year)[1], local_today())
+    return committee.school_counts(district_id, today)
 
 
 def committee_source(numerator: str, base: str) -> Any:
@@ -260,10 +273,9 @@ def committee_source(numerator: str, base: str) -> Any:
     at the year's last day, or today while it runs."""
 
     def source(district_id: int, school_year: int) -> list[Tally]:
-        today = min(year_days(school_year)[1], local_today())
         return [
             Tally(school.id, None, None, counts[numerator], counts[base])
-            for school, counts in committee.school_counts(district_id, today)
+            for school, counts in _committee(district_id, school_year)
         ]
 
     return source
