@@ -74,14 +74,21 @@ def computed_at(district_id: int, school_year: int) -> datetime | None:
 
 
 def counts(
-    district_id: int, school_year: int, indicator_id: str | None = None
+    district_id: int, school_year: int, indicator_id: str | None = None, whole: bool = False
 ) -> dict[str, dict[Cell, tuple[int, int]]]:
-    """Per indicator, the stored (numerator, denominator) of each cell."""
+    """Per indicator, the stored (numerator, denominator) of each cell; with `whole`, the
+    district's cell only (the dashboard's, a few rows instead of every school's)."""
     query = select(IndicatorValue).where(
         IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year
     )
     if indicator_id is not None:
         query = query.where(IndicatorValue.indicator_id == indicator_id)
+    if whole:
+        query = query.where(
+            IndicatorValue.school_id.is_(None),
+            IndicatorValue.grade.is_(None),
+            IndicatorValue.sex.is_(None),
+        )
     found: dict[str, dict[Cell, tuple[int, int]]] = defaultdict(dict)
     for row in db.session.scalars(query):
         found[row.indicator_id][(row.school_id, row.grade, row.sex)] = (

@@ -123,8 +123,8 @@ def _page(template: str, district: District, **values: Any) -> str:
 def dashboard() -> str:
     district = _district()
     year, stored = _year(district)
-    this_year = figures.counts(district.id, year)
-    last_year = figures.counts(district.id, year - 1)
+    this_year = figures.counts(district.id, year, whole=True)
+    last_year = figures.counts(district.id, year - 1, whole=True)
     targets = figures.targets(district.id)
     suppress = _suppress(district)
     groups = [
