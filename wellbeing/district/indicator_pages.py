@@ -195,8 +195,15 @@ def school_table(
 def part_table(
     indicator: Indicator, cells: dict, school_id: int | None, by: str, suppress: bool
 ) -> list[figures.Shown]:
-    """One place's cells by grade or by sex, then the place's total."""
-    if by == "grade":
+    """One place's cells by grade, by sex, or by both (a school's only: the district
+    stores no grade-and-sex cell), then the place's total."""
+    if by == "grade_sex":
+        keys = sorted(k[1:] for k in cells if k[0] == school_id and None not in k[1:])
+        rows = [
+            (f"{_('Grade %(grade)d', grade=g)} {_sex_label(sex)}", *cells[(school_id, g, sex)])
+            for g, sex in keys
+        ]
+    elif by == "grade":
         keys = sorted(
             k[1] for k in cells if k[0] == school_id and k[1] is not None and k[2] is None
         )
@@ -272,6 +279,7 @@ def indicator_page(indicator_id: str) -> str:
         ],
         by_grade=part_table(indicator, cells, None, "grade", suppress),
         by_sex=part_table(indicator, cells, None, "sex", suppress),
+        by_grade_sex=[],
         trend=trend,
         chart=trend_chart(indicator, trend, target),
         target=target,
@@ -298,6 +306,7 @@ def school_page(school: School, indicator_id: str) -> str:
         links=[],
         by_grade=part_table(indicator, cells, school.id, "grade", suppress),
         by_sex=part_table(indicator, cells, school.id, "sex", suppress),
+        by_grade_sex=part_table(indicator, cells, school.id, "grade_sex", suppress),
         trend=[],
         chart=None,
         target=figures.targets(district.id)[indicator.id],
