@@ -48,6 +48,9 @@ class Indicator:
     by_grade: bool = True
     change_of: str | None = None  # POINTS: this year's value of that indicator less last's
     group: str = ""  # the dashboard's section: screening, crisis, staffing, committee, health
+    # Whether small cells are suppressed for monitors: counts of students (or of what
+    # points to few students) are; counts of schools or staff are shown whole.
+    suppress: bool = True
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

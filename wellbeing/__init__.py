@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.campaigns.paper import bp as paper_bp
     from wellbeing.campaigns.runner import bp as runner_bp
     from wellbeing.district.blueprint import bp as district_bp
+    from wellbeing.district.indicator_pages import bp as indicators_bp
     from wellbeing.followups.blueprint import bp as followups_bp
     from wellbeing.health.blueprint import bp as health_bp
     from wellbeing.main import bp as main_bp
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         roster_bp,
         roster_import_bp,
         district_bp,
+        indicators_bp,
         notes_bp,
         inbox_bp,
         outbox_bp,

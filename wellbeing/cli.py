@@ -7,6 +7,7 @@ from flask.cli import FlaskGroup
 from wellbeing import create_app
 from wellbeing.demo import demo_command
 from wellbeing.demo_mailbox import mailbox_command
+from wellbeing.district.refresh import district_group
 from wellbeing.health_cli import fitness_group, vision_group
 from wellbeing.instruments_cli import instruments_group, score_command
 from wellbeing.review.cli import risk_group
@@ -32,6 +33,7 @@ cli.add_command(retention_group)
 cli.add_command(compliance_group)
 cli.add_command(scheduler_group)
 cli.add_command(serve_command)
+cli.add_command(district_group)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from wellbeing.campaigns.vocabulary import STATES
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
+from wellbeing.district.refresh import refresh_all
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
@@ -87,6 +88,8 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "indicator_value",
+    "indicator_target",
     "observation",
     "weekly_report",
     "plan_package",
@@ -341,6 +344,9 @@ def demo_command(
         files = build_demo_files(seed)
         db.session.commit()
         observations = build_demo_observations(seed)
+        db.session.commit()
+        # The district's indicators, so the dashboard has figures before the first night.
+        refresh_all()
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -1,6 +1,7 @@
 """Every model module, imported once so the metadata (and Alembic) sees every table."""
 
 from wellbeing.campaigns import models as campaigns  # noqa: F401
+from wellbeing.district import models as district  # noqa: F401
 from wellbeing.followups import models as followups  # noqa: F401
 from wellbeing.health import models as health  # noqa: F401
 from wellbeing.notes import models as notes  # noqa: F401

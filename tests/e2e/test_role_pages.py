@@ -31,6 +31,7 @@ PAGES = {
         "review.risk_models",
         "review.risk_card",
         "review.risk_preview",
+        "indicators.targets",
     ],
     "monitor": [
         "main.home",
@@ -39,6 +40,10 @@ PAGES = {
         "campaigns.index",
         "coverage.district",
         "observations.committee_district",
+        "indicators.dashboard",
+        "indicators.definitions",
+        "indicators.indicator_page",
+        "indicators.school_page",
     ],
     "e2e-words-leader": [
         "main.home",
@@ -151,7 +156,7 @@ with app.app_context(), app.test_request_context():
         "school_id": school.id, "class_id": school_class.id, "student_id": student.id,
         "campaign_id": campaign.id, "district_id": school.district_id,
         "vision_round": vision_round_for(today).key, "school_year": school_year_for(today),
-        "version": "default-1",
+        "version": "default-1", "indicator_id": "new_student_screening_coverage",
     }
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     urls = {}

@@ -11,6 +11,7 @@ from werkzeug.routing import Rule
 from tests.conftest import login
 from tests.factories import add_assessments, add_follow_ups, add_observations, add_plans
 from tests.wellbeing.campaigns import ACCESS_MODULES
+from tests.wellbeing.district import ACCESS_MODULES as DISTRICT_ACCESS_MODULES
 from tests.wellbeing.observations import ACCESS_MODULES as OBSERVATION_ACCESS_MODULES
 from tests.wellbeing.plans import ACCESS_MODULES as PLAN_ACCESS_MODULES
 from wellbeing.extensions import db
@@ -109,7 +110,12 @@ EXPECTED: dict[str, set[str]] = {
     "reauth.confirm": EVERYONE,
 }
 # Each campaign area keeps its expectations beside its tests.
-for _module in [*ACCESS_MODULES, *PLAN_ACCESS_MODULES, *OBSERVATION_ACCESS_MODULES]:
+for _module in [
+    *ACCESS_MODULES,
+    *PLAN_ACCESS_MODULES,
+    *OBSERVATION_ACCESS_MODULES,
+    *DISTRICT_ACCESS_MODULES,
+]:
     EXPECTED.update(_module.EXPECTED)
     PUBLIC |= _module.PUBLIC
 
@@ -157,6 +163,7 @@ PLAIN_ARGS = {
     "message_id": 1,
     "version": "default-1",  # the shipped risk model
     "number": 1,  # a plan's first version
+    "indicator_id": "new_student_screening_coverage",
 }
 
 # Where each role's scope is (see tests/factories.py): the target inside and outside.

@@ -123,6 +123,11 @@ NO_STUDENT_DATA: dict[str, str] = {
     "runner.done": "the student's own closing page",
     "plans.hospitals": "the district's partner hospitals: names, departments, contacts",
     "plans.edit_hospital": "one partner hospital",
+    "indicators.dashboard": "the district's stored figures against their targets",
+    "indicators.definitions": "how each indicator is counted",
+    "indicators.indicator_page": "stored counts by school, grade and sex, small cells suppressed",
+    "indicators.school_page": "a school's stored counts by grade and sex, small cells suppressed",
+    "indicators.targets": "the targets form",
 }
 # Pages audited in their own way since before (left as they are): the action they write.
 AUDITED_ALREADY: dict[str, str] = {
@@ -141,6 +146,8 @@ AUDITED_ALREADY: dict[str, str] = {
     "coverage.export_school": "export",
     "coverage.export_district": "export",
     "oversight.district_sla_xlsx": "export",
+    "indicators.export_xlsx": "export",
+    "indicators.export_csv": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",

@@ -10,8 +10,11 @@ counts; it never returns a student."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
 
 from screening.indicators import Indicator, Tally
 
@@ -39,3 +42,33 @@ def register_indicator(indicator: Indicator, source: Source | None = None) -> In
 
 def indicator(indicator_id: str) -> Indicator:
     return INDICATORS[indicator_id].indicator
+
+
+# Counts several sources share (the SLA figures, a school's staffing, the opened tiers),
+# computed once per refresh rather than once per indicator: kept only while `sharing()`
+# is open, so a source called on its own always counts afresh.
+_shared: dict[tuple, Any] | None = None
+Shared = TypeVar("Shared", bound=Callable[..., Any])
+
+
+def shared(function: Shared) -> Shared:
+    @wraps(function)
+    def once(*args: Any) -> Any:
+        if _shared is None:
+            return function(*args)
+        key = (function.__qualname__, *args)
+        if key not in _shared:
+            _shared[key] = function(*args)
+        return _shared[key]
+
+    return once  # type: ignore[return-value]
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    global _shared
+    _shared = {}
+    try:
+        yield
+    finally:
+        _shared = None

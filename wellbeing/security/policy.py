@@ -60,6 +60,14 @@ POLICY: dict[str, Rule] = {
         R.admin,
     ),
     "district.overview": _rule("District aggregates, never a student", R.monitor, R.admin),
+    # The plan's indicators: precomputed counts by school, grade and sex (small cells
+    # suppressed for monitors), their trends and exports; the targets are the admin's.
+    "district.indicators": _rule(
+        "The district's indicators against their targets, by school, grade and sex; exports",
+        R.monitor,
+        R.admin,
+    ),
+    "district.indicator_targets": _rule("Set the district's indicator targets", R.admin),
     "roster.list_schools": _rule("List the schools in one's scope", R.admin, R.counselor, R.doctor),
     "roster.view_school": _rule("A school's classes", R.admin, R.counselor, R.doctor),
     "roster.view_class": _rule(

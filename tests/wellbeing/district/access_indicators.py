@@ -1,0 +1,13 @@
+"""Who may see the district's indicators (merged into the role-by-route test): the
+district's monitors and administrators; only the administrators set the targets."""
+
+EXPECTED: dict[str, set[str]] = {
+    "indicators.dashboard": {"monitor", "admin"},
+    "indicators.definitions": {"monitor", "admin"},
+    "indicators.indicator_page": {"monitor", "admin"},
+    "indicators.school_page": {"monitor", "admin"},
+    "indicators.export_xlsx": {"monitor", "admin"},
+    "indicators.export_csv": {"monitor", "admin"},
+    "indicators.targets": {"admin"},
+}
+PUBLIC: set[str] = set()

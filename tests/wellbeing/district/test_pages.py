@@ -1,0 +1,158 @@
+"""The indicator pages by role: the dashboard against the targets, the definitions, the
+drill-down with small cells suppressed for monitors, the trend, the exports (audited) and
+the administrator's targets (errors beside the fields, audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from markupsafe import escape
+from sqlalchemy import select
+
+from tests.conftest import login
+from wellbeing.district import figures
+from wellbeing.district.models import IndicatorTarget
+from wellbeing.district.refresh import refresh
+from wellbeing.extensions import db
+from wellbeing.security.models import AuditEvent
+
+pytestmark = pytest.mark.app
+
+
+def _no_student(page: str, world) -> None:
+    for student in world.students.values():
+        assert student.name not in page and student.student_number not in page
+
+
+def test_dashboard_says_what_is_missing_before_a_refresh(client, district_world):
+    login(client, "monitor")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    assert "尚未计算数据" in page and "wellbeing district refresh" in page
+
+
+def test_dashboard_lists_every_indicator_with_its_target(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    login(client, "admin")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    for indicator in figures.indicators():
+        assert f'data-indicator="{indicator.id}"' in page
+    assert "新生心理筛查覆盖率" in page and "计算时间" in page
+    # Schools with a counselor: 1 of 2 against the plan's 100%.
+    row = page.split('data-indicator="schools_with_counselor"')[1].split("</tr>")[0]
+    assert "50.0%" in row and "≥ 100.0%" in row and "未达标" in row
+    assert 'id="indicator-targets"' in page
+    _no_student(page, world)
+    client.post("/logout")
+    login(client, "monitor")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    assert 'id="indicator-targets"' not in page
+    _no_student(page, world)
+
+
+def test_definitions_name_numerator_denominator_source_and_target(client, district_world):
+    login(client, "monitor")
+    page = client.get("/district/indicators/definitions").get_data(as_text=True)
+    for indicator in figures.indicators():
+        section = page.split(f'id="definition-{indicator.id}"')[1].split("</section>")[0]
+        for words in (indicator.name, indicator.numerator, indicator.denominator, indicator.source):
+            assert str(escape(words["zh"])) in section, indicator.id
+
+
+def _cell(page: str, table: str, row: str, cell: str) -> str:
+    part = page.split(f'data-table="{table}"')[1].split(f'data-row="{row}"')[1]
+    return part.split(f'data-cell="{cell}">')[1].split("<")[0]
+
+
+def test_small_cells_are_suppressed_for_monitors_only(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    url = "/district/indicators/tier_red_share"
+    login(client, "admin")
+    page = client.get(url).get_data(as_text=True)
+    assert _cell(page, "schools", "1", "numerator") == "1"  # school A's one red
+    client.post("/logout")
+    login(client, "monitor")
+    page = client.get(url).get_data(as_text=True)
+    assert _cell(page, "schools", "1", "numerator") == "&lt;5"
+    assert _cell(page, "schools", "1", "value") == "&lt;5"  # a rate on a hidden count
+    assert 'id="small-cells"' in page
+    _no_student(page, world)
+    # Counts of schools are not students': shown whole.
+    page = client.get("/district/indicators/schools_with_counselor").get_data(as_text=True)
+    assert _cell(page, "schools", "total", "numerator") == "1"
+    # The school's page: by grade and sex, suppressed too.
+    school = world.schools["A"]
+    page = client.get(f"/district/indicators/schools/{school.id}/tier_red_share")
+    assert page.status_code == 200
+    page = page.get_data(as_text=True)
+    assert _cell(page, "sexes", "total", "numerator") == "&lt;5"
+    assert "7年级 男生" in page  # the three assessed at A are boys
+    assert _cell(page, "grades-sexes", "1", "numerator") == "&lt;5"
+    assert client.get("/district/indicators/no_such_indicator").status_code == 404
+
+
+def test_trend_over_the_stored_years_with_a_chart(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year - 1)
+    refresh(world.district.id, world.school_year)
+    login(client, "admin")
+    page = client.get("/district/indicators/schools_with_counselor").get_data(as_text=True)
+    trend = page.split('data-table="trend"')[1]
+    assert f"{world.school_year - 1}–" in trend and f"{world.school_year}–" in trend
+    assert "<svg" in page and 'class="reference"' in page  # the target drawn as a line
+
+
+def test_exports_are_suppressed_for_monitors_and_audited(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    login(client, "monitor")
+    response = client.get("/district/indicators/tier_red_share/export.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    school_a = next(row for row in rows if row and row[0] == world.schools["A"].name)
+    assert school_a[1] == "<5"
+    response = client.get("/district/indicators/tier_red_share/export.xlsx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)
+    ).all()
+    details = [json.loads(event.detail) for event in events[-2:]]
+    assert [d["kind"] for d in details] == ["indicators_csv", "indicators_xlsx"]
+    assert all(d["suppressed"] and d["indicator"] == "tier_red_share" for d in details)
+
+
+def test_targets_form_errors_beside_fields_and_audited_saves(client, district_world):
+    world = district_world
+    login(client, "admin")
+    page = client.get("/district/indicators/targets").get_data(as_text=True)
+    assert 'name="new_student_screening_coverage"' in page
+    assert 'name="tier_red_share"' not in page  # no direction, no target
+    response = client.post(
+        "/district/indicators/targets", data={"new_student_screening_coverage": "150"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    field = page.split('name="new_student_screening_coverage"')[1].split('class="field"')[0]
+    assert 'class="error"' in field
+    assert not db.session.scalars(select(IndicatorTarget)).all()
+    response = client.post(
+        "/district/indicators/targets",
+        data={"new_student_screening_coverage": "98.5", "followups_on_time": "90"},
+    )
+    assert response.status_code == 302
+    assert figures.targets(world.district.id)["new_student_screening_coverage"] == 98.5
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "indicator_targets"))
+    assert json.loads(event.detail)["targets"] == {
+        "new_student_screening_coverage": 98.5,
+        "followups_on_time": 90.0,
+    }
+    # Emptied: back to the plan's default.
+    client.post(
+        "/district/indicators/targets",
+        data={"new_student_screening_coverage": "", "followups_on_time": "90"},
+    )
+    assert figures.targets(world.district.id)["new_student_screening_coverage"] == 100.0

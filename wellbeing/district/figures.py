@@ -1,0 +1,220 @@
+"""What the district's pages and exports read: the stored counts (indicator_value, never
+the areas' tables), the targets in force, and each figure as shown, with small cells
+suppressed for monitors through `shown_rows`, the one place the indicators apply it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import get_locale
+from sqlalchemy import func, select
+
+from screening.indicators import PER_1000, PERCENT, POINTS, RATIO, Indicator, change, meets, value
+from wellbeing.campaigns import ledger
+from wellbeing.district.indicators import INDICATORS
+from wellbeing.district.models import IndicatorTarget, IndicatorValue
+from wellbeing.extensions import db
+
+Cell = tuple[int | None, int | None, str | None]  # (school, grade, sex); None: all
+GROUP_ORDER = ("screening", "crisis", "plans", "staffing", "committee", "lessons", "health")
+
+
+def indicators() -> list[Indicator]:
+    """Every registered indicator, in registration order."""
+    return [registered.indicator for registered in INDICATORS.values()]
+
+
+def find(indicator_id: str) -> Indicator | None:
+    registered = INDICATORS.get(indicator_id)
+    return registered.indicator if registered else None
+
+
+def grouped() -> list[tuple[str, list[Indicator]]]:
+    """The indicators by dashboard section, known sections first."""
+    groups: dict[str, list[Indicator]] = defaultdict(list)
+    for indicator in indicators():
+        groups[indicator.group].append(indicator)
+    order = {name: n for n, name in enumerate(GROUP_ORDER)}
+    return sorted(groups.items(), key=lambda item: order.get(item[0], len(order)))
+
+
+def text(texts: dict[str, str] | object) -> str:
+    """An indicator's text in the page's language (Chinese unless English is chosen)."""
+    language = "en" if str(get_locale()).startswith("en") else "zh"
+    return texts[language]  # type: ignore[index]
+
+
+# ----------------------------------------------------------------------------- stored
+
+
+def years(district_id: int) -> list[int]:
+    """The school years with stored figures, newest first."""
+    return list(
+        db.session.scalars(
+            select(IndicatorValue.school_year)
+            .where(IndicatorValue.district_id == district_id)
+            .distinct()
+            .order_by(IndicatorValue.school_year.desc())
+        )
+    )
+
+
+def computed_at(district_id: int, school_year: int) -> datetime | None:
+    return db.session.scalar(
+        select(func.max(IndicatorValue.computed_at)).where(
+            IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year
+        )
+    )
+
+
+def counts(
+    district_id: int, school_year: int, indicator_id: str | None = None, whole: bool = False
+) -> dict[str, dict[Cell, tuple[int, int]]]:
+    """Per indicator, the stored (numerator, denominator) of each cell; with `whole`, the
+    district's cell only (the dashboard's, a few rows instead of every school's)."""
+    query = select(IndicatorValue).where(
+        IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year
+    )
+    if indicator_id is not None:
+        query = query.where(IndicatorValue.indicator_id == indicator_id)
+    if whole:
+        query = query.where(
+            IndicatorValue.school_id.is_(None),
+            IndicatorValue.grade.is_(None),
+            IndicatorValue.sex.is_(None),
+        )
+    found: dict[str, dict[Cell, tuple[int, int]]] = defaultdict(dict)
+    for row in db.session.scalars(query):
+        found[row.indicator_id][(row.school_id, row.grade, row.sex)] = (
+            row.numerator,
+            row.denominator,
+        )
+    return found
+
+
+def trend(district_id: int, indicator_id: str) -> list[tuple[int, int, int]]:
+    """(school year, numerator, denominator) of the district's cell, oldest first."""
+    return [
+        (row.school_year, row.numerator, row.denominator)
+        for row in db.session.scalars(
+            select(IndicatorValue)
+            .where(
+                IndicatorValue.district_id == district_id,
+                IndicatorValue.indicator_id == indicator_id,
+                IndicatorValue.school_id.is_(None),
+                IndicatorValue.grade.is_(None),
+                IndicatorValue.sex.is_(None),
+            )
+            .order_by(IndicatorValue.school_year)
+        )
+    ]
+
+
+def targets(district_id: int) -> dict[str, float | None]:
+    """Each indicator's target in force: the administrator's, else the plan's default."""
+    own = dict(
+        db.session.execute(
+            select(IndicatorTarget.indicator_id, IndicatorTarget.target).where(
+                IndicatorTarget.district_id == district_id
+            )
+        ).all()
+    )
+    return {i.id: own.get(i.id, i.target) for i in indicators()}
+
+
+# ----------------------------------------------------------------------------- shown
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A row as shown: its counts as ints or ledger.SUPPRESSED, its value None when it
+    has no denominator or a count behind it is hidden (then `hidden`)."""
+
+    label: str
+    numerator: int | str
+    denominator: int | str
+    value: float | None
+    hidden: bool = False
+
+
+def shown_rows(
+    indicator: Indicator, rows: Sequence[tuple[str, int, int]], suppress: bool
+) -> list[Shown]:
+    """The one place the indicators suppress small cells (to be swapped for
+    screening.suppression). `rows` is a table of (label, numerator, denominator) whose
+    last row is its total. With `suppress` (a monitor) and an indicator counting
+    students, counts from 1 to 4 and the cells that would give them away by subtraction
+    from the total are hidden, and so is a value built on a hidden count."""
+    table = [{"numerator": n, "denominator": d} for _, n, d in rows]
+    hidden = ledger.hidden_cells(table, ()) if suppress and indicator.suppress else set()
+    shown = []
+    for r, (label, numerator, denominator) in enumerate(rows):
+        cells = {k: ledger.SUPPRESSED if (r, k) in hidden else n for k, n in table[r].items()}
+        concealed = any((r, key) in hidden for key in table[r])
+        figure = None if concealed else value(indicator.unit, numerator, denominator)
+        shown.append(Shown(label, cells["numerator"], cells["denominator"], figure, concealed))
+    return shown
+
+
+def value_text(indicator: Indicator, figure: float | None, hidden: bool = False) -> str:
+    """A value with its unit; "<5" when hidden, a dash when there is none."""
+    if hidden:
+        return ledger.SUPPRESSED
+    if figure is None:
+        return "—"
+    return {
+        PERCENT: f"{figure:.1f}%",
+        PER_1000: f"{figure:.1f}‰",
+        RATIO: f"{figure:.1f}",
+        POINTS: f"{figure:+.1f}",
+    }.get(indicator.unit, f"{figure:.2f}")
+
+
+def target_text(indicator: Indicator, target: float | None) -> str:
+    if target is None:
+        return "—"
+    sign = {"at_least": "≥ ", "at_most": "≤ "}.get(indicator.direction, "")
+    return sign + value_text(indicator, target)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The dashboard's line for one indicator: the district's figure and its target."""
+
+    indicator: Indicator
+    shown: Shown
+    target: float | None
+    met: bool | None
+
+
+def headline(
+    indicator: Indicator,
+    this_year: dict[str, dict[Cell, tuple[int, int]]],
+    last_year: dict[str, dict[Cell, tuple[int, int]]],
+    target: float | None,
+    suppress: bool,
+) -> Headline | None:
+    """The district's figure for the dashboard, None when nothing is stored. A change in
+    points is this year's value of the indicator it changes less last year's."""
+    whole: Cell = (None, None, None)
+    if indicator.change_of is not None:
+        base = find(indicator.change_of)
+        if base is None or whole not in this_year.get(base.id, {}):
+            return None
+        figures = [
+            shown_rows(base, [("", *year[base.id][whole])], suppress)[0]
+            if whole in year.get(base.id, {})
+            else None
+            for year in (this_year, last_year)
+        ]
+        hidden = any(f is not None and f.hidden for f in figures)
+        moved = None if hidden else change(*(f.value if f else None for f in figures))
+        shown = Shown("", "", "", moved, hidden)
+    else:
+        if whole not in this_year.get(indicator.id, {}):
+            return None
+        shown = shown_rows(indicator, [("", *this_year[indicator.id][whole])], suppress)[0]
+    return Headline(indicator, shown, target, meets(indicator, shown.value, target))

@@ -1,0 +1,461 @@
+"""The district's indicator pages: the dashboard against the targets, the definitions,
+the drill-down (district, school, grade and sex) with each indicator's trend over the
+stored school years, the XLSX and CSV exports, and the administrator's targets. Every
+page reads indicator_value only (wellbeing.district.figures), never a student."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import delete, select
+from werkzeug.wrappers import Response
+from wtforms import FloatField
+from wtforms.validators import NumberRange, Optional
+
+from screening import exports
+from screening.indicators import NO_TARGET, PERCENT, Indicator
+from wellbeing.campaigns import ledger
+from wellbeing.clock import local_text, local_today
+from wellbeing.district import figures
+from wellbeing.district.models import IndicatorTarget
+from wellbeing.extensions import db
+from wellbeing.health import charts
+from wellbeing.health.rounds import school_year_for
+from wellbeing.roster.models import District, School
+from wellbeing.security.audit import record_event
+from wellbeing.security.audit_labels import register_labels
+from wellbeing.security.policy import can, requires, scopes_for
+from wellbeing.text_input import TextForm
+
+bp = Blueprint("indicators", __name__, url_prefix="/district/indicators")
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+VIEW, TARGETS = "district.indicators", "district.indicator_targets"
+
+
+def _indicator_words(indicator_id: Any) -> str:
+    """An indicator named in the audit browser (its id only when no longer registered)."""
+    indicator = figures.find(str(indicator_id))
+    return figures.text(indicator.name) if indicator else str(indicator_id)
+
+
+def _targets_words(targets: Any) -> str:
+    """The targets set, each named: a number, or the plan's default when emptied."""
+    default = _("Plan's default")
+    return "; ".join(
+        f"{_indicator_words(key)} {default if target is None else f'{target:g}'}"
+        for key, target in dict(targets).items()
+    )
+
+
+register_labels(
+    actions={"indicator_targets": _l("District indicator targets set")},
+    fields={
+        "indicator": _l("Indicator"),
+        "school_year": _l("School year"),
+        "targets": _l("Targets"),
+    },
+    values={
+        "indicators_xlsx": _l("An indicator's figures by school (XLSX)"),
+        "indicators_csv": _l("An indicator's figures by school (CSV)"),
+    },
+    formats={"indicator": _indicator_words, "targets": _targets_words},
+)
+
+
+def _district(action: str = VIEW) -> District:
+    districts = [a.district for a in scopes_for(current_user, action) if a.district]
+    if not districts:
+        abort(403)
+    return districts[0]
+
+
+def _indicator(indicator_id: str) -> Indicator:
+    indicator = figures.find(indicator_id)
+    if indicator is None:
+        abort(404)
+    return indicator
+
+
+def _year(district: District) -> tuple[int, list[int]]:
+    """The school year asked for (?year=), else the newest stored, else the current."""
+    stored = figures.years(district.id)
+    asked = request.args.get("year", type=int)
+    if asked in stored:
+        return asked, stored
+    return (stored[0] if stored else school_year_for(local_today())), stored
+
+
+def _suppress(district: District) -> bool:
+    return ledger.suppressed_for(current_user, VIEW, district)
+
+
+def year_label(year: int) -> str:
+    return f"{year}–{str(year + 1)[-2:]}"
+
+
+def _page(template: str, district: District, **values: Any) -> str:
+    return render_template(
+        template,
+        district=district,
+        text=figures.text,
+        value_text=figures.value_text,
+        target_text=figures.target_text,
+        year_label=year_label,
+        small=ledger.SMALL_CELL,
+        shown_as=ledger.SUPPRESSED,
+        refresh_command=Markup("<code>wellbeing district refresh</code>"),
+        **values,
+    )
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+
+@bp.get("/")
+@requires(VIEW)
+def dashboard() -> str:
+    district = _district()
+    year, stored = _year(district)
+    this_year = figures.counts(district.id, year, whole=True)
+    last_year = figures.counts(district.id, year - 1, whole=True)
+    targets = figures.targets(district.id)
+    suppress = _suppress(district)
+    groups = [
+        (
+            group,
+            [
+                (i, figures.headline(i, this_year, last_year, targets[i.id], suppress))
+                for i in items
+            ],
+        )
+        for group, items in figures.grouped()
+    ]
+    computed = figures.computed_at(district.id, year)
+    return _page(
+        "district/indicators/dashboard.html",
+        district,
+        year=year,
+        years=stored,
+        groups=groups,
+        computed=local_text(computed) if computed else None,
+        suppress=suppress,
+        group_label=group_label,
+        may_set_targets=can(current_user, TARGETS),
+    )
+
+
+def group_label(group: str) -> str:
+    return {
+        "screening": _("Screening"),
+        "crisis": _("Crisis alerts and follow-ups"),
+        "plans": _("一生一策 files and referrals"),
+        "staffing": _("Staffing"),
+        "committee": _("心理委员"),
+        "lessons": _("Mental-health lessons"),
+        "health": _("Vision and fitness"),
+    }.get(group, group)
+
+
+@bp.get("/definitions")
+@requires(VIEW)
+def definitions() -> str:
+    district = _district()
+    return _page(
+        "district/indicators/definitions.html",
+        district,
+        groups=figures.grouped(),
+        targets=figures.targets(district.id),
+        group_label=group_label,
+    )
+
+
+# ----------------------------------------------------------------------------- drill-down
+
+
+def _sex_label(sex: str | None) -> str:
+    return {"F": _("Girls"), "M": _("Boys")}.get(sex or "", _("Not recorded"))
+
+
+def school_table(
+    indicator: Indicator, cells: dict, schools: list[School], suppress: bool
+) -> list[figures.Shown]:
+    """Each school of the district, then the district's total."""
+    rows = [(s.name, *cells.get((s.id, None, None), (0, 0))) for s in schools]
+    rows.append((_("District total"), *cells.get((None, None, None), (0, 0))))
+    return figures.shown_rows(indicator, rows, suppress)
+
+
+def part_table(
+    indicator: Indicator, cells: dict, school_id: int | None, by: str, suppress: bool
+) -> list[figures.Shown]:
+    """One place's cells by grade, by sex, or by both (a school's only: the district
+    stores no grade-and-sex cell), then the place's total."""
+    if by == "grade_sex":
+        keys = sorted(k[1:] for k in cells if k[0] == school_id and None not in k[1:])
+        rows = [
+            (f"{_('Grade %(grade)d', grade=g)} {_sex_label(sex)}", *cells[(school_id, g, sex)])
+            for g, sex in keys
+        ]
+    elif by == "grade":
+        keys = sorted(
+            k[1] for k in cells if k[0] == school_id and k[1] is not None and k[2] is None
+        )
+        rows = [(_("Grade %(grade)d", grade=g), *cells[(school_id, g, None)]) for g in keys]
+    else:
+        keys = sorted(
+            k[2] for k in cells if k[0] == school_id and k[1] is None and k[2] is not None
+        )
+        rows = [(_sex_label(sex), *cells[(school_id, None, sex)]) for sex in keys]
+    if not rows:
+        return []
+    total = _("School total") if school_id else _("District total")
+    rows.append((total, *cells.get((school_id, None, None), (0, 0))))
+    return figures.shown_rows(indicator, rows, suppress)
+
+
+def trend_rows(
+    indicator: Indicator, district: District, suppress: bool
+) -> list[tuple[int, figures.Shown]]:
+    """The district's figure of each stored school year (each row suppressed alone)."""
+    return [
+        (year, figures.shown_rows(indicator, [(year_label(year), n, d)], suppress)[0])
+        for year, n, d in figures.trend(district.id, indicator.id)
+    ]
+
+
+def trend_chart(indicator: Indicator, rows: list, target: float | None) -> Markup | None:
+    """The trend as an SVG line with the target as the dashed reference line; none with
+    fewer than two years to join."""
+    values = [shown.value for _year, shown in rows]
+    known = [v for v in values if v is not None]
+    if len(rows) < 2 or not known:
+        return None
+    top = max([*known, target or 0]) or 1
+    top = 100.0 if indicator.unit == PERCENT and top <= 100 else top * 1.2
+    ticks = [round(top * n / 4, 1) for n in range(5)]
+    unit = {"percent": "%", "per_1000": "‰"}.get(indicator.unit, "")
+    return charts.line_chart(
+        figures.text(indicator.name),
+        [year_label(year) for year, _shown in rows],
+        [charts.Series(_("District"), "series-a", values)],
+        y_min=0.0,
+        y_max=top,
+        ticks=ticks,
+        reference=target,
+        unit=unit,
+        x_label=_("School year"),
+    )
+
+
+@bp.get("/<indicator_id>")
+@requires(VIEW)
+def indicator_page(indicator_id: str) -> str:
+    indicator = _indicator(indicator_id)
+    district = _district()
+    year, stored = _year(district)
+    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
+    suppress = _suppress(district)
+    schools = _schools(district)
+    target = figures.targets(district.id)[indicator.id]
+    trend = trend_rows(indicator, district, suppress)
+    return _page(
+        "district/indicators/indicator.html",
+        district,
+        indicator=indicator,
+        year=year,
+        years=stored,
+        school=None,
+        by_school=school_table(indicator, cells, schools, suppress) if cells else [],
+        links=[
+            url_for("indicators.school_page", school_id=s.id, indicator_id=indicator.id, year=year)
+            for s in schools
+        ],
+        by_grade=part_table(indicator, cells, None, "grade", suppress),
+        by_sex=part_table(indicator, cells, None, "sex", suppress),
+        by_grade_sex=[],
+        trend=trend,
+        chart=trend_chart(indicator, trend, target),
+        target=target,
+        suppress=suppress,
+    )
+
+
+@bp.get("/schools/<int:school_id>/<indicator_id>")
+@requires(VIEW, School)
+def school_page(school: School, indicator_id: str) -> str:
+    indicator = _indicator(indicator_id)
+    district = _district()
+    year, stored = _year(district)
+    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
+    suppress = _suppress(district)
+    return _page(
+        "district/indicators/indicator.html",
+        district,
+        indicator=indicator,
+        year=year,
+        years=stored,
+        school=school,
+        by_school=[],
+        links=[],
+        by_grade=part_table(indicator, cells, school.id, "grade", suppress),
+        by_sex=part_table(indicator, cells, school.id, "sex", suppress),
+        by_grade_sex=part_table(indicator, cells, school.id, "grade_sex", suppress),
+        trend=[],
+        chart=None,
+        target=figures.targets(district.id)[indicator.id],
+        suppress=suppress,
+    )
+
+
+def _schools(district: District) -> list[School]:
+    return list(
+        db.session.scalars(
+            select(School).where(School.district_id == district.id).order_by(School.code)
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- exports
+
+
+def _export_rows(indicator: Indicator, district: District, year: int) -> tuple[list, bool]:
+    """The export's rows: what it is, the small-cells note for a monitor, the header and
+    the school table as the page shows it."""
+    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
+    suppress = _suppress(district)
+    table = school_table(indicator, cells, _schools(district), suppress)
+    rows: list[list[Any]] = [
+        [_("Indicator"), figures.text(indicator.name), indicator.id],
+        [_("School year"), year_label(year)],
+    ]
+    if suppress and indicator.suppress:
+        rows.append(ledger.small_cells_row())
+    rows += [[], [_("School"), _("Numerator"), _("Denominator"), _("Value")]]
+    for shown in table:
+        figure = figures.value_text(indicator, shown.value, shown.hidden)
+        rows.append([shown.label, shown.numerator, shown.denominator, figure])
+    return rows, suppress
+
+
+def _audit_export(
+    kind: str, indicator: Indicator, district: District, year: int, suppress: bool
+) -> None:
+    record_event(
+        "export",
+        target=district,
+        detail={
+            "kind": kind,
+            "indicator": indicator.id,
+            "school_year": year,
+            "suppressed": suppress,
+        },
+    )
+
+
+@bp.get("/<indicator_id>/export.xlsx")
+@requires(VIEW)
+def export_xlsx(indicator_id: str) -> Response:
+    indicator = _indicator(indicator_id)
+    district = _district()
+    year, _stored = _year(district)
+    rows, suppress = _export_rows(indicator, district, year)
+    book = exports.Book()
+    sheet = book.create_sheet(_("By school"), widths=(28, 14, 14, 12))
+    for row in rows:
+        sheet.append(row)
+    _audit_export("indicators_xlsx", indicator, district, year, suppress)
+    name = f"{indicator.id}-{district.code}-{year}.xlsx"
+    buffer = io.BytesIO(exports.xlsx_bytes(book.sheets))
+    return send_file(buffer, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+
+
+@bp.get("/<indicator_id>/export.csv")
+@requires(VIEW)
+def export_csv(indicator_id: str) -> Response:
+    indicator = _indicator(indicator_id)
+    district = _district()
+    year, _stored = _year(district)
+    rows, suppress = _export_rows(indicator, district, year)
+    _audit_export("indicators_csv", indicator, district, year, suppress)
+    name = f"{indicator.id}-{district.code}-{year}.csv"
+    buffer = io.BytesIO(exports.csv_bytes(rows))
+    return send_file(buffer, mimetype="text/csv", as_attachment=True, download_name=name)
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def targets_form(current: dict[str, float | None], formdata: Any = None) -> TextForm:
+    """A field per indicator with a direction; empty means the plan's default."""
+
+    class TargetsForm(TextForm):
+        pass
+
+    for indicator in figures.indicators():
+        if indicator.direction == NO_TARGET:
+            continue
+        top = 100 if indicator.unit == PERCENT else None
+        field = FloatField(
+            figures.text(indicator.name),
+            validators=[Optional(), NumberRange(min=0, max=top)],
+        )
+        setattr(TargetsForm, indicator.id, field)
+    # A posted form stands on its own: a field left out or empty is the plan's default.
+    return TargetsForm(formdata=formdata, data=None if formdata else current)
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@requires(TARGETS)
+def targets() -> str | Response:
+    district = _district(TARGETS)
+    own = {
+        row.indicator_id: row.target
+        for row in db.session.scalars(
+            select(IndicatorTarget).where(IndicatorTarget.district_id == district.id)
+        )
+    }
+    form = targets_form(own, request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        changed = save_targets(district, form, own)
+        if changed:
+            record_event("indicator_targets", target=district, detail={"targets": changed})
+        flash(_("The targets are saved."), "success")
+        return redirect(url_for("indicators.targets"))
+    indicators = [i for i in figures.indicators() if i.direction != NO_TARGET]
+    return _page("district/indicators/targets.html", district, form=form, indicators=indicators)
+
+
+def save_targets(district: District, form: TextForm, own: dict[str, float]) -> dict[str, Any]:
+    """Store what changed; returns it (indicator id -> new target, None for the default)."""
+    changed: dict[str, Any] = {}
+    for indicator in figures.indicators():
+        if indicator.direction == NO_TARGET:
+            continue
+        chosen = form[indicator.id].data
+        if chosen == own.get(indicator.id):
+            continue
+        changed[indicator.id] = chosen
+        db.session.execute(
+            delete(IndicatorTarget).where(
+                IndicatorTarget.district_id == district.id,
+                IndicatorTarget.indicator_id == indicator.id,
+            )
+        )
+        if chosen is not None:
+            db.session.add(
+                IndicatorTarget(
+                    district_id=district.id,
+                    indicator_id=indicator.id,
+                    target=chosen,
+                    set_by_id=current_user.id,
+                )
+            )
+    db.session.flush()
+    return changed

@@ -1,0 +1,45 @@
+"""The district's precomputed figures and the administrator's targets. Both hold counts
+or settings only, never a student: they stay in clear (README, "What is sealed at rest")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wellbeing.clock import utcnow
+from wellbeing.extensions import db
+
+
+class IndicatorValue(db.Model):
+    """One indicator's counts for one cell of one school year: the district (school_id
+    null), a school, and within it a grade and/or a sex (null: all). Written only by
+    wellbeing.district.refresh (delete and insert per district and school year)."""
+
+    __tablename__ = "indicator_value"
+    # The pages read one district's school year (or one indicator over the years).
+    __table_args__ = (
+        Index("ix_indicator_value_year", "district_id", "school_year", "indicator_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    indicator_id: Mapped[str] = mapped_column(String(60))
+    school_year: Mapped[int] = mapped_column(Integer)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    numerator: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndicatorTarget(db.Model):
+    """The district's own target for an indicator, replacing the plan's default."""
+
+    __tablename__ = "indicator_target"
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    target: Mapped[float] = mapped_column(Float)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
