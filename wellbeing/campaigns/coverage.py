@@ -4,8 +4,8 @@ the staff's actions (class), the consent-equity view, and XLSX exports.
 
 Definitions, shown on every page: every target is in exactly one state; coverage rate =
 screened_valid / (targets - transferred); the plan's target is 100%. Monitors see counts
-from 1 to 4 as "<5", with the cells that would give them away by subtraction, and the
-rates built on them hidden (ledger.table_figures).
+from 1 to k - 1 as "<k" (k = SMALL_CELL_K, 10 by default), with the cells that would give
+them away, and the rates built on them hidden (ledger.table_figures).
 
 Student actions post to /coverage/students/<student>/campaigns/<campaign>/<action>: the
 student is the policy's target, the campaign must have drawn them (else 404). A refused
@@ -146,7 +146,7 @@ def page_helpers() -> dict[str, Any]:
         "CONSENT_DECISIONS": v.CONSENT_DECISIONS,
         "CONSENT_METHODS": v.CONSENT_METHODS,
         "WITHHELD_REASONS": ledger.WITHHELD_REASONS,
-        "SMALL_CELL": ledger.SMALL_CELL,
+        "SMALL_CELL": ledger.small_cell_k(),
         "GAP_POINTS": ledger.EQUITY_GAP_POINTS,
     }
 
