@@ -107,14 +107,43 @@ def suppress_tree(root: Node, parts: Parts = (), k: int = DEFAULT_K) -> set[tupl
     while stack:
         node = stack.pop()
         values.update({(node.key, column): n for column, n in node.row.items()})
-        lines += [Line(tuple((node.key, c) for c in keys), (node.key, t)) for keys, t in parts]
-        if node.children:
-            lines += [
-                Line(tuple((child.key, column) for child in node.children), (node.key, column))
-                for column in node.row
-            ]
+        lines += _row_lines(node.key, parts)
+        lines += _sum_lines(node.key, [child.key for child in node.children], node.row)
         stack += node.children
     return suppress(values, lines, k)  # type: ignore[return-value]
+
+
+def suppress_breakdowns(
+    total: Mapping[str, int],
+    breakdowns: Mapping[Hashable, Sequence[Mapping[str, int]]],
+    parts: Parts = (),
+    k: int = DEFAULT_K,
+) -> set[tuple[Hashable, str]]:
+    """Several breakdowns of one total (by school, by grade, by sex...), each breakdown's
+    rows adding up to the total, suppressed together: the total's cells are hidden in all
+    or in none, so no breakdown gives away what another hides. Cells are (None, column)
+    for the total and ((name, i), column) for row i of breakdown `name`."""
+    parts = [(tuple(keys), whole) for keys, whole in parts]
+    values: dict[Cell, int] = {(None, column): n for column, n in total.items()}
+    lines = _row_lines(None, parts)
+    for name, rows in breakdowns.items():
+        keys = [(name, i) for i in range(len(rows))]
+        for key, row in zip(keys, rows, strict=True):
+            values.update({(key, column): n for column, n in row.items()})
+            lines += _row_lines(key, parts)
+        lines += _sum_lines(None, keys, total)
+    return suppress(values, lines, k)  # type: ignore[return-value]
+
+
+def _row_lines(key: Hashable, parts: list[tuple[tuple[str, ...], str]]) -> list[Line]:
+    return [Line(tuple((key, c) for c in keys), (key, total)) for keys, total in parts]
+
+
+def _sum_lines(parent: Hashable, children: list[Hashable], columns: Iterable[str]) -> list[Line]:
+    """A parent's row is the sum of its children's rows: one line per column."""
+    if not children:
+        return []
+    return [Line(tuple((child, c) for child in children), (parent, c)) for c in columns]
 
 
 def rate_hidden(hidden: set, row: Hashable, *columns: str) -> bool:

@@ -129,6 +129,42 @@ def test_hierarchies_hide_small_cells_and_nothing_can_be_recovered(root, k):
     _check(values, lines, hidden, k)
 
 
+@st.composite
+def breakdowns(draw: st.DrawFn) -> list[list[dict[str, int]]]:
+    """Two to three breakdowns of one total: the first drawn, each other one a random
+    split of every first-row count (so every breakdown adds up to the same total)."""
+    first = draw(st.lists(ROW, min_size=1, max_size=4))
+    total = _sum(first)
+    others = []
+    for _ in range(draw(st.integers(1, 2))):
+        size = draw(st.integers(1, 3))
+        split = {c: _split(draw, total[c], size) for c in ("a", "b", "c")}
+        others.append([_row(split["a"][i], split["b"][i], split["c"][i]) for i in range(size)])
+    return [first, *others]
+
+
+def _split(draw: st.DrawFn, n: int, size: int) -> list[int]:
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=size - 1, max_size=size - 1)))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
+
+
+@SETTINGS
+@given(breakdowns(), K)
+def test_breakdowns_of_one_total_hide_it_alike_and_nothing_can_be_recovered(tables_, k):
+    total = _sum(tables_[0])
+    named = dict(enumerate(tables_))
+    hidden = s.suppress_breakdowns(total, named, PARTS, k)
+    values = {(None, c): n for c, n in total.items()}
+    lines = [s.Line(tuple((None, c) for c in keys), (None, t)) for keys, t in PARTS]
+    for name, rows in named.items():
+        keys = [(name, i) for i in range(len(rows))]
+        for key, row in zip(keys, rows, strict=True):
+            values.update({(key, c): n for c, n in row.items()})
+            lines += [s.Line(tuple((key, c) for c in ks), (key, t)) for ks, t in PARTS]
+        lines += [s.Line(tuple((key, c) for key in keys), (None, c)) for c in total]
+    _check(values, lines, hidden, k)
+
+
 @SETTINGS
 @given(tables(), K)
 def test_suppression_is_deterministic_and_a_fixed_point(table, k):
