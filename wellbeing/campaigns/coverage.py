@@ -287,18 +287,24 @@ def _equity_page(campaign: Campaign, place: District | School, school: School | 
     suppress = ledger.suppressed_for(current_user, "coverage.equity", place)
     found = ledger.equity(campaign, school)
     reference = found.overall.rate
-    dimensions = {}
-    for name, groups in found.dimensions.items():
-        tallies = [tally for _, tally in groups] + [found.overall]
-        *shown, _ = ledger.table_figures(tallies, suppress, reference)
-        dimensions[name] = [(g, f) for (g, _), f in zip(groups, shown, strict=True)]
+    # One suppression over every breakdown: the overall row is shared by them all.
+    whole, shown = ledger.breakdown_figures(
+        found.overall,
+        {name: [tally for _, tally in groups] for name, groups in found.dimensions.items()},
+        suppress,
+        reference,
+    )
+    dimensions = {
+        name: [(g, f) for (g, _), f in zip(groups, shown[name], strict=True)]
+        for name, groups in found.dimensions.items()
+    }
     return render_template(
         "coverage/equity.html",
         campaign=campaign,
         place=place,
         school=school,
         dimensions=dimensions,
-        whole=ledger.figures(found.overall, suppress),
+        whole=whole,
         suppress=suppress,
     )
 

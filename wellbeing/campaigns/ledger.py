@@ -398,22 +398,49 @@ def hidden_cells(
 def table_figures(
     tallies: list[Tally], suppress: bool, reference: float | None = None
 ) -> list[Figures]:
-    """The one place small-cell suppression is applied. `tallies` is a table whose last
-    row is its total. With `suppress`, a count from 1 to k - 1 becomes "<k", and so does
-    any cell that would give it away (complementary suppression); a rate is hidden when
-    its numerator or denominator is. A 0 stays 0: nobody can be singled out of nobody."""
+    """Small-cell suppression applied to a table of tallies whose last row is its total.
+    With `suppress`, a count from 1 to k - 1 becomes "<k", and so does any cell that
+    would give it away (complementary suppression); a rate is hidden when its numerator
+    or denominator is. A 0 stays 0: nobody can be singled out of nobody."""
     table = [_cells(tally) for tally in tallies]
     hidden = hidden_cells(table) if suppress else set()
+    return [
+        _shown(tally, row, r, hidden, reference)
+        for r, (tally, row) in enumerate(zip(tallies, table, strict=True))
+    ]
+
+
+def breakdown_figures(
+    overall: Tally, breakdowns: Mapping[str, list[Tally]], suppress: bool, reference: float | None
+) -> tuple[Figures, dict[str, list[Figures]]]:
+    """Several breakdowns of one overall tally (the equity view's by school, grade, sex...)
+    suppressed together, so the overall row hides the same cells under each of them and
+    no breakdown gives away a cell another hides."""
+    named = {name: [_cells(t) for t in tallies] for name, tallies in breakdowns.items()}
+    hidden: set = set()
+    if suppress:
+        hidden = suppression.suppress_breakdowns(_cells(overall), named, _PARTS, small_cell_k())
+    whole = _shown(overall, _cells(overall), None, hidden, None)
+    shown = {
+        name: [
+            _shown(tally, row, (name, i), hidden, reference)
+            for i, (tally, row) in enumerate(zip(breakdowns[name], rows, strict=True))
+        ]
+        for name, rows in named.items()
+    }
+    return whole, shown
+
+
+def _shown(
+    tally: Tally, row: dict[str, int], key: Any, hidden: set, reference: float | None
+) -> Figures:
     label = suppressed_label()
-    shown = []
-    for r, (tally, row) in enumerate(zip(tallies, table, strict=True)):
-        cells = {key: label if (r, key) in hidden else n for key, n in row.items()}
-        rate = tally.rate
-        if suppression.rate_hidden(hidden, r, v.SCREENED_VALID, "enrolled", "targets"):
-            rate = None
-        gap = None if rate is None or reference is None else round((reference - rate) * 100, 6)
-        shown.append(Figures(cells, rate, gap is not None and gap > EQUITY_GAP_POINTS))
-    return shown
+    cells = {column: label if (key, column) in hidden else n for column, n in row.items()}
+    rate = tally.rate
+    if suppression.rate_hidden(hidden, key, v.SCREENED_VALID, "enrolled", "targets"):
+        rate = None
+    gap = None if rate is None or reference is None else round((reference - rate) * 100, 6)
+    return Figures(cells, rate, gap is not None and gap > EQUITY_GAP_POINTS)
 
 
 def figures(tally: Tally, suppress: bool = False, reference: float | None = None) -> Figures:

@@ -344,3 +344,25 @@ def test_no_hidden_cell_can_be_worked_out_by_subtraction(rows):
     for parts, total in groups:
         alone = len([cell for cell in parts if cell in hidden]) == 1
         assert not (alone and total not in hidden), (parts, total)
+
+
+def test_breakdowns_of_one_total_hide_its_cells_alike():
+    """School A's 12 absent is hidden beside its 3 in progress; the other school has none,
+    so the overall 12 would give it away: hidden in the whole row that every breakdown
+    shares, though the whole on its own (or the sex breakdown) would show it."""
+    from wellbeing.campaigns.ledger import breakdown_figures, figures
+
+    by_school = [
+        _tally(screened_valid=40, absent=12, in_progress=3),
+        _tally(screened_valid=50, in_progress=20),
+    ]
+    by_sex = [
+        _tally(screened_valid=45, absent=6, in_progress=10),
+        _tally(screened_valid=45, absent=6, in_progress=13),
+    ]
+    overall = _table(*by_school)[-1]
+    assert figures(overall, suppress=True).cells["absent"] == 12
+    whole, shown = breakdown_figures(overall, {"school": by_school, "sex": by_sex}, True, None)
+    assert shown["school"][0].cells["absent"] == SUPPRESSED
+    assert whole.cells["absent"] == SUPPRESSED
+    assert shown["sex"][0].cells["absent"] == shown["sex"][1].cells["absent"] == SUPPRESSED
