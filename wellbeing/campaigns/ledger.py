@@ -448,6 +448,16 @@ def figures(tally: Tally, suppress: bool = False, reference: float | None = None
     return table_figures([tally], suppress, reference)[0]
 
 
+def campaign_figures(campaign: Campaign, tally: Tally, suppress: bool) -> Figures:
+    """A campaign's coverage as a whole (`tally`, the viewer's scope). Suppressed, it is
+    the district table's total row, as the coverage page, its export and the home page
+    show it: a cell hidden there as a complement must not be shown whole here."""
+    if not suppress:
+        return figures(tally)
+    level = district_level(campaign)
+    return table_figures([t for _, t in level.rows] + [level.total], True)[-1]
+
+
 def small_cells_row() -> list[str]:
     """The line a suppressed export carries before its table: what "<k" means there."""
     return [

@@ -366,3 +366,19 @@ def test_breakdowns_of_one_total_hide_its_cells_alike():
     assert shown["school"][0].cells["absent"] == SUPPRESSED
     assert whole.cells["absent"] == SUPPRESSED
     assert shown["sex"][0].cells["absent"] == shown["sex"][1].cells["absent"] == SUPPRESSED
+
+
+def test_a_campaigns_suppressed_whole_is_the_district_tables_total_row(monkeypatch):
+    """The campaign pages show a monitor the same total row as the coverage page: school
+    A's 12 absent, hidden beside its 3, is the district's whole 12 absent."""
+    from wellbeing.campaigns import ledger as lg
+
+    schools = [
+        _tally(screened_valid=40, absent=12, in_progress=3),
+        _tally(screened_valid=50, in_progress=20),
+    ]
+    level = lg.Level([("A", schools[0]), ("B", schools[1])], _table(*schools)[-1])
+    monkeypatch.setattr(lg, "district_level", lambda campaign: level)
+    assert lg.figures(level.total, suppress=True).cells["absent"] == 12
+    assert lg.campaign_figures(None, level.total, suppress=True).cells["absent"] == SUPPRESSED
+    assert lg.campaign_figures(None, level.total, suppress=False).cells["absent"] == 12
