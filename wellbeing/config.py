@@ -103,6 +103,9 @@ def flask_config(settings: Mapping[str, Any], instance_path: str) -> dict[str, A
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["KEY_FILE"] = _instance_relative(settings.get("KEY_FILE", ""), instance_path)
     config["SECRET_KEY"] = _secret_key(settings, instance_path)
+    # k = 1 would hide nothing: a monitor would see single students.
+    if not isinstance(settings.get("SMALL_CELL_K"), int) or settings["SMALL_CELL_K"] < 2:
+        raise ConfigError("SMALL_CELL_K must be a whole number of at least 2")
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)

@@ -46,7 +46,7 @@ class Coverage:
     campaign: Campaign
     figures: ledger.Figures
     not_yet: int | None  # None when a part of it is suppressed (the sum is not shown)
-    consent_missing: Any  # count, or "<5" when suppressed
+    consent_missing: Any  # count, or "<k" when suppressed
 
 
 @dataclass

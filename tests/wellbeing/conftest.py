@@ -14,6 +14,16 @@ from wellbeing.extensions import db
 
 
 @pytest.fixture
+def small_cells_of_5(app):
+    """Suppression with k = 5 (SMALL_CELL_K): for worlds counted by hand around it, and to
+    show the setting is the one read."""
+    before = app.config["SMALL_CELL_K"]
+    app.config["SMALL_CELL_K"] = 5
+    yield
+    app.config["SMALL_CELL_K"] = before
+
+
+@pytest.fixture
 def scheduler_db(scratch_url: str) -> Iterator[tuple[str, Engine]]:
     """A migrated database of the kind under test, with the test jobs' table."""
     app = scratch_app(scratch_url)

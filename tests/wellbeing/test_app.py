@@ -36,6 +36,16 @@ def test_production_requires_a_secret_key(tmp_path):
         create_app({"ENVIRONMENT": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"})
 
 
+@pytest.mark.parametrize("k", [1, 0, "ten"])
+def test_a_small_cell_k_that_would_show_single_students_is_refused(tmp_path, k):
+    with pytest.raises(ConfigError, match="SMALL_CELL_K"):
+        create_app({"SMALL_CELL_K": k, "DATABASE_URL": f"sqlite:///{tmp_path}/k.sqlite"})
+
+
+def test_small_cells_default_to_fewer_than_ten():
+    assert load_settings(environ={})["SMALL_CELL_K"] == 10
+
+
 def test_server_error_shows_a_request_id_and_no_trace(tmp_path, caplog):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/e.sqlite", "ENVIRONMENT": "test"})
 

@@ -148,15 +148,15 @@ def test_monitor_sees_the_headline_with_small_cells_suppressed(client, world, sc
     page = _home(client, "monitor")
     figures = _figures(page)
     ledger = f"/coverage/districts/{world.district.id}/campaigns/{screened.id}"
-    # Two screened and one opted out are small cells: "<5", the rate hidden, and the
+    # Two screened and one opted out are small cells: "<10", the rate hidden, and the
     # sum of the states still to screen left out (it would give them away).
-    assert figures["screened"] == ("&lt;5", ledger)
-    assert figures["consent"] == ("&lt;5", ledger)
+    assert figures["screened"] == ("&lt;10", ledger)
+    assert figures["consent"] == ("&lt;10", ledger)
     assert figures["rate"] == ("—", ledger)
     assert "not_yet" not in figures
     # The same cells as the ledger's district page, which applies the one suppression.
     district = client.get(ledger).get_data(as_text=True)
-    assert "&lt;5" in district
+    assert "&lt;10" in district
 
 
 def test_committee_member_sees_only_their_own_links(client, world, screened):

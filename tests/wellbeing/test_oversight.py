@@ -443,7 +443,9 @@ MONITOR_SEES = {
 
 
 @pytest.mark.parametrize("role, expected", [("admin", ADMIN_SEES), ("monitor", MONITOR_SEES)])
-def test_the_district_sla_figures_match_the_hand_count(client, sla, role, expected):
+def test_the_district_sla_figures_match_the_hand_count(
+    client, sla, role, expected, small_cells_of_5
+):
     login(client, sla.users[role].username)
     before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
     response = client.get("/district/sla")
@@ -484,7 +486,7 @@ def test_a_wrong_period_is_told_beside_its_field(client, sla):
         assert "2026-11-04 – 2026-12-03" in page  # the default period meanwhile
 
 
-def test_the_export_has_the_pages_figures_and_is_audited(client, sla):
+def test_the_export_has_the_pages_figures_and_is_audited(client, sla, small_cells_of_5):
     login(client, "monitor")
     response = client.get("/district/sla.xlsx?since=2026-11-04&until=2026-12-03")
     assert response.status_code == 200

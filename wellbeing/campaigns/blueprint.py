@@ -54,7 +54,9 @@ def index() -> str:
     campaigns = paginate(pages.campaigns_in_scope(current_user), per_page=CAMPAIGNS_PER_PAGE)
     tallies = pages.coverage_by_campaign(current_user, [c.id for c in campaigns])
     coverage = {
-        c.id: ledger.figures(tallies[c.id], ledger.suppressed_for(current_user, "campaign.view", c))
+        c.id: ledger.campaign_figures(
+            c, tallies[c.id], ledger.suppressed_for(current_user, "campaign.view", c)
+        )
         for c in campaigns
     }
     return render_template(
@@ -133,7 +135,7 @@ def view(campaign: Campaign) -> str:
     return render_template(
         "campaigns/view.html",
         campaign=campaign,
-        coverage=ledger.figures(tally, suppress),
+        coverage=ledger.campaign_figures(campaign, tally, suppress),
         suppress=suppress,
         battery=pages.battery_rows(campaign, _language()),
         class_rows=rows,

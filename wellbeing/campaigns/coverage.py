@@ -4,8 +4,8 @@ the staff's actions (class), the consent-equity view, and XLSX exports.
 
 Definitions, shown on every page: every target is in exactly one state; coverage rate =
 screened_valid / (targets - transferred); the plan's target is 100%. Monitors see counts
-from 1 to 4 as "<5", with the cells that would give them away by subtraction, and the
-rates built on them hidden (ledger.table_figures).
+from 1 to k - 1 as "<k" (k = SMALL_CELL_K, 10 by default), with the cells that would give
+them away, and the rates built on them hidden (ledger.table_figures).
 
 Student actions post to /coverage/students/<student>/campaigns/<campaign>/<action>: the
 student is the policy's target, the campaign must have drawn them (else 404). A refused
@@ -146,7 +146,7 @@ def page_helpers() -> dict[str, Any]:
         "CONSENT_DECISIONS": v.CONSENT_DECISIONS,
         "CONSENT_METHODS": v.CONSENT_METHODS,
         "WITHHELD_REASONS": ledger.WITHHELD_REASONS,
-        "SMALL_CELL": ledger.SMALL_CELL,
+        "SMALL_CELL": ledger.small_cell_k(),
         "GAP_POINTS": ledger.EQUITY_GAP_POINTS,
     }
 
@@ -287,18 +287,24 @@ def _equity_page(campaign: Campaign, place: District | School, school: School | 
     suppress = ledger.suppressed_for(current_user, "coverage.equity", place)
     found = ledger.equity(campaign, school)
     reference = found.overall.rate
-    dimensions = {}
-    for name, groups in found.dimensions.items():
-        tallies = [tally for _, tally in groups] + [found.overall]
-        *shown, _ = ledger.table_figures(tallies, suppress, reference)
-        dimensions[name] = [(g, f) for (g, _), f in zip(groups, shown, strict=True)]
+    # One suppression over every breakdown: the overall row is shared by them all.
+    whole, shown = ledger.breakdown_figures(
+        found.overall,
+        {name: [tally for _, tally in groups] for name, groups in found.dimensions.items()},
+        suppress,
+        reference,
+    )
+    dimensions = {
+        name: [(g, f) for (g, _), f in zip(groups, shown[name], strict=True)]
+        for name, groups in found.dimensions.items()
+    }
     return render_template(
         "coverage/equity.html",
         campaign=campaign,
         place=place,
         school=school,
         dimensions=dimensions,
-        whole=ledger.figures(found.overall, suppress),
+        whole=whole,
         suppress=suppress,
     )
 

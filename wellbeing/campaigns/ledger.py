@@ -9,9 +9,10 @@ Definitions (shown on every coverage page):
 - coverage rate = screened_valid / enrolled; the plan's target is 100%;
 - participation rate (equity view) is the same ratio for a subgroup.
 
-Small cells: a monitor (district) sees any count from 1 to SMALL_CELL - 1 as "<5", so is
-any cell that would give one away by subtraction from a row or column total, and every
-rate built on a hidden count; `table_figures` is the one place that applies it."""
+Small cells: a monitor (district) sees any count from 1 to k - 1 (k = the SMALL_CELL_K
+setting, 10 by default) as "<k", so is any cell that would give one away from its row,
+column or totals, and every rate built on a hidden count: screening.suppression is the
+rule, `hidden_cells` applies it with the configured k for every district table."""
 
 from __future__ import annotations
 
@@ -21,20 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from screening import suppression
 from wellbeing.campaigns import vocabulary as v
 from wellbeing.campaigns.models import Campaign, CampaignTarget, ConsentRecord
 from wellbeing.extensions import db
 from wellbeing.roster.models import Role, School, SchoolClass, Student, User
 from wellbeing.security.policy import scope_contains, scopes_for
 
-# Counts below this (and above 0) are suppressed for monitors.
-SMALL_CELL = 5
-SUPPRESSED = f"<{SMALL_CELL}"
 # A subgroup whose participation is more than this many points below the whole
 # campaign's (or school's) is highlighted.
 EQUITY_GAP_POINTS = 10
@@ -338,7 +338,7 @@ def equity(campaign: Campaign, school: School | None = None) -> Equity:
 
 @dataclass(frozen=True)
 class Figures:
-    """A tally as shown: each count an int, or SUPPRESSED; the rate None when there is no
+    """A tally as shown: each count an int, or suppressed_label(); the rate None when there is no
     denominator or it is hidden; `below` when it falls more than EQUITY_GAP_POINTS under
     the reference rate."""
 
@@ -351,8 +351,19 @@ class Figures:
         return "" if self.rate is None else f"{self.rate:.1%}"
 
 
+def small_cell_k() -> int:
+    """k of the suppression rule: the SMALL_CELL_K setting (the rule's default outside an
+    application, e.g. in a shell)."""
+    return current_app.config["SMALL_CELL_K"] if has_app_context() else suppression.DEFAULT_K
+
+
+def suppressed_label() -> str:
+    """What a hidden cell shows: "<10" with the default k."""
+    return suppression.label(small_cell_k())
+
+
 def is_small(count: int) -> bool:
-    return 0 < count < SMALL_CELL
+    return suppression.is_small(count, small_cell_k())
 
 
 def _cells(tally: Tally) -> dict[str, int]:
@@ -370,60 +381,66 @@ _PARTS = (
     (tuple(v.STATES), "targets"),
     (("enrolled", v.TRANSFERRED), "targets"),
     (tuple(f"withheld_{reason}" for reason in WITHHELD_REASONS), "withheld_total"),
+    # The same count under two names: one hidden, the other must be too.
+    ((v.CONSENT_WITHHELD,), "withheld_total"),
 )
 
 
 def hidden_cells(
     table: list[dict[str, int]], parts: Iterable[tuple[tuple[str, ...], str]] = _PARTS
 ) -> set[tuple[int, str]]:
-    """The district's one suppression rule, for any table of counts whose `parts` add up
-    to a total in the same row (the coverage ledger's, the SLA figures'). Small cells
-    (primary suppression), then complementary ones: wherever a hidden cell is the only one
-    hidden among parts that add up to a shown total (in its row, or in
-    its column against the total row), the smallest other non-zero part is hidden too
-    (or, when the others are all 0, the total), until no hidden cell can be worked out
-    by subtraction. The last row is the total."""
-    hidden = {(r, key) for r, row in enumerate(table) for key, n in row.items() if is_small(n)}
-    last = len(table) - 1
-    groups = [
-        ([(r, key) for key in keys], (r, total_key))
-        for r in range(len(table))
-        for keys, total_key in parts
-    ]
-    if last:
-        groups += [([(r, key) for r in range(last)], (last, key)) for key in table[last]]
-    changed = True
-    while changed:
-        changed = False
-        for cells, total_cell in groups:
-            alone = [cell for cell in cells if cell in hidden]
-            if len(alone) != 1 or total_cell in hidden:
-                continue
-            others = [cell for cell in cells if cell not in hidden and table[cell[0]][cell[1]]]
-            hidden.add(min(others, key=lambda c: table[c[0]][c[1]]) if others else total_cell)
-            changed = True
-    return hidden
+    """The district's one suppression rule (screening.suppression, k = SMALL_CELL_K) for
+    any table of counts whose `parts` add up to a total in the same row (the coverage
+    ledger's, the SLA figures', the 心理委员 coverage's). The last row is the total."""
+    return suppression.hidden_cells(table, parts, small_cell_k())
 
 
 def table_figures(
     tallies: list[Tally], suppress: bool, reference: float | None = None
 ) -> list[Figures]:
-    """The one place small-cell suppression is applied. `tallies` is a table whose last
-    row is its total. With `suppress`, a count from 1 to SMALL_CELL - 1 becomes "<5",
-    and so does any cell that would give it away by subtraction (complementary
-    suppression); a rate is hidden when its numerator or denominator is. A 0 stays 0:
-    nobody can be singled out of nobody."""
+    """Small-cell suppression applied to a table of tallies whose last row is its total.
+    With `suppress`, a count from 1 to k - 1 becomes "<k", and so does any cell that
+    would give it away (complementary suppression); a rate is hidden when its numerator
+    or denominator is. A 0 stays 0: nobody can be singled out of nobody."""
     table = [_cells(tally) for tally in tallies]
     hidden = hidden_cells(table) if suppress else set()
-    shown = []
-    for r, (tally, row) in enumerate(zip(tallies, table, strict=True)):
-        cells = {key: SUPPRESSED if (r, key) in hidden else n for key, n in row.items()}
-        rate = tally.rate
-        if {(r, v.SCREENED_VALID), (r, "enrolled"), (r, "targets")} & hidden:
-            rate = None
-        gap = None if rate is None or reference is None else round((reference - rate) * 100, 6)
-        shown.append(Figures(cells, rate, gap is not None and gap > EQUITY_GAP_POINTS))
-    return shown
+    return [
+        _shown(tally, row, r, hidden, reference)
+        for r, (tally, row) in enumerate(zip(tallies, table, strict=True))
+    ]
+
+
+def breakdown_figures(
+    overall: Tally, breakdowns: Mapping[str, list[Tally]], suppress: bool, reference: float | None
+) -> tuple[Figures, dict[str, list[Figures]]]:
+    """Several breakdowns of one overall tally (the equity view's by school, grade, sex...)
+    suppressed together, so the overall row hides the same cells under each of them and
+    no breakdown gives away a cell another hides."""
+    named = {name: [_cells(t) for t in tallies] for name, tallies in breakdowns.items()}
+    hidden: set = set()
+    if suppress:
+        hidden = suppression.suppress_breakdowns(_cells(overall), named, _PARTS, small_cell_k())
+    whole = _shown(overall, _cells(overall), None, hidden, None)
+    shown = {
+        name: [
+            _shown(tally, row, (name, i), hidden, reference)
+            for i, (tally, row) in enumerate(zip(breakdowns[name], rows, strict=True))
+        ]
+        for name, rows in named.items()
+    }
+    return whole, shown
+
+
+def _shown(
+    tally: Tally, row: dict[str, int], key: Any, hidden: set, reference: float | None
+) -> Figures:
+    label = suppressed_label()
+    cells = {column: label if (key, column) in hidden else n for column, n in row.items()}
+    rate = tally.rate
+    if suppression.rate_hidden(hidden, key, v.SCREENED_VALID, "enrolled", "targets"):
+        rate = None
+    gap = None if rate is None or reference is None else round((reference - rate) * 100, 6)
+    return Figures(cells, rate, gap is not None and gap > EQUITY_GAP_POINTS)
 
 
 def figures(tally: Tally, suppress: bool = False, reference: float | None = None) -> Figures:
@@ -431,15 +448,25 @@ def figures(tally: Tally, suppress: bool = False, reference: float | None = None
     return table_figures([tally], suppress, reference)[0]
 
 
+def campaign_figures(campaign: Campaign, tally: Tally, suppress: bool) -> Figures:
+    """A campaign's coverage as a whole (`tally`, the viewer's scope). Suppressed, it is
+    the district table's total row, as the coverage page, its export and the home page
+    show it: a cell hidden there as a complement must not be shown whole here."""
+    if not suppress:
+        return figures(tally)
+    level = district_level(campaign)
+    return table_figures([t for _, t in level.rows] + [level.total], True)[-1]
+
+
 def small_cells_row() -> list[str]:
-    """The line a suppressed export carries before its table: what "<5" means there."""
+    """The line a suppressed export carries before its table: what "<k" means there."""
     return [
         _("Small cells"),
         _(
             "Counts from 1 to %(top)d, and the cells that would reveal them by "
             "subtraction, are shown as %(shown)s; rates built on them are left out.",
-            top=SMALL_CELL - 1,
-            shown=SUPPRESSED,
+            top=small_cell_k() - 1,
+            shown=suppressed_label(),
         ),
     ]
 

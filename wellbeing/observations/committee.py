@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
+from screening import suppression
 from wellbeing.campaigns import ledger
 from wellbeing.extensions import db
 from wellbeing.observations import vocabulary as v
@@ -209,7 +210,7 @@ def total(rows: list[dict[str, int]]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Shown:
-    """A row as shown: counts as ints or ledger.SUPPRESSED; a rate None when it has no
+    """A row as shown: counts as ints or "<k"; a rate None when it has no
     base, or is built on a hidden count (then `hidden` names it)."""
 
     cells: dict[str, int | str]
@@ -219,24 +220,25 @@ class Shown:
     def rate_text(self, key: str) -> str:
         rate = self.rates[key]
         if rate is None:
-            return ledger.SUPPRESSED if key in self.hidden else "—"
+            return ledger.suppressed_label() if key in self.hidden else "—"
         return f"{rate:.0%}"
 
 
 def shown_rows(table: list[dict[str, int]], suppress: bool) -> list[Shown]:
     """The table (its last row the total) through the district's one suppression rule
-    (ledger.hidden_cells): with `suppress`, counts of 1 to 4 classes or class-weeks, and
+    (ledger.hidden_cells): with `suppress`, counts of 1 to k - 1 classes or class-weeks, and
     the cells that would give them away by subtraction, are hidden, and so is each rate
     built on a hidden count."""
     hidden = ledger.hidden_cells(table, PARTS) if suppress else set()
+    label = ledger.suppressed_label()
     shown = []
     for r, row in enumerate(table):
-        cells = {key: ledger.SUPPRESSED if (r, key) in hidden else n for key, n in row.items()}
+        cells = {key: label if (r, key) in hidden else n for key, n in row.items()}
         rates: dict[str, float | None] = {}
         hidden_rates = set()
         for name, (numerator, base) in RATES.items():
             parts = next(p for p, whole in PARTS if whole == base)
-            if any((r, key) in hidden for key in (numerator, base, *parts)):
+            if suppression.rate_hidden(hidden, r, numerator, base, *parts):
                 rates[name] = None
                 hidden_rates.add(name)
             else:

@@ -115,8 +115,8 @@ def district_sla() -> str:
         period=period,
         table=table,
         suppress=suppress,
-        small=ledger.SMALL_CELL,
-        shown_as=ledger.SUPPRESSED,
+        small=ledger.small_cell_k(),
+        shown_as=ledger.suppressed_label(),
         headers=sla_headers(),
         # An administrator may open each school's overdue list; a monitor sees no student.
         can_list=lambda school: can(current_user, "oversight.school", school),

@@ -288,7 +288,7 @@ def test_guardian_consent_with_opt_out_is_refused_and_opt_in_draws_students_wait
 
 
 def test_the_campaign_page_shows_the_consent_basis_and_no_names_to_the_monitor(
-    client, world, campaign
+    client, world, campaign, small_cells_of_5
 ):
     _screen(world, campaign, "A1-0")
     login(client, "monitor")

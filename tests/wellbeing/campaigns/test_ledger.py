@@ -249,7 +249,7 @@ def test_small_cells_are_suppressed_for_monitors_only():
     tally.add(v.SCREENED_VALID, 3)
     tally.add(v.NOT_STARTED, 40)
     shown = ledger.figures(tally, suppress=True)
-    assert shown.cells[v.SCREENED_VALID] == "<5"
+    assert shown.cells[v.SCREENED_VALID] == "<10"  # k = SMALL_CELL_K, 10 by default
     assert shown.cells[v.TRANSFERRED] == 0  # nobody: shown as 0
     assert shown.cells["targets"] == 43
     assert shown.rate is None and shown.rate_text == ""  # 3/43 would give the 3 away
@@ -258,11 +258,11 @@ def test_small_cells_are_suppressed_for_monitors_only():
     assert whole.rate_text == "7.0%"
     four = ledger.Tally()
     four.add(v.SCREENED_VALID, 4)
-    assert ledger.figures(four, suppress=True).cells["enrolled"] == "<5"
-    five = ledger.Tally()
-    five.add(v.SCREENED_VALID, ledger.SMALL_CELL)
-    assert ledger.figures(five, suppress=True).cells[v.SCREENED_VALID] == 5
-    assert ledger.figures(five, suppress=True).rate == 1.0
+    assert ledger.figures(four, suppress=True).cells["enrolled"] == "<10"
+    ten = ledger.Tally()
+    ten.add(v.SCREENED_VALID, 10)
+    assert ledger.figures(ten, suppress=True).cells[v.SCREENED_VALID] == 10
+    assert ledger.figures(ten, suppress=True).rate == 1.0
 
 
 def test_who_gets_suppressed_figures(world):
@@ -274,6 +274,9 @@ def test_who_gets_suppressed_figures(world):
 
 
 # --- complementary suppression (pure: tallies built by hand) -------------------------
+
+
+SUPPRESSED = "<10"  # outside an application: the rule's default k
 
 
 def _tally(**counts: int):
@@ -292,7 +295,7 @@ def _table(*rows):
 
 
 def test_a_lone_small_cell_takes_another_cell_of_its_row_with_it():
-    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+    from wellbeing.campaigns.ledger import table_figures
 
     row = _tally(screened_valid=40, absent=3, not_started=12)
     (only,) = table_figures([row], suppress=True)
@@ -302,7 +305,7 @@ def test_a_lone_small_cell_takes_another_cell_of_its_row_with_it():
 
 
 def test_a_lone_small_cell_in_a_column_takes_another_school_with_it():
-    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+    from wellbeing.campaigns.ledger import table_figures
 
     shown = table_figures(
         _table(
@@ -316,7 +319,7 @@ def test_a_lone_small_cell_in_a_column_takes_another_school_with_it():
 
 
 def test_a_small_transferred_count_hides_the_rates_denominator():
-    from wellbeing.campaigns.ledger import SUPPRESSED, table_figures
+    from wellbeing.campaigns.ledger import table_figures
 
     (only,) = table_figures([_tally(screened_valid=40, transferred=2)], suppress=True)
     assert only.cells["transferred"] == only.cells["enrolled"] == SUPPRESSED
@@ -327,12 +330,12 @@ def test_a_small_transferred_count_hides_the_rates_denominator():
 @given(st.lists(st.lists(st.integers(0, 30), min_size=8, max_size=8), min_size=1, max_size=5))
 def test_no_hidden_cell_can_be_worked_out_by_subtraction(rows):
     from wellbeing.campaigns import vocabulary as v
-    from wellbeing.campaigns.ledger import _PARTS, SUPPRESSED, table_figures
+    from wellbeing.campaigns.ledger import _PARTS, table_figures
 
     tallies = _table(*(_tally(**dict(zip(v.STATES, row, strict=True))) for row in rows))
     shown = table_figures(tallies, suppress=True)
     hidden = {(r, k) for r, f in enumerate(shown) for k, n in f.cells.items() if n == SUPPRESSED}
-    assert all(not (0 < n < 5) for f in shown for n in f.cells.values() if n != SUPPRESSED)
+    assert all(not (0 < n < 10) for f in shown for n in f.cells.values() if n != SUPPRESSED)
     last = len(shown) - 1
     groups = [
         ([(r, k) for k in part], (r, total)) for r in range(last + 1) for part, total in _PARTS
@@ -341,3 +344,41 @@ def test_no_hidden_cell_can_be_worked_out_by_subtraction(rows):
     for parts, total in groups:
         alone = len([cell for cell in parts if cell in hidden]) == 1
         assert not (alone and total not in hidden), (parts, total)
+
+
+def test_breakdowns_of_one_total_hide_its_cells_alike():
+    """School A's 12 absent is hidden beside its 3 in progress; the other school has none,
+    so the overall 12 would give it away: hidden in the whole row that every breakdown
+    shares, though the whole on its own (or the sex breakdown) would show it."""
+    from wellbeing.campaigns.ledger import breakdown_figures, figures
+
+    by_school = [
+        _tally(screened_valid=40, absent=12, in_progress=3),
+        _tally(screened_valid=50, in_progress=20),
+    ]
+    by_sex = [
+        _tally(screened_valid=45, absent=6, in_progress=10),
+        _tally(screened_valid=45, absent=6, in_progress=13),
+    ]
+    overall = _table(*by_school)[-1]
+    assert figures(overall, suppress=True).cells["absent"] == 12
+    whole, shown = breakdown_figures(overall, {"school": by_school, "sex": by_sex}, True, None)
+    assert shown["school"][0].cells["absent"] == SUPPRESSED
+    assert whole.cells["absent"] == SUPPRESSED
+    assert shown["sex"][0].cells["absent"] == shown["sex"][1].cells["absent"] == SUPPRESSED
+
+
+def test_a_campaigns_suppressed_whole_is_the_district_tables_total_row(monkeypatch):
+    """The campaign pages show a monitor the same total row as the coverage page: school
+    A's 12 absent, hidden beside its 3, is the district's whole 12 absent."""
+    from wellbeing.campaigns import ledger as lg
+
+    schools = [
+        _tally(screened_valid=40, absent=12, in_progress=3),
+        _tally(screened_valid=50, in_progress=20),
+    ]
+    level = lg.Level([("A", schools[0]), ("B", schools[1])], _table(*schools)[-1])
+    monkeypatch.setattr(lg, "district_level", lambda campaign: level)
+    assert lg.figures(level.total, suppress=True).cells["absent"] == 12
+    assert lg.campaign_figures(None, level.total, suppress=True).cells["absent"] == SUPPRESSED
+    assert lg.campaign_figures(None, level.total, suppress=False).cells["absent"] == 12

@@ -168,7 +168,7 @@ def test_district_page_suppresses_small_cells_for_a_monitor_only(client, world, 
     assert 'id="small-cells"' in page
     row_a = page.split('data-row="1"')[1].split("</tr>")[0]
     # 1 complete class is a small cell: hidden, and so are the cells that give it away.
-    assert 'data-cell="complete">&lt;5' in row_a and 'data-cell="coverage">&lt;5' in row_a
+    assert 'data-cell="complete">&lt;10' in row_a and 'data-cell="coverage">&lt;10' in row_a
     client.post("/logout")
     login(client, "admin")
     page = client.get(f"/districts/{world.district.id}/committee").get_data(as_text=True)
@@ -203,10 +203,10 @@ def test_suppression_follows_the_ledger_rule():
     ]
     table.append(committee.total(table))
     shown = committee.shown_rows(table, suppress=True)
-    assert shown[0].cells["complete"] == "<5" and shown[0].rates["coverage"] is None
-    assert shown[0].rate_text("coverage") == "<5"
+    assert shown[0].cells["complete"] == "<10" and shown[0].rates["coverage"] is None
+    assert shown[0].rate_text("coverage") == "<10"
     # The school's other part is hidden too, or 6 - 5 would give the 1 away.
-    assert shown[0].cells["incomplete"] == "<5" or shown[0].cells["classes"] == "<5"
+    assert shown[0].cells["incomplete"] == "<10" or shown[0].cells["classes"] == "<10"
     assert committee.shown_rows(table, suppress=False)[0].cells["complete"] == 1
 
 
