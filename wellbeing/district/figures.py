@@ -130,7 +130,7 @@ def targets(district_id: int) -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class Shown:
-    """A row as shown: its counts as ints or ledger.SUPPRESSED, its value None when it
+    """A row as shown: its counts as ints or "<k" (hidden), its value None when it
     has no denominator or a count behind it is hidden (then `hidden`)."""
 
     label: str
@@ -143,16 +143,17 @@ class Shown:
 def shown_rows(
     indicator: Indicator, rows: Sequence[tuple[str, int, int]], suppress: bool
 ) -> list[Shown]:
-    """The one place the indicators suppress small cells (to be swapped for
-    screening.suppression). `rows` is a table of (label, numerator, denominator) whose
-    last row is its total. With `suppress` (a monitor) and an indicator counting
-    students, counts from 1 to 4 and the cells that would give them away by subtraction
-    from the total are hidden, and so is a value built on a hidden count."""
+    """The one place the indicators suppress small cells (the district's one rule,
+    screening.suppression through the ledger). `rows` is a table of (label, numerator,
+    denominator) whose last row is its total. With `suppress` (a monitor) and an
+    indicator counting students, counts from 1 to k - 1 and the cells that would give
+    them away by subtraction from the total are hidden, and so is a value built on a
+    hidden count."""
     table = [{"numerator": n, "denominator": d} for _, n, d in rows]
     hidden = ledger.hidden_cells(table, ()) if suppress and indicator.suppress else set()
     shown = []
     for r, (label, numerator, denominator) in enumerate(rows):
-        cells = {k: ledger.SUPPRESSED if (r, k) in hidden else n for k, n in table[r].items()}
+        cells = {k: ledger.suppressed_label() if (r, k) in hidden else n for k, n in table[r].items()}
         concealed = any((r, key) in hidden for key in table[r])
         figure = None if concealed else value(indicator.unit, numerator, denominator)
         shown.append(Shown(label, cells["numerator"], cells["denominator"], figure, concealed))
@@ -160,9 +161,9 @@ def shown_rows(
 
 
 def value_text(indicator: Indicator, figure: float | None, hidden: bool = False) -> str:
-    """A value with its unit; "<5" when hidden, a dash when there is none."""
+    """A value with its unit; "<k" when hidden, a dash when there is none."""
     if hidden:
-        return ledger.SUPPRESSED
+        return ledger.suppressed_label()
     if figure is None:
         return "—"
     return {

@@ -108,8 +108,8 @@ def _page(template: str, district: District, **values: Any) -> str:
         value_text=figures.value_text,
         target_text=figures.target_text,
         year_label=year_label,
-        small=ledger.SMALL_CELL,
-        shown_as=ledger.SUPPRESSED,
+        small=ledger.small_cell_k(),
+        shown_as=ledger.suppressed_label(),
         refresh_command=Markup("<code>wellbeing district refresh</code>"),
         **values,
     )

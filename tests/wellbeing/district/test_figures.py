@@ -28,9 +28,9 @@ def _indicator(**changes) -> Indicator:
 def test_a_small_count_and_the_one_that_would_reveal_it_are_hidden():
     rows = [("A", 3, 40), ("B", 10, 50), ("C", 20, 60), ("total", 33, 150)]
     shown = shown_rows(_indicator(), rows, suppress=True)
-    assert shown[0].numerator == "<5" and shown[0].value is None and shown[0].hidden
+    assert shown[0].numerator == "<10" and shown[0].value is None and shown[0].hidden
     # A alone hidden would be 33 - 10 - 20: the smallest other count is hidden too.
-    assert shown[1].numerator == "<5" and shown[1].hidden
+    assert shown[1].numerator == "<10" and shown[1].hidden
     assert shown[2].numerator == 20 and shown[2].value == 20 / 60 * 100
     assert shown[3].numerator == 33 and not shown[3].hidden
     # Whole for an administrator, and for counts that are not students'.
@@ -44,7 +44,7 @@ def test_a_small_count_and_the_one_that_would_reveal_it_are_hidden():
 def test_values_and_targets_are_worded_with_their_unit():
     percent, ratio = _indicator(), _indicator(unit=RATIO, direction="at_most", target=None)
     assert value_text(percent, 68.25) == "68.2%"
-    assert value_text(percent, None) == "—" and value_text(percent, 5.0, hidden=True) == "<5"
+    assert value_text(percent, None) == "—" and value_text(percent, 5.0, hidden=True) == "<10"
     assert value_text(ratio, 300.0) == "300.0"
     assert target_text(percent, 100.0) == "≥ 100.0%" and target_text(ratio, None) == "—"
 

@@ -67,7 +67,7 @@ def _cell(page: str, table: str, row: str, cell: str) -> str:
     return part.split(f'data-cell="{cell}">')[1].split("<")[0]
 
 
-def test_small_cells_are_suppressed_for_monitors_only(client, district_world):
+def test_small_cells_are_suppressed_for_monitors_only(client, district_world, small_cells_of_5):
     world = district_world
     refresh(world.district.id, world.school_year)
     url = "/district/indicators/tier_red_share"
@@ -106,7 +106,7 @@ def test_trend_over_the_stored_years_with_a_chart(client, district_world):
     assert "<svg" in page and 'class="reference"' in page  # the target drawn as a line
 
 
-def test_exports_are_suppressed_for_monitors_and_audited(client, district_world):
+def test_exports_are_suppressed_for_monitors_and_audited(client, district_world, small_cells_of_5):
     world = district_world
     refresh(world.district.id, world.school_year)
     login(client, "monitor")
