@@ -151,9 +151,9 @@ def shown_rows(
     hidden count."""
     table = [{"numerator": n, "denominator": d} for _, n, d in rows]
     hidden = ledger.hidden_cells(table, ()) if suppress and indicator.suppress else set()
-    shown = []
+    shown, mark = [], ledger.suppressed_label()
     for r, (label, numerator, denominator) in enumerate(rows):
-        cells = {k: ledger.suppressed_label() if (r, k) in hidden else n for k, n in table[r].items()}
+        cells = {k: mark if (r, k) in hidden else n for k, n in table[r].items()}
         concealed = any((r, key) in hidden for key in table[r])
         figure = None if concealed else value(indicator.unit, numerator, denominator)
         shown.append(Shown(label, cells["numerator"], cells["denominator"], figure, concealed))
