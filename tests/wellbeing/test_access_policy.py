@@ -160,6 +160,8 @@ PLAIN_ARGS = {
     "filename": "wellbeing.css",
     "vision_round": "2026-autumn",
     "school_year": 2026,
+    "year": 2026,  # a school year in a file's name (the DHIS2 downloads)
+    "form": "json",
     "message_id": 1,
     "version": "default-1",  # the shipped risk model
     "number": 1,  # a plan's first version

@@ -128,6 +128,7 @@ NO_STUDENT_DATA: dict[str, str] = {
     "indicators.indicator_page": "stored counts by school, grade and sex, small cells suppressed",
     "indicators.school_page": "a school's stored counts by grade and sex, small cells suppressed",
     "indicators.targets": "the targets form",
+    "indicators.dhis2_page": "the DHIS2 downloads and the mapping's problems, no student",
 }
 # Pages audited in their own way since before (left as they are): the action they write.
 AUDITED_ALREADY: dict[str, str] = {
@@ -147,6 +148,7 @@ AUDITED_ALREADY: dict[str, str] = {
     "coverage.export_district": "export",
     "oversight.district_sla_xlsx": "export",
     "indicators.export_xlsx": "export",
+    "indicators.dhis2_file": "export",
     "indicators.export_csv": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",

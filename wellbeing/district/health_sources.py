@@ -37,11 +37,12 @@ GROUP = "health"
 AUTUMN = SEASONS[1]
 
 # ----------------------------------------------------------------------------- sources
+# The Chinese texts name the documents; the English ones also the reference files in
+# ../shared/data/ the rules were taken from (the interface shows no file path in Chinese).
 
 MYOPIA_STANDARD = {
     "zh": "《儿童青少年近视防控适宜技术指南》（国家卫生健康委）：6岁及以上，裸眼视力<5.0且"
-    "非睫状肌麻痹验光等效球镜≤−0.50 D为筛查性近视；等效球镜按WS/T 663-2020第3.5条"
-    "（shared/data/vision/README.md）",
+    "非睫状肌麻痹验光等效球镜≤−0.50 D为筛查性近视；等效球镜按WS/T 663-2020第3.5条",
     "en": "NHC guideline on myopia prevention (适宜技术指南): age 6 and over, uncorrected "
     "acuity below 5.0 and non-cycloplegic SE ≤ −0.50 D is screening myopia; SE per WS/T "
     "663-2020 §3.5 (shared/data/vision/README.md)",
@@ -53,26 +54,23 @@ MYOPIA_PLAN = {
     "overall myopia rate to fall by at least 0.5 points a year",
 }
 HIGH_MYOPIA_SOURCE = {
-    "zh": "《近视防治指南》（2018）：高度近视为等效球镜<−6.00 D（shared/data/vision/README.md："
-    "分度为回忆所得，未与原文复核）",
+    "zh": "《近视防治指南》（2018）：高度近视为等效球镜<−6.00 D（分度为回忆所得，未与原文复核）",
     "en": "近视防治指南 (2018): high myopia is SE below −6.00 D (shared/data/vision/README.md: "
     "the bands are recalled, not re-verified against the guideline's text)",
 }
 POOR_VISION_SOURCE = {
-    "zh": "视力不良分级（shared/data/vision/poor_vision_grading.csv，6岁及以上）：较差眼裸眼"
-    "视力 4.9 轻度，4.6–4.8 中度，≤4.5 重度",
+    "zh": "视力不良分级（6岁及以上）：较差眼裸眼视力 4.9 轻度，4.6–4.8 中度，≤4.5 重度",
     "en": "Poor-vision grading (shared/data/vision/poor_vision_grading.csv, age 6 and "
     "over), by the worse eye's uncorrected acuity: 4.9 mild, 4.6–4.8 moderate, ≤ 4.5 severe",
 }
 FITNESS_STANDARD = {
     "zh": "《国家学生体质健康标准（2014年修订）》（教体艺〔2014〕5号）：总分≥90.0优秀，"
-    "80.0–89.9良好，60.0–79.9及格（shared/data/fitness/grade_bands.csv）",
+    "80.0–89.9良好，60.0–79.9及格",
     "en": "National student physical fitness standard (2014, 教体艺〔2014〕5号): total "
     "≥ 90.0 excellent, 80.0–89.9 good, 60.0–79.9 pass (shared/data/fitness/grade_bands.csv)",
 }
 BMI_STANDARD = {
-    "zh": "《国家学生体质健康标准（2014年修订）》体重指数分年级、性别等级（shared/data/fitness/"
-    "bmi.csv）",
+    "zh": "《国家学生体质健康标准（2014年修订）》体重指数分年级、性别等级",
     "en": "National student physical fitness standard (2014): BMI bands by grade and sex "
     "(shared/data/fitness/bmi.csv)",
 }

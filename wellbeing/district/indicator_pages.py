@@ -69,7 +69,7 @@ register_labels(
 )
 
 
-def _district(action: str = VIEW) -> District:
+def scope_district(action: str = VIEW) -> District:
     districts = [a.district for a in scopes_for(current_user, action) if a.district]
     if not districts:
         abort(403)
@@ -121,7 +121,7 @@ def _page(template: str, district: District, **values: Any) -> str:
 @bp.get("/")
 @requires(VIEW)
 def dashboard() -> str:
-    district = _district()
+    district = scope_district()
     year, stored = _year(district)
     this_year = figures.counts(district.id, year, whole=True)
     last_year = figures.counts(district.id, year - 1, whole=True)
@@ -166,7 +166,7 @@ def group_label(group: str) -> str:
 @bp.get("/definitions")
 @requires(VIEW)
 def definitions() -> str:
-    district = _district()
+    district = scope_district()
     return _page(
         "district/indicators/definitions.html",
         district,
@@ -258,7 +258,7 @@ def trend_chart(indicator: Indicator, rows: list, target: float | None) -> Marku
 @requires(VIEW)
 def indicator_page(indicator_id: str) -> str:
     indicator = _indicator(indicator_id)
-    district = _district()
+    district = scope_district()
     year, stored = _year(district)
     cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
     suppress = _suppress(district)
@@ -291,7 +291,7 @@ def indicator_page(indicator_id: str) -> str:
 @requires(VIEW, School)
 def school_page(school: School, indicator_id: str) -> str:
     indicator = _indicator(indicator_id)
-    district = _district()
+    district = scope_district()
     year, stored = _year(district)
     cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
     suppress = _suppress(district)
@@ -363,7 +363,7 @@ def _audit_export(
 @requires(VIEW)
 def export_xlsx(indicator_id: str) -> Response:
     indicator = _indicator(indicator_id)
-    district = _district()
+    district = scope_district()
     year, _stored = _year(district)
     rows, suppress = _export_rows(indicator, district, year)
     book = exports.Book()
@@ -380,7 +380,7 @@ def export_xlsx(indicator_id: str) -> Response:
 @requires(VIEW)
 def export_csv(indicator_id: str) -> Response:
     indicator = _indicator(indicator_id)
-    district = _district()
+    district = scope_district()
     year, _stored = _year(district)
     rows, suppress = _export_rows(indicator, district, year)
     _audit_export("indicators_csv", indicator, district, year, suppress)
@@ -414,7 +414,7 @@ def targets_form(current: dict[str, float | None], formdata: Any = None) -> Text
 @bp.route("/targets", methods=["GET", "POST"])
 @requires(TARGETS)
 def targets() -> str | Response:
-    district = _district(TARGETS)
+    district = scope_district(TARGETS)
     own = {
         row.indicator_id: row.target
         for row in db.session.scalars(
@@ -459,3 +459,6 @@ def save_targets(district: District, form: TextForm, own: dict[str, float]) -> d
             )
     db.session.flush()
     return changed
+
+
+from wellbeing.district import dhis2_pages  # noqa: E402,F401  (adds its routes to bp)

@@ -68,6 +68,9 @@ POLICY: dict[str, Rule] = {
         R.admin,
     ),
     "district.indicator_targets": _rule("Set the district's indicator targets", R.admin),
+    # The DHIS2 files carry whole figures (a DHIS2 instance applies its own access rules):
+    # the administrator who feeds the district's instance makes them, audited.
+    "district.dhis2": _rule("The district's indicators as DHIS2 files", R.admin),
     "roster.list_schools": _rule("List the schools in one's scope", R.admin, R.counselor, R.doctor),
     "roster.view_school": _rule("A school's classes", R.admin, R.counselor, R.doctor),
     "roster.view_class": _rule(

@@ -9,5 +9,7 @@ EXPECTED: dict[str, set[str]] = {
     "indicators.export_xlsx": {"monitor", "admin"},
     "indicators.export_csv": {"monitor", "admin"},
     "indicators.targets": {"admin"},
+    "indicators.dhis2_page": {"admin"},
+    "indicators.dhis2_file": {"admin"},
 }
 PUBLIC: set[str] = set()
