@@ -156,3 +156,23 @@ def test_targets_form_errors_beside_fields_and_audited_saves(client, district_wo
         data={"new_student_screening_coverage": "", "followups_on_time": "90"},
     )
     assert figures.targets(world.district.id)["new_student_screening_coverage"] == 100.0
+
+
+def test_a_change_between_years_has_its_pages_without_records(client, district_world):
+    """health_myopia_change has no counts of its own (a change of health_myopia): its
+    pages and export stand without vision records in either year, showing no value."""
+    world = district_world
+    for year in (world.school_year, world.school_year - 1):
+        refresh(world.district.id, year)
+    login(client, "monitor")
+    school = world.schools["A"].id
+    for url in (
+        "/district/indicators/",
+        "/district/indicators/health_myopia_change",
+        f"/district/indicators/schools/{school}/health_myopia_change",
+        "/district/indicators/health_myopia_change/export.csv",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    page = client.get("/district/indicators/health_myopia_change").get_data(as_text=True)
+    assert "筛查性近视率年度变化" in page
