@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
@@ -456,6 +456,52 @@ def campaign_figures(campaign: Campaign, tally: Tally, suppress: bool) -> Figure
         return figures(tally)
     level = district_level(campaign)
     return table_figures([t for _, t in level.rows] + [level.total], True)[-1]
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """A row of a table of counts as shown: counts as ints or "<k"; rates None when there
+    is no base, or a count behind them is hidden (then `hidden` names the rate)."""
+
+    cells: dict[str, int | str]
+    rates: dict[str, float | None]
+    hidden: frozenset[str] = frozenset()
+    decimals: ClassVar[int] = 0  # of a rate in percent
+
+    def rate_text(self, key: str) -> str:
+        rate = self.rates[key]
+        if rate is None:
+            return suppressed_label() if key in self.hidden else "—"
+        return f"{rate:.{self.decimals}%}"
+
+
+def shown_table(
+    table: list[dict[str, int]],
+    parts: Sequence[tuple[tuple[str, ...], str]],
+    rates: Mapping[str, tuple[str, str]],
+    suppress: bool,
+    row: type[ShownRow] = ShownRow,
+) -> list[ShownRow]:
+    """A table of counts whose last row is its total (`parts` add up to a total in the
+    same row; `rates` name each rate's numerator and base) through the district's one
+    rule: with `suppress`, counts from 1 to k - 1 and the cells that would give them away
+    by subtraction are hidden, and so is every rate built on a hidden count."""
+    hidden = hidden_cells(table, parts) if suppress else set()
+    label = suppressed_label()
+    shown = []
+    for r, counts in enumerate(table):
+        cells = {key: label if (r, key) in hidden else n for key, n in counts.items()}
+        values: dict[str, float | None] = {}
+        hidden_rates = set()
+        for name, (numerator, base) in rates.items():
+            behind = {numerator, base, *next(p for p, total in parts if total == base)}
+            if suppression.rate_hidden(hidden, r, *behind):
+                values[name] = None
+                hidden_rates.add(name)
+            else:
+                values[name] = counts[numerator] / counts[base] if counts[base] else None
+        shown.append(row(cells, values, frozenset(hidden_rates)))
+    return shown
 
 
 def small_cells_row() -> list[str]:

@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
-from screening import suppression
 from wellbeing.campaigns import ledger
 from wellbeing.extensions import db
 from wellbeing.observations import vocabulary as v
@@ -208,40 +207,8 @@ def total(rows: list[dict[str, int]]) -> dict[str, int]:
     return {key: sum(row[key] for row in rows) for key in COUNTS}
 
 
-@dataclass(frozen=True)
-class Shown:
-    """A row as shown: counts as ints or "<k"; a rate None when it has no
-    base, or is built on a hidden count (then `hidden` names it)."""
-
-    cells: dict[str, int | str]
-    rates: dict[str, float | None]
-    hidden: frozenset[str] = frozenset()
-
-    def rate_text(self, key: str) -> str:
-        rate = self.rates[key]
-        if rate is None:
-            return ledger.suppressed_label() if key in self.hidden else "—"
-        return f"{rate:.0%}"
-
-
-def shown_rows(table: list[dict[str, int]], suppress: bool) -> list[Shown]:
-    """The table (its last row the total) through the district's one suppression rule
-    (ledger.hidden_cells): with `suppress`, counts of 1 to k - 1 classes or class-weeks, and
-    the cells that would give them away by subtraction, are hidden, and so is each rate
-    built on a hidden count."""
-    hidden = ledger.hidden_cells(table, PARTS) if suppress else set()
-    label = ledger.suppressed_label()
-    shown = []
-    for r, row in enumerate(table):
-        cells = {key: label if (r, key) in hidden else n for key, n in row.items()}
-        rates: dict[str, float | None] = {}
-        hidden_rates = set()
-        for name, (numerator, base) in RATES.items():
-            parts = next(p for p, whole in PARTS if whole == base)
-            if suppression.rate_hidden(hidden, r, numerator, base, *parts):
-                rates[name] = None
-                hidden_rates.add(name)
-            else:
-                rates[name] = row[numerator] / row[base] if row[base] else None
-        shown.append(Shown(cells, rates, frozenset(hidden_rates)))
-    return shown
+def shown_rows(table: list[dict[str, int]], suppress: bool) -> list[ledger.ShownRow]:
+    """The table (its last row the total) through the district's one suppression rule:
+    with `suppress`, counts of 1 to k - 1 classes or class-weeks, and the cells that would
+    give them away by subtraction, are hidden, and so is each rate built on one."""
+    return ledger.shown_table(table, PARTS, RATES, suppress)

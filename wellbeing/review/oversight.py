@@ -28,7 +28,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from screening import suppression
 from wellbeing.campaigns import ledger
 from wellbeing.campaigns.pages import students_by_id
 from wellbeing.clock import local_midnight_utc
@@ -244,43 +243,18 @@ class SlaTally:
             self.counts[key] += count
 
 
-@dataclass(frozen=True)
-class SlaFigures:
-    """A row as shown: counts as ints or "<k"; rates None when there is no
-    base or a count behind them is hidden."""
+class SlaFigures(ledger.ShownRow):
+    """A row of the SLA table as shown (ledger.ShownRow), its rates to one decimal."""
 
-    cells: dict[str, int | str]
-    rates: dict[str, float | None]
-    hidden: frozenset[str] = frozenset()
-
-    def rate_text(self, key: str) -> str:
-        rate = self.rates[key]
-        if rate is None:
-            return ledger.suppressed_label() if key in self.hidden else "—"
-        return f"{rate:.1%}"
+    decimals = 1
 
 
-def sla_figures(tallies: Sequence[SlaTally], suppress: bool) -> list[SlaFigures]:
+def sla_figures(tallies: Sequence[SlaTally], suppress: bool) -> list[ledger.ShownRow]:
     """The table as shown (the last tally is the total), through the district's one
     suppression rule: with `suppress`, counts from 1 to k - 1 and the cells that would give
     them away by subtraction are hidden, and so is every rate built on a hidden count."""
     table = [dict(t.counts) for t in tallies]
-    hidden = ledger.hidden_cells(table, PARTS) if suppress else set()
-    label = ledger.suppressed_label()
-    shown = []
-    for r, row in enumerate(table):
-        cells = {key: label if (r, key) in hidden else n for key, n in row.items()}
-        rates: dict[str, float | None] = {}
-        hidden_rates = set()
-        for name, (numerator, base) in RATES.items():
-            behind = {numerator, base, *next(p for p, total in PARTS if total == base)}
-            if suppression.rate_hidden(hidden, r, *behind):
-                rates[name] = None
-                hidden_rates.add(name)
-            else:
-                rates[name] = row[numerator] / row[base] if row[base] else None
-        shown.append(SlaFigures(cells, rates, frozenset(hidden_rates)))
-    return shown
+    return ledger.shown_table(table, PARTS, RATES, suppress, SlaFigures)
 
 
 def _alert_counts(
