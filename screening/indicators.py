@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
+from screening import suppression
+
 Text = Mapping[str, str]  # {"zh": ..., "en": ...}
 
 # How a value reads: a percentage (numerator / denominator × 100), a rate per 1,000, a
@@ -107,3 +109,47 @@ def meets(indicator: Indicator, figure: float | None, target: float | None) -> b
     if indicator.direction == AT_LEAST:
         return figure >= target
     return figure <= target
+
+
+# ----------------------------------------------------------------------------- suppression
+
+Key = tuple  # a stored cell: (school, grade, sex), None where it counts all
+COLUMNS = ("numerator", "denominator")
+
+
+def cube_lines(keys: Iterable[Key]) -> list[suppression.Line]:
+    """Every additive line among one indicator's stored cells: a cell with None in a
+    place is the sum of the stored cells naming a value there and agreeing elsewhere
+    (the district of its schools, of its grades and of its sexes; a school of its
+    grades and of its sexes; the district's grade of the schools' same grade; a school's
+    grade of its two sexes...), one line per column."""
+    keys = set(keys)
+    children: dict[tuple[Key, int], list[Key]] = defaultdict(list)
+    for key in keys:
+        for place, part in enumerate(key):
+            if part is not None:
+                parent = (*key[:place], None, *key[place + 1 :])
+                children[(parent, place)].append(key)
+    return [
+        suppression.Line(
+            tuple((child, column) for child in sorted(kids, key=repr)), (parent, column)
+        )
+        for (parent, _place), kids in sorted(children.items(), key=repr)
+        if parent in keys
+        for column in COLUMNS
+    ]
+
+
+def hidden_cells(
+    counts: Mapping[Key, tuple[int, int]], k: int = suppression.DEFAULT_K
+) -> set[tuple[Key, str]]:
+    """The (cell, column) counts a monitor may not see among one indicator's stored
+    cells of a school year, suppressed together (screening.suppression): the pages show
+    the district, its schools, their grades and sexes in separate tables, so a cell
+    hidden in one table must not be recoverable from any other."""
+    values = {
+        (key, column): n
+        for key, pair in counts.items()
+        for column, n in zip(COLUMNS, pair, strict=True)
+    }
+    return suppression.suppress(values, cube_lines(counts), k)  # type: ignore[return-value]

@@ -80,7 +80,10 @@ def suppress(values: Mapping[Cell, int], lines: Iterable[Line], k: int = DEFAULT
         pinned = _pinned(lines, hidden)
         if not pinned:
             return hidden
-        hidden.add(_unpinning_cell(values, lines, hidden, pinned))
+        # One cell for each pinned cell per round: the elimination is the costly step,
+        # and a district's whole cube of cells pins dozens at once.
+        for cell in pinned:
+            hidden.add(_unpinning_cell(values, lines, hidden, cell))
 
 
 def hidden_cells(
@@ -177,15 +180,15 @@ def _partner(values: Mapping[Cell, int], line: Line, hidden: set[Cell]) -> Cell:
 
 
 def _unpinning_cell(
-    values: Mapping[Cell, int], lines: list[Line], hidden: set[Cell], pinned: list[Cell]
+    values: Mapping[Cell, int], lines: list[Line], hidden: set[Cell], pinned: Cell
 ) -> Cell:
     """Step 2: the smallest shown non-zero cell in a line of a pinned cell (else in any
     line holding a hidden cell). Hiding every non-zero cell pins none, so this ends."""
-    for scope in (pinned[0], None):
+    for scope in (pinned, None):
         shown = [
             (values[c], i, j)
             for i, line in enumerate(lines)
-            if (pinned[0] in line.cells if scope is not None else hidden & set(line.cells))
+            if (pinned in line.cells if scope is not None else hidden & set(line.cells))
             for j, c in enumerate(line.cells)
             if c not in hidden and values[c]
         ]

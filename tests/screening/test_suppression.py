@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from screening import suppression as s
+from screening.indicators import hidden_cells as hidden_cube_cells
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -225,3 +226,70 @@ def test_rates_and_labels():
 @pytest.mark.parametrize("k", [1, 10])
 def test_an_empty_table_hides_nothing(k):
     assert s.hidden_cells([], k=k) == set()
+
+
+# ----------------------------------------------------------------------------- a cube
+
+LEAF = st.tuples(st.integers(0, 12), st.integers(0, 30)).map(lambda p: (min(p), max(p)))
+
+
+@st.composite
+def cubes(draw: st.DrawFn) -> dict[tuple, tuple[int, int]]:
+    """An indicator's stored cells as the refresh rolls them up: schools by grade and
+    sex, each school, each school's grade and sex, the district's grades and sexes, the
+    district (never the district's grade-and-sex)."""
+    schools, grades = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    leaves = {
+        (school, grade, sex): draw(LEAF)
+        for school in range(schools)
+        for grade in range(7, 7 + grades)
+        for sex in "FM"
+    }
+    cells: dict[tuple, list[int]] = {}
+    for (school, grade, sex), pair in leaves.items():
+        for key in (
+            (school, grade, sex),
+            (school, grade, None),
+            (school, None, sex),
+            (school, None, None),
+            (None, grade, None),
+            (None, None, sex),
+            (None, None, None),
+        ):
+            total = cells.setdefault(key, [0, 0])
+            total[0] += pair[0]
+            total[1] += pair[1]
+    return {key: (n, d) for key, (n, d) in cells.items()}
+
+
+def _cube_lines_written_out(cube: Mapping[tuple, tuple[int, int]]) -> list[s.Line]:
+    """The additive lines among the cells, listed by hand for the audit."""
+    schools = sorted({key[0] for key in cube if key[0] is not None})
+    grades = sorted({key[1] for key in cube if key[1] is not None})
+    spans = [((None, None, None), [(x, None, None) for x in schools])]
+    spans.append(((None, None, None), [(None, g, None) for g in grades]))
+    spans.append(((None, None, None), [(None, None, sex) for sex in "FM"]))
+    spans += [((None, g, None), [(x, g, None) for x in schools]) for g in grades]
+    spans += [((None, None, sex), [(x, None, sex) for x in schools]) for sex in "FM"]
+    for x in schools:
+        spans.append(((x, None, None), [(x, g, None) for g in grades]))
+        spans.append(((x, None, None), [(x, None, sex) for sex in "FM"]))
+        spans += [((x, g, None), [(x, g, sex) for sex in "FM"]) for g in grades]
+        spans += [((x, None, sex), [(x, g, sex) for g in grades]) for sex in "FM"]
+    return [
+        s.Line(tuple((part, column) for part in parts), (total, column))
+        for total, parts in spans
+        for column in ("numerator", "denominator")
+    ]
+
+
+@SETTINGS
+@given(cubes(), K)
+def test_an_indicators_cells_hide_alike_in_every_table_and_nothing_can_be_recovered(cube, k):
+    hidden = hidden_cube_cells(cube, k)
+    values = {
+        (key, column): n
+        for key, pair in cube.items()
+        for column, n in zip(("numerator", "denominator"), pair, strict=True)
+    }
+    _check(values, _cube_lines_written_out(cube), hidden, k)

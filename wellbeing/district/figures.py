@@ -1,6 +1,6 @@
 """What the district's pages and exports read: the stored counts (indicator_value, never
-the areas' tables), the targets in force, and each figure as shown, with small cells
-suppressed for monitors through `shown_rows`, the one place the indicators apply it."""
+the areas' tables), the targets in force, and each figure as shown through `shown_rows`,
+with small cells hidden from monitors as the refresh decided (wellbeing.district.refresh)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import get_locale
 from sqlalchemy import func, select
@@ -70,11 +71,33 @@ def computed_at(district_id: int, school_year: int) -> datetime | None:
     )
 
 
+class Count(NamedTuple):
+    """A cell's stored counts and the columns a monitor may not see: those the refresh
+    hid, or both when it ran under another k (until the next refresh)."""
+
+    numerator: int
+    denominator: int
+    hidden: frozenset[str] = frozenset()
+
+
+NOTHING = Count(0, 0)
+BOTH = frozenset(("numerator", "denominator"))
+
+
+def _count(row: IndicatorValue, k: int) -> Count:
+    if row.small_cell_k != k:
+        return Count(row.numerator, row.denominator, BOTH)
+    hidden = {"numerator"} if row.numerator_hidden else set()
+    if row.denominator_hidden:
+        hidden.add("denominator")
+    return Count(row.numerator, row.denominator, frozenset(hidden))
+
+
 def counts(
     district_id: int, school_year: int, indicator_id: str | None = None, whole: bool = False
-) -> dict[str, dict[Cell, tuple[int, int]]]:
-    """Per indicator, the stored (numerator, denominator) of each cell; with `whole`, the
-    district's cell only (the dashboard's, a few rows instead of every school's)."""
+) -> dict[str, dict[Cell, Count]]:
+    """Per indicator, the stored counts of each cell; with `whole`, the district's cell
+    only (the dashboard's, a few rows instead of every school's)."""
     query = select(IndicatorValue).where(
         IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year
     )
@@ -86,19 +109,18 @@ def counts(
             IndicatorValue.grade.is_(None),
             IndicatorValue.sex.is_(None),
         )
-    found: dict[str, dict[Cell, tuple[int, int]]] = defaultdict(dict)
+    k = ledger.small_cell_k()
+    found: dict[str, dict[Cell, Count]] = defaultdict(dict)
     for row in db.session.scalars(query):
-        found[row.indicator_id][(row.school_id, row.grade, row.sex)] = (
-            row.numerator,
-            row.denominator,
-        )
+        found[row.indicator_id][(row.school_id, row.grade, row.sex)] = _count(row, k)
     return found
 
 
-def trend(district_id: int, indicator_id: str) -> list[tuple[int, int, int]]:
-    """(school year, numerator, denominator) of the district's cell, oldest first."""
+def trend(district_id: int, indicator_id: str) -> list[tuple[int, Count]]:
+    """(school year, the district's counts) of each stored year, oldest first."""
+    k = ledger.small_cell_k()
     return [
-        (row.school_year, row.numerator, row.denominator)
+        (row.school_year, _count(row, k))
         for row in db.session.scalars(
             select(IndicatorValue)
             .where(
@@ -141,22 +163,25 @@ class Shown:
 
 
 def shown_rows(
-    indicator: Indicator, rows: Sequence[tuple[str, int, int]], suppress: bool
+    indicator: Indicator, rows: Sequence[tuple[str, Count]], suppress: bool
 ) -> list[Shown]:
-    """The one place the indicators suppress small cells (the district's one rule,
-    screening.suppression through the ledger). `rows` is a table of (label, numerator,
-    denominator) whose last row is its total. With `suppress` (a monitor) and an
-    indicator counting students, counts from 1 to k - 1 and the cells that would give
-    them away by subtraction from the total are hidden, and so is a value built on a
-    hidden count."""
-    table = [{"numerator": n, "denominator": d} for _, n, d in rows]
-    hidden = ledger.hidden_cells(table, ()) if suppress and indicator.suppress else set()
+    """Rows of (label, stored counts) as shown. With `suppress` (a monitor) and an
+    indicator counting students, the counts the refresh hid (the district's one rule,
+    decided over all of the year's cells at once: screening.indicators.hidden_cells)
+    show as "<k", and so does a value built on a hidden count."""
     shown, mark = [], ledger.suppressed_label()
-    for r, (label, numerator, denominator) in enumerate(rows):
-        cells = {k: mark if (r, k) in hidden else n for k, n in table[r].items()}
-        concealed = any((r, key) in hidden for key in table[r])
-        figure = None if concealed else value(indicator.unit, numerator, denominator)
-        shown.append(Shown(label, cells["numerator"], cells["denominator"], figure, concealed))
+    for label, count in rows:
+        hidden = count.hidden if suppress and indicator.suppress else frozenset()
+        figure = None if hidden else value(indicator.unit, count.numerator, count.denominator)
+        shown.append(
+            Shown(
+                label,
+                mark if "numerator" in hidden else count.numerator,
+                mark if "denominator" in hidden else count.denominator,
+                figure,
+                bool(hidden),
+            )
+        )
     return shown
 
 
@@ -193,8 +218,8 @@ class Headline:
 
 def headline(
     indicator: Indicator,
-    this_year: dict[str, dict[Cell, tuple[int, int]]],
-    last_year: dict[str, dict[Cell, tuple[int, int]]],
+    this_year: dict[str, dict[Cell, Count]],
+    last_year: dict[str, dict[Cell, Count]],
     target: float | None,
     suppress: bool,
 ) -> Headline | None:
@@ -206,7 +231,7 @@ def headline(
         if base is None or whole not in this_year.get(base.id, {}):
             return None
         figures = [
-            shown_rows(base, [("", *year[base.id][whole])], suppress)[0]
+            shown_rows(base, [("", year[base.id][whole])], suppress)[0]
             if whole in year.get(base.id, {})
             else None
             for year in (this_year, last_year)
@@ -217,5 +242,5 @@ def headline(
     else:
         if whole not in this_year.get(indicator.id, {}):
             return None
-        shown = shown_rows(indicator, [("", *this_year[indicator.id][whole])], suppress)[0]
+        shown = shown_rows(indicator, [("", this_year[indicator.id][whole])], suppress)[0]
     return Headline(indicator, shown, target, meets(indicator, shown.value, target))

@@ -187,8 +187,8 @@ def school_table(
     indicator: Indicator, cells: dict, schools: list[School], suppress: bool
 ) -> list[figures.Shown]:
     """Each school of the district, then the district's total."""
-    rows = [(s.name, *cells.get((s.id, None, None), (0, 0))) for s in schools]
-    rows.append((_("District total"), *cells.get((None, None, None), (0, 0))))
+    rows = [(s.name, cells.get((s.id, None, None), figures.NOTHING)) for s in schools]
+    rows.append((_("District total"), cells.get((None, None, None), figures.NOTHING)))
     return figures.shown_rows(indicator, rows, suppress)
 
 
@@ -200,33 +200,33 @@ def part_table(
     if by == "grade_sex":
         keys = sorted(k[1:] for k in cells if k[0] == school_id and None not in k[1:])
         rows = [
-            (f"{_('Grade %(grade)d', grade=g)} {_sex_label(sex)}", *cells[(school_id, g, sex)])
+            (f"{_('Grade %(grade)d', grade=g)} {_sex_label(sex)}", cells[(school_id, g, sex)])
             for g, sex in keys
         ]
     elif by == "grade":
         keys = sorted(
             k[1] for k in cells if k[0] == school_id and k[1] is not None and k[2] is None
         )
-        rows = [(_("Grade %(grade)d", grade=g), *cells[(school_id, g, None)]) for g in keys]
+        rows = [(_("Grade %(grade)d", grade=g), cells[(school_id, g, None)]) for g in keys]
     else:
         keys = sorted(
             k[2] for k in cells if k[0] == school_id and k[1] is None and k[2] is not None
         )
-        rows = [(_sex_label(sex), *cells[(school_id, None, sex)]) for sex in keys]
+        rows = [(_sex_label(sex), cells[(school_id, None, sex)]) for sex in keys]
     if not rows:
         return []
     total = _("School total") if school_id else _("District total")
-    rows.append((total, *cells.get((school_id, None, None), (0, 0))))
+    rows.append((total, cells.get((school_id, None, None), figures.NOTHING)))
     return figures.shown_rows(indicator, rows, suppress)
 
 
 def trend_rows(
     indicator: Indicator, district: District, suppress: bool
 ) -> list[tuple[int, figures.Shown]]:
-    """The district's figure of each stored school year (each row suppressed alone)."""
+    """The district's figure of each stored school year."""
     return [
-        (year, figures.shown_rows(indicator, [(year_label(year), n, d)], suppress)[0])
-        for year, n, d in figures.trend(district.id, indicator.id)
+        (year, figures.shown_rows(indicator, [(year_label(year), count)], suppress)[0])
+        for year, count in figures.trend(district.id, indicator.id)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wellbeing.clock import utcnow
@@ -31,6 +31,11 @@ class IndicatorValue(db.Model):
     sex: Mapped[str | None] = mapped_column(String(1))
     numerator: Mapped[int] = mapped_column(Integer)
     denominator: Mapped[int] = mapped_column(Integer)
+    # What a monitor may not see, decided by the refresh over the whole year's cells of
+    # the indicator at k = small_cell_k (screening.indicators.hidden_cells).
+    numerator_hidden: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    denominator_hidden: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    small_cell_k: Mapped[int | None] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

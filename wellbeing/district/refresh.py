@@ -14,7 +14,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 
-from screening.indicators import Indicator, Tally, roll_up
+from screening.indicators import Indicator, Tally, hidden_cells, roll_up
+from wellbeing.campaigns.ledger import small_cell_k
 from wellbeing.clock import local_today, utcnow
 from wellbeing.district.indicators import INDICATORS, sharing
 from wellbeing.district.models import IndicatorValue
@@ -49,6 +50,10 @@ def rows_for(
         found.update(roll_up(tallies, key))
     # The district's row is stored even with nothing counted (0 of 0: "no data").
     found.setdefault((None, None, None), (0, 0))
+    # Suppressed once here over every cell of the year, so that each page's tables (by
+    # school, grade, sex; the trend) hide alike and none gives away another's hidden cell.
+    k = small_cell_k()
+    hidden = hidden_cells(found, k) if indicator.suppress else set()
     return [
         IndicatorValue(
             district_id=district_id,
@@ -59,6 +64,9 @@ def rows_for(
             sex=sex,
             numerator=numerator,
             denominator=denominator,
+            numerator_hidden=((school_id, grade, sex), "numerator") in hidden,
+            denominator_hidden=((school_id, grade, sex), "denominator") in hidden,
+            small_cell_k=k,
             computed_at=now,
         )
         for (school_id, grade, sex), (numerator, denominator) in found.items()

@@ -1,12 +1,13 @@
-"""The figures as shown: the one suppression function (small cells and the cells that
-would reveal them by subtraction from the total), values and targets worded; counts
+"""The figures as shown: small cells hidden alike in every table (decided by the refresh
+over all of an indicator's cells of the year), values and targets worded; counts
 shared by several sources are computed once per refresh only."""
 
 from __future__ import annotations
 
-from screening.indicators import AT_LEAST, PERCENT, RATIO, Indicator
-from wellbeing.district import indicators
-from wellbeing.district.figures import shown_rows, target_text, value_text
+from screening.indicators import AT_LEAST, PERCENT, RATIO, Indicator, Tally, cube_lines
+from wellbeing.district import figures, indicators
+from wellbeing.district.figures import Count, shown_rows, target_text, value_text
+from wellbeing.district.refresh import rows_for
 
 
 def _indicator(**changes) -> Indicator:
@@ -25,20 +26,66 @@ def _indicator(**changes) -> Indicator:
     return Indicator(**{**fields, **changes})
 
 
-def test_a_small_count_and_the_one_that_would_reveal_it_are_hidden():
-    rows = [("A", 3, 40), ("B", 10, 50), ("C", 20, 60), ("total", 33, 150)]
+def _stored(indicator: Indicator, tallies: list[Tally]) -> dict:
+    """The cells as the refresh stores them, read back as the pages read them."""
+    rows = rows_for(1, 2026, indicator, tallies)
+    return {(r.school_id, r.grade, r.sex): figures._count(r, 10) for r in rows}
+
+
+def test_a_small_cell_is_hidden_alike_in_every_table_that_shows_it(app):
+    """School 2's grade 8 girls are 3: hidden in the school's grade-and-sex table, and the
+    cells that would give them away hidden in every other table the pages show."""
+    tallies = [
+        Tally(1, 7, "F", 20, 40),
+        Tally(1, 7, "M", 22, 41),
+        Tally(2, 7, "F", 18, 39),
+        Tally(2, 7, "M", 21, 44),
+        Tally(2, 8, "F", 3, 30),
+        Tally(2, 8, "M", 25, 50),
+    ]
+    with app.app_context():
+        cells = _stored(_indicator(), tallies)
+        by_grade_sex = shown_rows(
+            _indicator(),
+            [("", cells[key]) for key in sorted(k for k in cells if k[0] == 2 and None not in k)]
+            + [("", cells[(2, None, None)])],
+            suppress=True,
+        )
+    # Grades 7 and 8 by sex is a 2 × 2 table with margins: any three shown cells would
+    # give the fourth, so all four hide; the school's total stays shown.
+    assert [s.numerator for s in by_grade_sex] == ["<10", "<10", "<10", "<10", 67]
+    assert by_grade_sex[2].hidden and by_grade_sex[2].value is None
+    # And no line of any table (schools, grades, sexes, both) shows all but one cell.
+    hidden = {(key, c) for key, count in cells.items() for c in count.hidden}
+    assert ((2, 8, "F"), "numerator") in hidden
+    for line in cube_lines(cells):
+        assert sum(cell in hidden for cell in line.cells) != 1
+
+
+def test_shown_rows_show_what_the_refresh_decided(app):
+    tallies = [Tally(1, 7, "F", 3, 40), Tally(1, 7, "M", 30, 40)]
+    with app.app_context():
+        cells = _stored(_indicator(), tallies)
+    rows = [("F", cells[(1, None, "F")]), ("M", cells[(1, None, "M")])]
     shown = shown_rows(_indicator(), rows, suppress=True)
-    assert shown[0].numerator == "<10" and shown[0].value is None and shown[0].hidden
-    # A alone hidden would be 33 - 10 - 20: the smallest other count is hidden too.
-    assert shown[1].numerator == "<10" and shown[1].hidden
-    assert shown[2].numerator == 20 and shown[2].value == 20 / 60 * 100
-    assert shown[3].numerator == 33 and not shown[3].hidden
+    assert shown[0].numerator == "<10" and shown[0].hidden and shown[0].value is None
+    assert shown[1].numerator == "<10" and shown[1].denominator == 40
     # Whole for an administrator, and for counts that are not students'.
-    assert [s.numerator for s in shown_rows(_indicator(), rows, suppress=False)] == [3, 10, 20, 33]
+    assert [s.numerator for s in shown_rows(_indicator(), rows, suppress=False)] == [3, 30]
     whole = shown_rows(_indicator(suppress=False), rows, suppress=True)
-    assert [s.numerator for s in whole] == [3, 10, 20, 33]
+    assert [s.numerator for s in whole] == [3, 30]
     # A zero stays a zero: nobody is singled out of nobody.
-    assert shown_rows(_indicator(), [("t", 0, 0)], suppress=True)[0].numerator == 0
+    assert shown_rows(_indicator(), [("t", Count(0, 0))], suppress=True)[0].numerator == 0
+
+
+def test_counts_stored_under_another_k_are_hidden_until_the_next_refresh(app):
+    with app.app_context():
+        row = rows_for(1, 2026, _indicator(), [Tally(1, 7, "F", 300, 400)])[0]
+    assert figures._count(row, 10).hidden == frozenset()
+    stale = figures._count(row, 20)
+    assert stale.hidden == figures.BOTH
+    shown = shown_rows(_indicator(), [("", stale)], suppress=True)[0]
+    assert shown.numerator == shown.denominator == "<10" and shown.value is None
 
 
 def test_values_and_targets_are_worded_with_their_unit():
