@@ -207,8 +207,7 @@ def monitor(user: Any, district: District, now: datetime) -> dict[str, Any]:
     if campaign is None:
         return {"coverage": None}
     suppress = ledger.suppressed_for(user, "coverage.view_district", district)
-    level = ledger.district_level(campaign)
-    *_, whole = ledger.table_figures([t for _, t in level.rows] + [level.total], suppress)
+    level, (*_, whole) = ledger.district_table(campaign, suppress)
     return {"coverage": _coverage(campaign, whole), "schools": len(level.rows)}
 
 

@@ -159,8 +159,7 @@ def page_helpers() -> dict[str, Any]:
 def district(district: District, campaign_id: int) -> str:
     campaign = campaign_of_district(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
-    level = ledger.district_level(campaign)
-    *shown, whole = ledger.table_figures([t for _, t in level.rows] + [level.total], suppress)
+    level, (*shown, whole) = ledger.district_table(campaign, suppress)
     rows = [
         (school, figures, can(current_user, "coverage.view_school", school))
         for (school, _), figures in zip(level.rows, shown, strict=True)
@@ -288,12 +287,7 @@ def _equity_page(campaign: Campaign, place: District | School, school: School | 
     found = ledger.equity(campaign, school)
     reference = found.overall.rate
     # One suppression over every breakdown: the overall row is shared by them all.
-    whole, shown = ledger.breakdown_figures(
-        found.overall,
-        {name: [tally for _, tally in groups] for name, groups in found.dimensions.items()},
-        suppress,
-        reference,
-    )
+    whole, shown = ledger.equity_figures(found, suppress, reference)
     dimensions = {
         name: [(g, f) for (g, _), f in zip(groups, shown[name], strict=True)]
         for name, groups in found.dimensions.items()
@@ -576,7 +570,7 @@ def export_school(school: School, campaign_id: int) -> Response:
 def export_district(district: District, campaign_id: int) -> Response:
     campaign = campaign_of_district(district, campaign_id)
     suppress = ledger.suppressed_for(current_user, "coverage.view_district", district)
-    level = ledger.district_level(campaign)
+    level, shown = ledger.district_table(campaign, suppress)
     workbook = exports.Book()
     sheet = workbook.create_sheet(_("Schools"))
     for basis_row in _basis_rows(campaign):
@@ -591,7 +585,7 @@ def export_district(district: District, campaign_id: int) -> Response:
             [name, *_count_cells(figures)]
             for name, figures in zip(
                 [school.name for school, _ in level.rows] + [_("District total")],
-                ledger.table_figures([t for _, t in level.rows] + [level.total], suppress),
+                shown,
                 strict=True,
             )
         ],

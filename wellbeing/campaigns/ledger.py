@@ -448,14 +448,33 @@ def figures(tally: Tally, suppress: bool = False, reference: float | None = None
     return table_figures([tally], suppress, reference)[0]
 
 
+def equity_figures(
+    found: Equity, suppress: bool, reference: float | None
+) -> tuple[Figures, dict[str, list[Figures]]]:
+    """The equity view's breakdowns and whole as shown (`breakdown_figures`)."""
+    breakdowns = {name: [tally for _, tally in groups] for name, groups in found.dimensions.items()}
+    return breakdown_figures(found.overall, breakdowns, suppress, reference)
+
+
+def district_table(campaign: Campaign, suppress: bool) -> tuple[Level, list[Figures]]:
+    """The district's table of schools as shown, its last row the total. Suppressed, it
+    is the equity view's school breakdown, decided together with the grade, sex and other
+    breakdowns of the same whole: a monitor seeing both pages must not recover from one a
+    cell the other hides."""
+    level = district_level(campaign)
+    if not suppress:
+        return level, table_figures([t for _, t in level.rows] + [level.total], False)
+    whole, shown = equity_figures(equity(campaign), True, None)
+    return level, [*shown["school"], whole]
+
+
 def campaign_figures(campaign: Campaign, tally: Tally, suppress: bool) -> Figures:
     """A campaign's coverage as a whole (`tally`, the viewer's scope). Suppressed, it is
     the district table's total row, as the coverage page, its export and the home page
     show it: a cell hidden there as a complement must not be shown whole here."""
     if not suppress:
         return figures(tally)
-    level = district_level(campaign)
-    return table_figures([t for _, t in level.rows] + [level.total], True)[-1]
+    return district_table(campaign, True)[1][-1]
 
 
 @dataclass(frozen=True)

@@ -368,17 +368,54 @@ def test_breakdowns_of_one_total_hide_its_cells_alike():
     assert shown["sex"][0].cells["absent"] == shown["sex"][1].cells["absent"] == SUPPRESSED
 
 
+def _district(monkeypatch, schools: list, by_sex: list):
+    """A campaign's district table and equity breakdowns, without a database."""
+    from wellbeing.campaigns import ledger as lg
+
+    whole = _table(*schools)[-1]
+    level = lg.Level([("A", schools[0]), ("B", schools[1])], whole)
+    found = lg.Equity({"school": list(level.rows), "sex": list(zip("FM", by_sex))}, whole, {})
+    monkeypatch.setattr(lg, "district_level", lambda campaign: level)
+    monkeypatch.setattr(lg, "equity", lambda campaign, school=None: found)
+    return lg, level
+
+
 def test_a_campaigns_suppressed_whole_is_the_district_tables_total_row(monkeypatch):
     """The campaign pages show a monitor the same total row as the coverage page: school
     A's 12 absent, hidden beside its 3, is the district's whole 12 absent."""
-    from wellbeing.campaigns import ledger as lg
-
     schools = [
         _tally(screened_valid=40, absent=12, in_progress=3),
         _tally(screened_valid=50, in_progress=20),
     ]
-    level = lg.Level([("A", schools[0]), ("B", schools[1])], _table(*schools)[-1])
-    monkeypatch.setattr(lg, "district_level", lambda campaign: level)
+    by_sex = [
+        _tally(screened_valid=45, absent=6, in_progress=10),
+        _tally(screened_valid=45, absent=6, in_progress=13),
+    ]
+    lg, level = _district(monkeypatch, schools, by_sex)
     assert lg.figures(level.total, suppress=True).cells["absent"] == 12
     assert lg.campaign_figures(None, level.total, suppress=True).cells["absent"] == SUPPRESSED
     assert lg.campaign_figures(None, level.total, suppress=False).cells["absent"] == 12
+
+
+def test_the_district_table_hides_what_the_equity_view_must_hide(monkeypatch):
+    """The girls' 12 absent hide beside their 3 in progress, and the boys have none: the
+    whole's 12 absent would give the girls' away, so the district's table of schools (on
+    its own it would show it) hides it too, with the whole's in progress beside it."""
+    schools = [
+        _tally(screened_valid=40, absent=6, in_progress=10),
+        _tally(screened_valid=50, absent=6, in_progress=10),
+    ]
+    by_sex = [
+        _tally(screened_valid=45, absent=12, in_progress=3),
+        _tally(screened_valid=45, in_progress=17),
+    ]
+    lg, level = _district(monkeypatch, schools, by_sex)
+    alone = lg.table_figures([*schools, level.total], True)[-1]
+    assert alone.cells["absent"] == 12  # what a table suppressed by itself would show
+    _level, shown = lg.district_table(None, True)
+    assert shown[-1].cells["absent"] == shown[-1].cells["in_progress"] == SUPPRESSED
+    whole, by = lg.equity_figures(lg.equity(None), True, None)
+    assert [f.cells for f in by["school"]] == [f.cells for f in shown[:-1]]
+    assert whole.cells == shown[-1].cells
+    _level, plain = lg.district_table(None, False)
+    assert plain[-1].cells["absent"] == 12
