@@ -6,6 +6,7 @@ page reads indicator_value only (wellbeing.district.figures), never a student.""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -27,6 +28,7 @@ from wellbeing.district.models import IndicatorTarget
 from wellbeing.extensions import db
 from wellbeing.health import charts
 from wellbeing.health.rounds import school_year_for
+from wellbeing.roster.labels import grade_name
 from wellbeing.roster.models import District, School
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_labels import register_labels
@@ -200,14 +202,14 @@ def part_table(
     if by == "grade_sex":
         keys = sorted(k[1:] for k in cells if k[0] == school_id and None not in k[1:])
         rows = [
-            (f"{_('Grade %(grade)d', grade=g)} {_sex_label(sex)}", cells[(school_id, g, sex)])
+            (f"{grade_name(g)} {_sex_label(sex)}", cells[(school_id, g, sex)])
             for g, sex in keys
         ]
     elif by == "grade":
         keys = sorted(
             k[1] for k in cells if k[0] == school_id and k[1] is not None and k[2] is None
         )
-        rows = [(_("Grade %(grade)d", grade=g), cells[(school_id, g, None)]) for g in keys]
+        rows = [(grade_name(g), cells[(school_id, g, None)]) for g in keys]
     else:
         keys = sorted(
             k[2] for k in cells if k[0] == school_id and k[1] is None and k[2] is not None
@@ -254,15 +256,62 @@ def trend_chart(indicator: Indicator, rows: list, target: float | None) -> Marku
     )
 
 
+@dataclass(frozen=True)
+class FigureTable:
+    """One table of an indicator's page (and of its exports): what it is by, its first
+    column's heading and its rows as shown, the last the total."""
+
+    key: str
+    caption: str
+    heading: str
+    rows: list[figures.Shown]
+
+
+def figure_tables(
+    indicator: Indicator, district: District, year: int, school: School | None
+) -> list[FigureTable]:
+    """The drill-down's tables of a school year: the district's by school, grade and sex,
+    or a school's by grade, sex and both; empty ones left out."""
+    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
+    suppress = _suppress(district)
+    place = school.id if school else None
+    found = [
+        FigureTable(
+            "schools",
+            _("By school"),
+            _("School"),
+            school_table(indicator, cells, _schools(district), suppress) if cells else [],
+        )
+        if school is None
+        else None,
+        FigureTable(
+            "grades",
+            _("By grade"),
+            _("Grade"),
+            part_table(indicator, cells, place, "grade", suppress),
+        ),
+        FigureTable(
+            "sexes", _("By sex"), _("Sex"), part_table(indicator, cells, place, "sex", suppress)
+        ),
+        FigureTable(
+            "grades-sexes",
+            _("By grade and sex"),
+            _("Grade"),
+            part_table(indicator, cells, place, "grade_sex", suppress),
+        )
+        if school is not None
+        else None,
+    ]
+    return [table for table in found if table is not None and table.rows]
+
+
 @bp.get("/<indicator_id>")
 @requires(VIEW)
 def indicator_page(indicator_id: str) -> str:
     indicator = _indicator(indicator_id)
     district = scope_district()
     year, stored = _year(district)
-    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
     suppress = _suppress(district)
-    schools = _schools(district)
     target = figures.targets(district.id)[indicator.id]
     trend = trend_rows(indicator, district, suppress)
     return _page(
@@ -272,14 +321,11 @@ def indicator_page(indicator_id: str) -> str:
         year=year,
         years=stored,
         school=None,
-        by_school=school_table(indicator, cells, schools, suppress) if cells else [],
+        tables=figure_tables(indicator, district, year, None),
         links=[
             url_for("indicators.school_page", school_id=s.id, indicator_id=indicator.id, year=year)
-            for s in schools
+            for s in _schools(district)
         ],
-        by_grade=part_table(indicator, cells, None, "grade", suppress),
-        by_sex=part_table(indicator, cells, None, "sex", suppress),
-        by_grade_sex=[],
         trend=trend,
         chart=trend_chart(indicator, trend, target),
         target=target,
@@ -293,8 +339,6 @@ def school_page(school: School, indicator_id: str) -> str:
     indicator = _indicator(indicator_id)
     district = scope_district()
     year, stored = _year(district)
-    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
-    suppress = _suppress(district)
     return _page(
         "district/indicators/indicator.html",
         district,
@@ -302,15 +346,12 @@ def school_page(school: School, indicator_id: str) -> str:
         year=year,
         years=stored,
         school=school,
-        by_school=[],
+        tables=figure_tables(indicator, district, year, school),
         links=[],
-        by_grade=part_table(indicator, cells, school.id, "grade", suppress),
-        by_sex=part_table(indicator, cells, school.id, "sex", suppress),
-        by_grade_sex=part_table(indicator, cells, school.id, "grade_sex", suppress),
         trend=[],
         chart=None,
         target=figures.targets(district.id)[indicator.id],
-        suppress=suppress,
+        suppress=_suppress(district),
     )
 
 
@@ -325,68 +366,110 @@ def _schools(district: District) -> list[School]:
 # ----------------------------------------------------------------------------- exports
 
 
-def _export_rows(indicator: Indicator, district: District, year: int) -> tuple[list, bool]:
-    """The export's rows: what it is, the small-cells note for a monitor, the header and
-    the school table as the page shows it."""
-    cells = figures.counts(district.id, year, indicator.id).get(indicator.id, {})
+def _export_tables(
+    indicator: Indicator, district: District, year: int, school: School | None
+) -> tuple[list[list[Any]], list[FigureTable], bool]:
+    """What an export holds: the lines saying what it is (with the small-cells note for
+    a monitor), and the page's tables as the page shows them (the district's also its
+    trend over the stored years)."""
     suppress = _suppress(district)
-    table = school_table(indicator, cells, _schools(district), suppress)
-    rows: list[list[Any]] = [
+    about: list[list[Any]] = [
         [_("Indicator"), figures.text(indicator.name), indicator.id],
+        [_("Place"), school.name if school else district.name],
         [_("School year"), year_label(year)],
     ]
     if suppress and indicator.suppress:
-        rows.append(ledger.small_cells_row())
-    rows += [[], [_("School"), _("Numerator"), _("Denominator"), _("Value")]]
-    for shown in table:
+        about.append(ledger.small_cells_row())
+    tables = figure_tables(indicator, district, year, school)
+    if school is None:
+        trend = [shown for _year, shown in trend_rows(indicator, district, suppress)]
+        tables.append(FigureTable("trend", _("Over the school years"), _("School year"), trend))
+    return about, tables, suppress
+
+
+def _table_rows(indicator: Indicator, table: FigureTable) -> list[list[Any]]:
+    rows: list[list[Any]] = [[table.heading, _("Numerator"), _("Denominator"), _("Value")]]
+    for shown in table.rows:
         figure = figures.value_text(indicator, shown.value, shown.hidden)
         rows.append([shown.label, shown.numerator, shown.denominator, figure])
-    return rows, suppress
+    return rows
 
 
 def _audit_export(
-    kind: str, indicator: Indicator, district: District, year: int, suppress: bool
+    kind: str,
+    indicator: Indicator,
+    district: District,
+    year: int,
+    suppress: bool,
+    school: School | None,
 ) -> None:
-    record_event(
-        "export",
-        target=district,
-        detail={
-            "kind": kind,
-            "indicator": indicator.id,
-            "school_year": year,
-            "suppressed": suppress,
-        },
-    )
+    detail = {"kind": kind, "indicator": indicator.id, "school_year": year, "suppressed": suppress}
+    if school is not None:
+        detail["school"] = school.id
+    record_event("export", target=school or district, detail=detail)
+
+
+def _export_name(
+    indicator: Indicator, district: District, year: int, school: School | None, ext: str
+) -> str:
+    place = school.code if school else district.code
+    return f"{indicator.id}-{place}-{year}.{ext}"
+
+
+def _xlsx(indicator: Indicator, school: School | None = None) -> Response:
+    district = scope_district()
+    year, _stored = _year(district)
+    about, tables, suppress = _export_tables(indicator, district, year, school)
+    book = exports.Book()
+    for table in tables:
+        sheet = book.create_sheet(table.caption, widths=(28, 14, 14, 12))
+        for row in [*about, [], *_table_rows(indicator, table)]:
+            sheet.append(row)
+    if not tables:
+        sheet = book.create_sheet(_("By school"), widths=(28, 14, 14, 12))
+        for row in [*about, [], [_("No figures computed yet for this school year.")]]:
+            sheet.append(row)
+    _audit_export("indicators_xlsx", indicator, district, year, suppress, school)
+    buffer = io.BytesIO(exports.xlsx_bytes(book.sheets))
+    name = _export_name(indicator, district, year, school, "xlsx")
+    return send_file(buffer, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+
+
+def _csv(indicator: Indicator, school: School | None = None) -> Response:
+    district = scope_district()
+    year, _stored = _year(district)
+    about, tables, suppress = _export_tables(indicator, district, year, school)
+    rows = list(about)
+    for table in tables:
+        rows += [[], [table.caption], *_table_rows(indicator, table)]
+    _audit_export("indicators_csv", indicator, district, year, suppress, school)
+    buffer = io.BytesIO(exports.csv_bytes(rows))
+    name = _export_name(indicator, district, year, school, "csv")
+    return send_file(buffer, mimetype="text/csv", as_attachment=True, download_name=name)
 
 
 @bp.get("/<indicator_id>/export.xlsx")
 @requires(VIEW)
 def export_xlsx(indicator_id: str) -> Response:
-    indicator = _indicator(indicator_id)
-    district = scope_district()
-    year, _stored = _year(district)
-    rows, suppress = _export_rows(indicator, district, year)
-    book = exports.Book()
-    sheet = book.create_sheet(_("By school"), widths=(28, 14, 14, 12))
-    for row in rows:
-        sheet.append(row)
-    _audit_export("indicators_xlsx", indicator, district, year, suppress)
-    name = f"{indicator.id}-{district.code}-{year}.xlsx"
-    buffer = io.BytesIO(exports.xlsx_bytes(book.sheets))
-    return send_file(buffer, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+    return _xlsx(_indicator(indicator_id))
 
 
 @bp.get("/<indicator_id>/export.csv")
 @requires(VIEW)
 def export_csv(indicator_id: str) -> Response:
-    indicator = _indicator(indicator_id)
-    district = scope_district()
-    year, _stored = _year(district)
-    rows, suppress = _export_rows(indicator, district, year)
-    _audit_export("indicators_csv", indicator, district, year, suppress)
-    name = f"{indicator.id}-{district.code}-{year}.csv"
-    buffer = io.BytesIO(exports.csv_bytes(rows))
-    return send_file(buffer, mimetype="text/csv", as_attachment=True, download_name=name)
+    return _csv(_indicator(indicator_id))
+
+
+@bp.get("/schools/<int:school_id>/<indicator_id>/export.xlsx")
+@requires(VIEW, School)
+def school_export_xlsx(school: School, indicator_id: str) -> Response:
+    return _xlsx(_indicator(indicator_id), school)
+
+
+@bp.get("/schools/<int:school_id>/<indicator_id>/export.csv")
+@requires(VIEW, School)
+def school_export_csv(school: School, indicator_id: str) -> Response:
+    return _csv(_indicator(indicator_id), school)
 
 
 # ----------------------------------------------------------------------------- targets

@@ -90,7 +90,7 @@ def test_small_cells_are_suppressed_for_monitors_only(client, district_world, sm
     assert page.status_code == 200
     page = page.get_data(as_text=True)
     assert _cell(page, "sexes", "total", "numerator") == "&lt;5"
-    assert "7年级 男生" in page  # the three assessed at A are boys
+    assert "七年级 男生" in page  # the three assessed at A are boys
     assert _cell(page, "grades-sexes", "1", "numerator") == "&lt;5"
     assert client.get("/district/indicators/no_such_indicator").status_code == 404
 
@@ -123,6 +123,56 @@ def test_exports_are_suppressed_for_monitors_and_audited(client, district_world,
     details = [json.loads(event.detail) for event in events[-2:]]
     assert [d["kind"] for d in details] == ["indicators_csv", "indicators_xlsx"]
     assert all(d["suppressed"] and d["indicator"] == "tier_red_share" for d in details)
+
+
+def _csv_tables(response) -> dict[str, list[list[str]]]:
+    """A CSV export's tables by caption: blocks after a blank line, each headed by a
+    one-cell caption row."""
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    blocks: list[list[list[str]]] = [[]]
+    for row in rows:
+        if row:
+            blocks[-1].append(row)
+        else:
+            blocks.append([])
+    return {block[0][0]: block[1:] for block in blocks[1:] if block and len(block[0]) == 1}
+
+
+def test_exports_hold_every_table_of_the_page_as_shown(client, district_world, small_cells_of_5):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    login(client, "monitor")
+    page = client.get("/district/indicators/tier_red_share").get_data(as_text=True)
+    tables = _csv_tables(client.get("/district/indicators/tier_red_share/export.csv"))
+    assert list(tables) == ["按学校", "按年级", "按性别", "历年趋势"]
+    grades = tables["按年级"]
+    assert grades[0] == ["年级", "分子", "分母", "值"]
+    assert grades[1][0] == "七年级"
+    assert [grades[-1][1], grades[-1][2]] == [
+        _cell(page, "grades", "total", "numerator").replace("&lt;", "<"),
+        _cell(page, "grades", "total", "denominator").replace("&lt;", "<"),
+    ]
+    # A school's page exports its own tables, by grade and sex too, suppressed alike.
+    school = world.schools["A"]
+    url = f"/district/indicators/schools/{school.id}/tier_red_share"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="export-csv"' in page
+    tables = _csv_tables(client.get(f"{url}/export.csv"))
+    assert list(tables) == ["按年级", "按性别", "按年级和性别"]
+    assert (
+        tables["按年级和性别"][1][1]
+        == "<5"
+        == _cell(page, "grades-sexes", "1", "numerator").replace("&lt;", "<")
+    )
+    response = client.get(f"{url}/export.xlsx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert school.code in response.headers["Content-Disposition"]
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)
+    ).all()
+    details = [json.loads(event.detail) for event in events[-2:]]
+    assert [d["kind"] for d in details] == ["indicators_csv", "indicators_xlsx"]
+    assert all(d["school"] == school.id and d["suppressed"] for d in details)
 
 
 def test_targets_form_errors_beside_fields_and_audited_saves(client, district_world):
