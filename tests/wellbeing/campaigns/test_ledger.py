@@ -374,7 +374,9 @@ def _district(monkeypatch, schools: list, by_sex: list):
 
     whole = _table(*schools)[-1]
     level = lg.Level([("A", schools[0]), ("B", schools[1])], whole)
-    found = lg.Equity({"school": list(level.rows), "sex": list(zip("FM", by_sex))}, whole, {})
+    found = lg.Equity(
+        {"school": list(level.rows), "sex": list(zip("FM", by_sex, strict=True))}, whole, {}
+    )
     monkeypatch.setattr(lg, "district_level", lambda campaign: level)
     monkeypatch.setattr(lg, "equity", lambda campaign, school=None: found)
     return lg, level
