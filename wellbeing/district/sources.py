@@ -251,6 +251,11 @@ def students_per_counselor(district_id: int, _school_year: int) -> list[Tally]:
     ]
 
 
+def counselors_per_school(district_id: int, _school_year: int) -> list[Tally]:
+    """Active counselors over schools: each school counts once in the denominator."""
+    return [Tally(row.school.id, None, None, row.counselors, 1) for row in _staffing(district_id)]
+
+
 def schools_with_counselor(district_id: int, _school_year: int) -> list[Tally]:
     """Each school counts once in the denominator, and in the numerator with a counselor."""
     return [
@@ -447,6 +452,28 @@ register_indicator(
         suppress=False,
     ),
     students_per_counselor,
+)
+register_indicator(
+    Indicator(
+        id="counselors_per_school",
+        name=_text("校均心理教师数", "Counselors per school"),
+        definition=_text(
+            "在职心理教师数与学校数之比（规划要求每校至少一名专职心理健康教师）。",
+            "Active counselors for each school (the plan: at least one full-time "
+            "mental-health teacher in every school).",
+        ),
+        numerator=_text("在职心理教师数（账号角色）", "Active counselors (accounts with the role)"),
+        denominator=_text("学校数", "Schools"),
+        source=_text("名册与账号", "The roster and the accounts"),
+        unit=RATIO,
+        direction=AT_LEAST,
+        target=1.0,
+        by_sex=False,
+        by_grade=False,
+        group=STAFFING,
+        suppress=False,
+    ),
+    counselors_per_school,
 )
 register_indicator(
     Indicator(

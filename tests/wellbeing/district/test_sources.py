@@ -97,6 +97,8 @@ def test_crisis_plans_staffing_and_committee_figures(district_world):
     assert _stored(world, "referrals_closed") == (1, 2)
     assert _stored(world, "referrals_closed", school_id=school_b) == (0, 1)
     assert _stored(world, "students_per_counselor") == (enrolled, 1)
+    assert _stored(world, "counselors_per_school") == (1, 2)
+    assert _stored(world, "counselors_per_school", school_id=school_a) == (1, 1)
     assert _stored(world, "schools_with_counselor") == (1, 2)
     assert _stored(world, "schools_with_counselor", school_id=school_b) == (0, 1)
     # Four grade-7 classes, none with a boy and a girl; A1's member reported 1 of 4 weeks.
