@@ -137,17 +137,6 @@ def refresh_requested(now: datetime | None = None) -> Mapping[str, int]:
     return {"refreshed": len(due), "rows": rows, "pending": pending or 0}
 
 
-def pending_years(district_id: int) -> set[int]:
-    """The district's school years waiting for a refresh (a page may say so)."""
-    return set(
-        db.session.scalars(
-            select(IndicatorRefreshRequest.school_year).where(
-                IndicatorRefreshRequest.district_id == district_id
-            )
-        )
-    )
-
-
 register_job(
     Job(
         id="district.refresh_requests",
