@@ -16,8 +16,8 @@ from sqlalchemy import event, func, select
 
 from screening.indicators import PERCENT, roll_up, value
 from wellbeing.campaigns.demo import build_demo_campaign
-from wellbeing.campaigns.models import Campaign, CampaignTarget
-from wellbeing.campaigns.services import target_for_code
+from wellbeing.campaigns.models import Campaign, CampaignTarget, ScreeningResponse
+from wellbeing.campaigns.services import CodeRefused, target_for_code
 from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.indicators import INDICATORS
@@ -384,6 +384,18 @@ def test_three_school_years_of_screenings_are_stored_and_refreshed(app, world):
         )
     }
     assert "waiting" not in states and "closed" in states
+    # Sealed as the models seal: a past response opens with its score and answers, and
+    # a past code (sealed and digested) is found and refused as closed.
+    response = db.session.scalar(
+        select(ScreeningResponse)
+        .join(CampaignTarget, CampaignTarget.id == ScreeningResponse.target_id)
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(Campaign.closes_at < utcnow(), ScreeningResponse.valid.is_(True))
+        .limit(1)
+    )
+    assert response.band and len(response.raw["answers"]) in (7, 9)
+    with pytest.raises(CodeRefused, match="closed"):
+        target_for_code(db.session.get(CampaignTarget, response.target_id).code, utcnow())
     # --replace deletes the history with the rest.
     again = app.test_cli_runner().invoke(demo_command, args)
     assert again.exit_code == 0, again.output
