@@ -25,7 +25,7 @@ from wellbeing.campaigns.vocabulary import STATES
 from wellbeing.clock import utcnow
 from wellbeing.config import is_production
 from wellbeing.demo_mailbox import LOG_FILE as MAILBOX_LOG
-from wellbeing.district.refresh import refresh_all
+from wellbeing.district.refresh import refresh
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
@@ -39,9 +39,10 @@ from wellbeing.review.demo import (
     build_demo_followups,
     build_demo_model,
 )
+from wellbeing.review.demo_history import DemoHistoryYear, build_demo_history
 from wellbeing.review.models import RiskModel
 from wellbeing.roster.labels import grade_name
-from wellbeing.roster.models import User
+from wellbeing.roster.models import District, User
 from wellbeing.roster.synthetic import (
     DEFAULT_SEED,
     DEFAULT_STUDENTS,
@@ -88,6 +89,7 @@ def roster_is_empty(session: Session) -> bool:
 # The demo's screening and health records, deleted (children first) before the roster
 # on --replace.
 CAMPAIGN_TABLES = (
+    "indicator_refresh_request",
     "indicator_value",
     "indicator_target",
     "observation",
@@ -345,14 +347,18 @@ def demo_command(
         db.session.commit()
         observations = build_demo_observations(seed)
         db.session.commit()
-        # The district's indicators, so the dashboard has figures before the first night.
-        refresh_all()
+        history = build_demo_history(seed, district.school_year)
+        db.session.commit()
+        # The district's indicators of every stored year, so the dashboard has figures
+        # and trends before the first night.
+        refresh_years(district.school_year)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     click.echo(_summary(district, time.perf_counter() - started))
     click.echo(_campaign_summary(screening))
+    click.echo(_history_summary(history))
     click.echo(_health_summary(health))
     click.echo(_followups_summary(followups))
     click.echo(_review_summary(decisions, model))
@@ -415,6 +421,31 @@ def _campaign_summary(screening: DemoCampaign) -> str:
         schools=len(campaign.schools),
         students=sum(counts.values()),
         states=played,
+    )
+
+
+def refresh_years(school_year: int) -> None:
+    """Refresh the demo's school years in every district: the roster's and the two
+    before it (the earlier screenings and health rounds), up to the current one (the
+    current campaign's, when --school-year named an earlier one). The caller commits."""
+    last = max(school_year, current_school_year(utcnow().date()))
+    for district_id in db.session.scalars(select(District.id)):
+        for year in range(school_year - 2, last + 1):
+            refresh(district_id, year)
+
+
+def _history_summary(history: list[DemoHistoryYear]) -> str:
+    return "  " + _(
+        "Earlier screenings of first-years: %(years)s",
+        years=_joined(
+            _(
+                "%(year)s %(students)d students, %(share)s screened",
+                year=school_year_label(year.school_year),
+                students=year.targets,
+                share=f"{year.screened / year.targets:.0%}" if year.targets else "—",
+            )
+            for year in history
+        ),
     )
 
 

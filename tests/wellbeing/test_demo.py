@@ -16,11 +16,12 @@ from sqlalchemy import event, func, select
 
 from screening.indicators import PERCENT, roll_up, value
 from wellbeing.campaigns.demo import build_demo_campaign
-from wellbeing.campaigns.models import CampaignTarget
-from wellbeing.campaigns.services import target_for_code
+from wellbeing.campaigns.models import Campaign, CampaignTarget, ScreeningResponse
+from wellbeing.campaigns.services import CodeRefused, target_for_code
 from wellbeing.clock import utcnow
 from wellbeing.demo import build_demo, demo_command
 from wellbeing.district.indicators import INDICATORS
+from wellbeing.district.models import IndicatorValue
 from wellbeing.district.queries import school_staffing
 from wellbeing.extensions import db
 from wellbeing.health import export
@@ -29,7 +30,7 @@ from wellbeing.health.entry import check_fitness_row, check_vision_row
 from wellbeing.health.models import FITNESS_MEASURES, VISION_MEASURES, FitnessRecord, VisionRecord
 from wellbeing.health.rounds import VisionRound
 from wellbeing.notifications.models import Notification
-from wellbeing.review.models import CrisisAlert
+from wellbeing.review.models import CrisisAlert, RiskAssessment
 from wellbeing.roster.models import (
     GRADES_BY_KIND,
     District,
@@ -41,7 +42,12 @@ from wellbeing.roster.models import (
     Student,
     User,
 )
-from wellbeing.roster.synthetic import DEMO_PASSWORD, FIXED_LOGINS, generate_district
+from wellbeing.roster.synthetic import (
+    DEMO_PASSWORD,
+    FIXED_LOGINS,
+    current_school_year,
+    generate_district,
+)
 from wellbeing.roster.vocabulary import ETHNICITIES
 
 SEED = 11
@@ -310,6 +316,90 @@ def test_command_replaces_the_roster_and_prints_the_logins_once(app, world):
     code = re.search(r"访问码 (\w{5}-\w{5})", output).group(1)
     target = target_for_code(code, utcnow())
     assert target.state == "not_started" and target.campaign.grades == [7, 10]
+
+
+def _district_values(indicator_id: str, *where) -> dict[int, tuple[int, int]]:
+    rows = db.session.execute(
+        select(IndicatorValue.school_year, IndicatorValue.numerator, IndicatorValue.denominator)
+        .join(District, District.id == IndicatorValue.district_id)
+        .where(
+            District.code == "510502",
+            IndicatorValue.indicator_id == indicator_id,
+            IndicatorValue.school_id.is_(None),
+            *where,
+        )
+    ).all()
+    return {year: (n, d) for year, n, d in rows}
+
+
+def test_three_school_years_of_screenings_are_stored_and_refreshed(app, world):
+    year = current_school_year(utcnow().date())
+    args = ["--replace", "--students", "1000", "--seed", "3", "--school-year", str(year)]
+    output = app.test_cli_runner().invoke(demo_command, args).output
+    assert "往年新生筛查" in output
+    district_only = (IndicatorValue.grade.is_(None), IndicatorValue.sex.is_(None))
+    coverage = _district_values("new_student_screening_coverage", *district_only)
+    assert set(coverage) == {year - 2, year - 1, year}
+    assert all(d > 0 for _n, d in coverage.values())
+    rate = {y: n / d for y, (n, d) in coverage.items()}
+    # Closed campaigns: most screened, rising; the current one is a week in.
+    assert 0.75 < rate[year - 2] < rate[year - 1] < 0.99 and rate[year] < rate[year - 1]
+    for tier in ("tier_red_share", "tier_orange_share", "tier_yellow_share"):
+        shares = _district_values(tier, *district_only)
+        assert set(shares) == {year - 2, year - 1, year} and all(d for _n, d in shares.values())
+    # Earlier years count first-years only, in the grade they had then.
+    by_grade = _district_values(
+        "new_student_screening_coverage",
+        IndicatorValue.grade.is_not(None),
+        IndicatorValue.sex.is_(None),
+    )
+    assert by_grade  # the grades of every year
+    grades = db.session.execute(
+        select(IndicatorValue.school_year, IndicatorValue.grade).where(
+            IndicatorValue.indicator_id == "new_student_screening_coverage",
+            IndicatorValue.grade.is_not(None),
+        )
+    ).all()
+    assert {grade for _y, grade in grades} <= {7, 10}
+    # Each past target sits in a class of its school at the grade the student had then.
+    past = db.session.execute(
+        select(Campaign.opens_at, SchoolClass.school_id, SchoolClass.grade, Student.class_id)
+        .join(CampaignTarget, CampaignTarget.campaign_id == Campaign.id)
+        .join(SchoolClass, SchoolClass.id == CampaignTarget.class_id)
+        .join(Student, Student.id == CampaignTarget.student_id)
+        .where(Campaign.closes_at < utcnow())
+    ).all()
+    now_class = {c.id: c for c in db.session.scalars(select(SchoolClass))}
+    assert len(past) > 100
+    for opens_at, school_id, grade, class_id in past:
+        back = year - opens_at.year
+        assert back in (1, 2) and grade in (7, 10)
+        assert now_class[class_id].school_id == school_id
+        assert now_class[class_id].grade == grade + back
+    # Past cases are closed: nobody's queue holds last year's students.
+    states = {
+        a.state
+        for a in db.session.scalars(
+            select(RiskAssessment).join(Campaign).where(Campaign.closes_at < utcnow())
+        )
+    }
+    assert "waiting" not in states and "closed" in states
+    # Sealed as the models seal: a past response opens with its score and answers, and
+    # a past code (sealed and digested) is found and refused as closed.
+    response = db.session.scalar(
+        select(ScreeningResponse)
+        .join(CampaignTarget, CampaignTarget.id == ScreeningResponse.target_id)
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(Campaign.closes_at < utcnow(), ScreeningResponse.valid.is_(True))
+        .limit(1)
+    )
+    assert response.band and len(response.raw["answers"]) in (7, 9)
+    with pytest.raises(CodeRefused, match="closed"):
+        target_for_code(db.session.get(CampaignTarget, response.target_id).code, utcnow())
+    # --replace deletes the history with the rest.
+    again = app.test_cli_runner().invoke(demo_command, args)
+    assert again.exit_code == 0, again.output
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 3
 
 
 def test_summary_speaks_the_interface_s_words(app, world):

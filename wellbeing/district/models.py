@@ -48,3 +48,20 @@ class IndicatorTarget(db.Model):
     target: Mapped[float] = mapped_column(Float)
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndicatorRefreshRequest(db.Model):
+    """A district's school year whose stored figures are out of date: an import was
+    committed, or a campaign closed (wellbeing.district.triggers). One row per district
+    and year however many imports asked, so a burst leads to one refresh; the scheduler's
+    job refreshes the year and deletes the row in one transaction."""
+
+    __tablename__ = "indicator_refresh_request"
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), primary_key=True)
+    school_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The first request since the last refresh (it bounds the wait) and the latest (the
+    # job waits for a quiet moment after it).
+    first_requested_at: Mapped[datetime] = mapped_column(DateTime)
+    last_requested_at: Mapped[datetime] = mapped_column(DateTime)
+    # What asked last: vision, fitness, roster or campaign.
+    reason: Mapped[str] = mapped_column(String(20))

@@ -28,6 +28,7 @@ from wellbeing.health.models import (
     VisionRecord,
 )
 from wellbeing.health.rounds import VisionRound
+from wellbeing.health.signals import records_imported
 from wellbeing.imports import ImportProblem, read_problem, text_problems, web_limits
 from wellbeing.roster.models import School, SchoolClass, Student
 from wellbeing.security.audit import record_event
@@ -185,6 +186,9 @@ def import_vision(
         target=school,
         detail={"kind": "vision", "round": vision_round.key, **_counts(outcome)},
     )
+    records_imported.send(
+        school, kind="vision", school_year=vision_round.school_year, rows=outcome.rows
+    )
     return outcome
 
 
@@ -266,6 +270,7 @@ def import_fitness(
         target=school,
         detail={"kind": "fitness", "school_year": school_year, **_counts(outcome)},
     )
+    records_imported.send(school, kind="fitness", school_year=school_year, rows=outcome.rows)
     return outcome
 
 

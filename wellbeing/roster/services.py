@@ -46,7 +46,7 @@ from wellbeing.roster.models import (
     StudentStatus,
     User,
 )
-from wellbeing.roster.signals import students_changed
+from wellbeing.roster.signals import roster_imported, students_changed
 from wellbeing.security.audit import record_event
 from wellbeing.security.passwords import hash_password
 
@@ -146,6 +146,7 @@ def apply_roster(
     if "students" in frames:
         # The areas follow at once (a campaign draws arrivals, follows moves and departures).
         result.refreshed = dict(reply for _, reply in students_changed.send("roster"))
+    roster_imported.send("roster", rows=sum(len(frame) for frame in frames.values()))
     log.info("roster import: %s", _summary(result))
     record_event(
         "import",

@@ -4,7 +4,11 @@
 
 `students_changed` is sent after an import has changed students (arrivals, moves,
 departures), inside the import's transaction: a receiver's writes commit or roll back
-with the import."""
+with the import.
+
+`roster_imported` is sent after every import that was applied (schools, classes,
+students, guardians or staff), inside its transaction, with `rows`: the rows the file
+brought."""
 
 from __future__ import annotations
 
@@ -12,3 +16,4 @@ from blinker import Namespace
 
 _signals = Namespace()
 students_changed = _signals.signal("students-changed")
+roster_imported = _signals.signal("roster-imported")

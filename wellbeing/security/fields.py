@@ -125,3 +125,12 @@ def encrypted_columns(metadata: MetaData) -> list[Column]:
         for column in table.columns
         if isinstance(column.type, EncryptedText)
     ]
+
+
+def sealed_value(model: type, attribute: str, uid: str, value: Any) -> bytes:
+    """What `row.<attribute> = value` stores on the row of `model` with this uid: the
+    same sealing for bulk inserts (Core executemany) that build no objects."""
+    descriptor: Encrypted = model.__dict__[attribute]
+    column = descriptor._column(model)
+    context = Context(column.table.name, uid, column.name)
+    return current_keyring().seal(column.type.encode(value), context)
