@@ -10,7 +10,8 @@ Data, built once per run (its time is reported, not a goal):
   11, two years back 9 and 12, in the class they are in today: the roster keeps no
   history) with realistic target states, a risk assessment for every valid sitting
   (tiered by the shipped model from drawn PHQ-9 and GAD-7 bands; status and explanation
-  sealed as the review writes them; a third of the flagged already decided), crisis
+  sealed as the review writes them; a third of this year's flagged and every earlier one
+  decided), crisis
   alerts for the red tier and critical items (acknowledged, most in time), their first
   follow-ups and the review's follow-ups, 一生一策 files for the decided red cases and
   referrals for a third of those. Only the rows the district's sources read are written
@@ -28,8 +29,9 @@ Figures:
   neither the OS page cache nor PostgreSQL's shared buffers are dropped, so "cold" is
   the process's caches: SQLAlchemy's compiled statements, Jinja's templates, the
   translations, the connection pool), goal < 3 s; warm is the median and p95 of RUNS
-  requests after it, goal < 300 ms. The same for an indicator's drill-down page
-  (health_myopia) and a school's page of it;
+  requests after it in the same process, goal < 300 ms; dashboard_fresh_process is the
+  whole process up to its first page (Python's start, imports, app, login, page). The
+  same for an indicator's drill-down page (health_myopia) and a school's page of it;
 - the baseline: the plain SQL GROUP BY of two representative figures straight over the
   raw rows of the current school year (new-student screening coverage by school from
   campaign_target, and the screening myopia rate by school from vision_record), warm
