@@ -108,3 +108,41 @@ def test_shared_counts_are_computed_once_per_refresh_only():
     with indicators.sharing():
         assert count(1) == 3 and count(1) == 3 and count(2) == 4
     assert count(1) == 5
+
+
+def test_the_pages_read_the_stored_cells_as_plain_rows(district_world):
+    """A drill-down reads every cell of an indicator (a thousand or more in a real
+    district): loaded as ORM objects, they lived long enough to be promoted and made a
+    full garbage collection every few requests (benchmarks/bench_district.py). The
+    counts are the stored rows', and no row is loaded as an object."""
+    from sqlalchemy import event, select
+
+    from wellbeing.campaigns.ledger import small_cell_k
+    from wellbeing.district.models import IndicatorValue
+    from wellbeing.district.refresh import refresh
+    from wellbeing.extensions import db
+
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    loaded = []
+
+    def on_load(target, _context) -> None:
+        loaded.append(target)
+
+    event.listen(IndicatorValue, "load", on_load)
+    try:
+        found = figures.counts(world.district.id, world.school_year, "tier_red_share")
+        trend = figures.trend(world.district.id, "tier_red_share")
+    finally:
+        event.remove(IndicatorValue, "load", on_load)
+    assert loaded == []
+    stored = db.session.scalars(
+        select(IndicatorValue).where(IndicatorValue.indicator_id == "tier_red_share")
+    ).all()
+    k = small_cell_k()
+    assert len(stored) > 1
+    assert found["tier_red_share"] == {
+        (r.school_id, r.grade, r.sex): figures._count(r, k) for r in stored
+    }
+    whole = [r for r in stored if r.school_id is None and r.grade is None and r.sex is None]
+    assert trend == [(r.school_year, figures._count(r, k)) for r in whole]
