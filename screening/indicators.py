@@ -53,6 +53,10 @@ class Indicator:
     # Whether small cells are suppressed for monitors: counts of students (or of what
     # points to few students) are; counts of schools or staff are shown whole.
     suppress: bool = True
+    # A figure of the present (staffing, open files over today's enrolment, the committee's
+    # members): counted from records that keep no history, so only the school year that is
+    # running can count it; a past year keeps what was stored while it ran.
+    as_it_stands: bool = False
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

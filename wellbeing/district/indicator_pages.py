@@ -202,8 +202,7 @@ def part_table(
     if by == "grade_sex":
         keys = sorted(k[1:] for k in cells if k[0] == school_id and None not in k[1:])
         rows = [
-            (f"{grade_name(g)} {_sex_label(sex)}", cells[(school_id, g, sex)])
-            for g, sex in keys
+            (f"{grade_name(g)} {_sex_label(sex)}", cells[(school_id, g, sex)]) for g, sex in keys
         ]
     elif by == "grade":
         keys = sorted(

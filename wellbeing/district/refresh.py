@@ -76,17 +76,22 @@ def rows_for(
 def refresh(district_id: int, school_year: int) -> int:
     """Recompute one district's school year; returns the rows stored. Flushes only: the
     caller (the scheduler, the command) commits, so the delete and the inserts are one
-    transaction."""
+    transaction. A past year's figures of the present (`as_it_stands`) are left as the
+    year stored them while it ran: today's staff and members are not that year's."""
+    past = school_year < school_year_for(local_today())
+    kept = [i.id for i in (r.indicator for r in INDICATORS.values()) if past and i.as_it_stands]
     rows = []
     with sharing():
         for registered in INDICATORS.values():
-            if registered.source is None:  # a change of another indicator: read, not stored
-                continue
+            if registered.source is None or registered.indicator.id in kept:
+                continue  # a change is read from the indicator it changes, not stored
             tallies = registered.source(district_id, school_year)
             rows += rows_for(district_id, school_year, registered.indicator, tallies)
     db.session.execute(
         delete(IndicatorValue).where(
-            IndicatorValue.district_id == district_id, IndicatorValue.school_year == school_year
+            IndicatorValue.district_id == district_id,
+            IndicatorValue.school_year == school_year,
+            IndicatorValue.indicator_id.not_in(kept),
         )
     )
     db.session.add_all(rows)

@@ -410,6 +410,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=PLANS,
+        as_it_stands=True,
     ),
     plans_open,
 )
@@ -449,6 +450,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=STAFFING,
+        as_it_stands=True,
         suppress=False,
     ),
     students_per_counselor,
@@ -471,6 +473,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=STAFFING,
+        as_it_stands=True,
         suppress=False,
     ),
     counselors_per_school,
@@ -491,6 +494,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=STAFFING,
+        as_it_stands=True,
         suppress=False,
     ),
     schools_with_counselor,
@@ -511,6 +515,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=COMMITTEE,
+        as_it_stands=True,
     ),
     committee_source("complete", "classes"),
 )
@@ -529,6 +534,7 @@ register_indicator(
         by_sex=False,
         by_grade=False,
         group=COMMITTEE,
+        as_it_stands=True,
     ),
     committee_source("reported", "class_weeks"),
 )

@@ -100,7 +100,7 @@ def test_trend_over_the_stored_years_with_a_chart(client, district_world):
     refresh(world.district.id, world.school_year - 1)
     refresh(world.district.id, world.school_year)
     login(client, "admin")
-    page = client.get("/district/indicators/schools_with_counselor").get_data(as_text=True)
+    page = client.get("/district/indicators/new_student_screening_coverage").get_data(as_text=True)
     trend = page.split('data-table="trend"')[1]
     assert f"{world.school_year - 1}–" in trend and f"{world.school_year}–" in trend
     assert "<svg" in page and 'class="reference"' in page  # the target drawn as a line

@@ -157,3 +157,39 @@ def test_the_command_and_the_nightly_job_refresh(app, district_world):
     assert job is not None and job.trigger == "cron"
     counts = job.function()
     assert counts["districts"] == 2 and counts["rows"] > 0
+
+
+def test_a_past_year_keeps_the_figures_of_the_present_it_stored_while_it_ran(district_world):
+    """Staffing has no history: refreshing last year must not store today's counselors as
+    last year's, nor drop what last year stored; counts with history are recounted."""
+    world = district_world
+    past = world.school_year - 1
+    db.session.add(
+        IndicatorValue(
+            district_id=world.district.id,
+            indicator_id="schools_with_counselor",
+            school_year=past,
+            numerator=2,
+            denominator=2,
+            small_cell_k=10,
+        )
+    )
+    db.session.flush()
+    refresh(world.district.id, past)
+
+    def district_cell(indicator_id: str) -> tuple[int, int] | None:
+        row = db.session.execute(
+            select(IndicatorValue.numerator, IndicatorValue.denominator).where(
+                IndicatorValue.district_id == world.district.id,
+                IndicatorValue.school_year == past,
+                IndicatorValue.indicator_id == indicator_id,
+                IndicatorValue.school_id.is_(None),
+            )
+        ).first()
+        return tuple(row) if row else None
+
+    assert district_cell("schools_with_counselor") == (2, 2)
+    assert district_cell("students_per_counselor") is None  # never stored while it ran
+    assert district_cell("referrals_closed") is not None
+    refresh(world.district.id, world.school_year)
+    assert _stored(world, "schools_with_counselor") == (1, 2)
