@@ -150,6 +150,8 @@ AUDITED_ALREADY: dict[str, str] = {
     "indicators.export_xlsx": "export",
     "indicators.dhis2_file": "export",
     "indicators.export_csv": "export",
+    "indicators.report": "export",  # the report of the year to print, one row per view
+    "indicators.report_xlsx": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",

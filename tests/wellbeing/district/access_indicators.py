@@ -8,6 +8,8 @@ EXPECTED: dict[str, set[str]] = {
     "indicators.school_page": {"monitor", "admin"},
     "indicators.export_xlsx": {"monitor", "admin"},
     "indicators.export_csv": {"monitor", "admin"},
+    "indicators.report": {"monitor", "admin"},
+    "indicators.report_xlsx": {"monitor", "admin"},
     "indicators.targets": {"admin"},
     "indicators.dhis2_page": {"admin"},
     "indicators.dhis2_file": {"admin"},
