@@ -251,11 +251,12 @@ def trend_chart(
 
 
 def school_chart(
-    indicator: Indicator, table: list[figures.Shown], target: float | None
+    indicator: Indicator, table: list[figures.Shown], target: float | None, district: str = ""
 ) -> Markup | None:
     """The school table (school_table, as shown) as horizontal bars in the schools'
     order, the target dashed, each value written as the table writes it: a hidden
-    figure gets its mark and no bar, and the axis is scaled on the shown ones only."""
+    figure gets its mark and no bar, and the axis is scaled on the shown ones only. The
+    district's name is left off the front of its schools' names (the table keeps them)."""
     rows = table[:-1]
     values = [row.value for row in rows]
     known = [v for v in values if v is not None]
@@ -280,6 +281,7 @@ def school_chart(
         x_label=axis_label(indicator),
         y_label=_("School"),
         value_format=lambda v: figures.value_text(indicator, v),
+        drop_prefix=district,
     )
 
 

@@ -124,7 +124,8 @@ def sections(district: District, year: int, suppress: bool, every_table: bool) -
                 section.tables[i.id] = school_table(i, cells[i.id], schools, suppress)
         if section.lead and section.lead.id in section.tables:
             table = section.tables[section.lead.id]
-            section.school_chart = school_chart(section.lead, table, goals[section.lead.id])
+            target = goals[section.lead.id]
+            section.school_chart = school_chart(section.lead, table, target, district.name)
         found.append(section)
     return found
 

@@ -205,11 +205,14 @@ def bar_chart(
 
 # Horizontal bars, one row per label: narrower than the other charts so that on a 390 px
 # phone the labels keep a legible size, and as tall as the labels need.
-H_WIDTH, H_LEFT, H_RIGHT, H_ROW = 480, 150, 60, 26
-LABEL_CHARACTERS = 8
+H_WIDTH, H_LEFT, H_RIGHT, H_ROW = 480, 164, 60, 26
+LABEL_CHARACTERS = 9
 
 
-def _short(label: str) -> str:
+def _short(label: str, drop_prefix: str = "") -> str:
+    """A row's label as written: without the prefix every row shares (the district's name
+    before its schools'), cut to fit; the whole label is its tooltip."""
+    label = label.removeprefix(drop_prefix) if drop_prefix else label
     return label if len(label) <= LABEL_CHARACTERS else label[: LABEL_CHARACTERS - 1] + "…"
 
 
@@ -227,6 +230,7 @@ def hbar_chart(
     x_label: str = "",
     y_label: str = "",
     value_format: Callable[[float], str] | None = None,
+    drop_prefix: str = "",
 ) -> Markup:
     """One horizontal bar per label (e.g. each school), its value written at its end,
     the chart growing by a row per label. A label without a value gets no bar, only its
@@ -259,7 +263,7 @@ def hbar_chart(
         top = TOP + H_ROW * index
         group.append(
             f'<text class="tick" x="{H_LEFT - 6}" y="{top + 18}" text-anchor="end">'
-            f"<title>{escape(label)}</title>{escape(_short(label))}</text>"
+            f"<title>{escape(label)}</title>{escape(_short(label, drop_prefix))}</text>"
         )
         value = series.values[index]
         if value is None:

@@ -317,3 +317,32 @@ def test_the_dashboard_reads_in_a_constant_number_of_queries(app, client, distri
     for year in (world.school_year - 1, world.school_year - 2):
         refresh(world.district.id, year)
     assert queries() == one_year
+
+
+def test_the_bar_chart_grows_a_row_per_school_and_draws_no_hidden_bar(app):
+    from wellbeing.health.charts import Series, hbar_chart
+
+    def chart(count: int) -> ElementTree.Element:
+        values = [None if n == 1 else float(n) for n in range(count)]
+        with app.test_request_context():
+            svg = hbar_chart(
+                "t",
+                [f"江阳区第{n}中学附属实验学校" for n in range(count)],
+                Series("s", "series-a", values),
+                x_max=100.0,
+                ticks=(0, 50, 100),
+                marks={1: "<10"},
+                reference=80.0,
+                drop_prefix="江阳区",
+            )
+        return ElementTree.fromstring(str(svg))
+
+    small, large = chart(6), chart(75)
+    height = [float(svg.get("viewBox").split()[3]) for svg in (small, large)]
+    assert height[1] - height[0] == 69 * 26  # a row of the same height per school
+    assert small.get("viewBox").split()[2] == large.get("viewBox").split()[2]
+    bars = [r for r in large.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert len(bars) == 74 and "<10" in _texts(large, "bar-mark")
+    # The district's name left off, the rest cut to fit; the whole name its tooltip.
+    first = large.find(f".//{SVG}text[@class='tick']/{SVG}title")
+    assert (first.text, first.tail) == ("江阳区第0中学附属实验学校", "第0中学附属实验…")
