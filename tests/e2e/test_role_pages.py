@@ -44,6 +44,7 @@ PAGES = {
         "indicators.definitions",
         "indicators.indicator_page",
         "indicators.school_page",
+        "indicators.report",
     ],
     "e2e-words-leader": [
         "main.home",

@@ -152,6 +152,8 @@ AUDITED_ALREADY: dict[str, str] = {
     "indicators.export_csv": "export",
     "indicators.school_export_xlsx": "export",
     "indicators.school_export_csv": "export",
+    "indicators.report": "export",  # the report of the year to print, one row per view
+    "indicators.report_xlsx": "export",
     "health.export_file": "export",
     "health.export_problems_csv": "export",
     "health.export_problems_xlsx": "export",

@@ -5,7 +5,7 @@ with small cells hidden from monitors as the refresh decided (wellbeing.district
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -150,6 +150,45 @@ def trend(district_id: int, indicator_id: str) -> list[tuple[int, Count]]:
             .order_by(IndicatorValue.school_year)
         )
     ]
+
+
+def trends(district_id: int, up_to: int) -> dict[str, list[tuple[int, Count]]]:
+    """`trend` of every indicator at once (the dashboard's charts, one query), up to the
+    school year `up_to`."""
+    k = ledger.small_cell_k()
+    found: dict[str, list[tuple[int, Count]]] = defaultdict(list)
+    for row in db.session.execute(
+        select(*COLUMNS)
+        .where(
+            IndicatorValue.district_id == district_id,
+            IndicatorValue.school_year <= up_to,
+            IndicatorValue.school_id.is_(None),
+            IndicatorValue.grade.is_(None),
+            IndicatorValue.sex.is_(None),
+        )
+        .order_by(IndicatorValue.school_year)
+    ):
+        found[row.indicator_id].append((row.school_year, _count(row, k)))
+    return found
+
+
+def school_counts(
+    district_id: int, school_year: int, indicator_ids: Collection[str]
+) -> dict[str, dict[Cell, Count]]:
+    """`counts` of a few indicators, the schools' and the district's cells only (not by
+    grade or sex): the by-school tables of the dashboard and the report, one query."""
+    query = select(*COLUMNS).where(
+        IndicatorValue.district_id == district_id,
+        IndicatorValue.school_year == school_year,
+        IndicatorValue.indicator_id.in_(list(indicator_ids)),
+        IndicatorValue.grade.is_(None),
+        IndicatorValue.sex.is_(None),
+    )
+    k = ledger.small_cell_k()
+    found: dict[str, dict[Cell, Count]] = defaultdict(dict)
+    for row in db.session.execute(query):
+        found[row.indicator_id][(row.school_id, None, None)] = _count(row, k)
+    return found
 
 
 def targets(district_id: int) -> dict[str, float | None]:

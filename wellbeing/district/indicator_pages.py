@@ -20,9 +20,9 @@ from wtforms import FloatField
 from wtforms.validators import NumberRange, Optional
 
 from screening import exports
-from screening.indicators import NO_TARGET, PERCENT, Indicator
+from screening.indicators import NO_TARGET, PER_1000, PERCENT, POINTS, RATIO, Indicator
 from wellbeing.campaigns import ledger
-from wellbeing.clock import local_text, local_today
+from wellbeing.clock import local_today
 from wellbeing.district import figures
 from wellbeing.district.models import IndicatorTarget
 from wellbeing.extensions import db
@@ -32,7 +32,7 @@ from wellbeing.roster.labels import grade_name
 from wellbeing.roster.models import District, School
 from wellbeing.security.audit import record_event
 from wellbeing.security.audit_labels import register_labels
-from wellbeing.security.policy import can, requires, scopes_for
+from wellbeing.security.policy import requires, scopes_for
 from wellbeing.text_input import TextForm
 
 bp = Blueprint("indicators", __name__, url_prefix="/district/indicators")
@@ -66,6 +66,8 @@ register_labels(
     values={
         "indicators_xlsx": _l("An indicator's figures by school (XLSX)"),
         "indicators_csv": _l("An indicator's figures by school (CSV)"),
+        "indicators_report": _l("The district's report of the year (print)"),
+        "indicators_report_xlsx": _l("The district's report of the year (XLSX)"),
     },
     formats={"indicator": _indicator_words, "targets": _targets_words},
 )
@@ -118,39 +120,6 @@ def _page(template: str, district: District, **values: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- dashboard
-
-
-@bp.get("/")
-@requires(VIEW)
-def dashboard() -> str:
-    district = scope_district()
-    year, stored = _year(district)
-    this_year = figures.counts(district.id, year, whole=True)
-    last_year = figures.counts(district.id, year - 1, whole=True)
-    targets = figures.targets(district.id)
-    suppress = _suppress(district)
-    groups = [
-        (
-            group,
-            [
-                (i, figures.headline(i, this_year, last_year, targets[i.id], suppress))
-                for i in items
-            ],
-        )
-        for group, items in figures.grouped()
-    ]
-    computed = figures.computed_at(district.id, year)
-    return _page(
-        "district/indicators/dashboard.html",
-        district,
-        year=year,
-        years=stored,
-        groups=groups,
-        computed=local_text(computed) if computed else None,
-        suppress=suppress,
-        group_label=group_label,
-        may_set_targets=can(current_user, TARGETS),
-    )
 
 
 def group_label(group: str) -> str:
@@ -222,36 +191,98 @@ def part_table(
 
 
 def trend_rows(
-    indicator: Indicator, district: District, suppress: bool
+    indicator: Indicator,
+    district: District,
+    suppress: bool,
+    points: list[tuple[int, int, int]] | None = None,
 ) -> list[tuple[int, figures.Shown]]:
-    """The district's figure of each stored school year."""
+    """The district's figure of each stored school year; `points` when already read
+    (figures.trends)."""
+    points = figures.trend(district.id, indicator.id) if points is None else points
     return [
         (year, figures.shown_rows(indicator, [(year_label(year), count)], suppress)[0])
-        for year, count in figures.trend(district.id, indicator.id)
+        for year, count in points
     ]
 
 
-def trend_chart(indicator: Indicator, rows: list, target: float | None) -> Markup | None:
+UNIT_MARKS = {PERCENT: "%", PER_1000: "‰"}
+
+
+def axis_label(indicator: Indicator) -> str:
+    """The value axis named with its unit."""
+    return {
+        PERCENT: _("Share (%)"),
+        PER_1000: _("Per 1,000 students (‰)"),
+        RATIO: _("Ratio"),
+        POINTS: _("Change (points)"),
+    }.get(indicator.unit, _("Value"))
+
+
+def axis_top(indicator: Indicator, known: list[float], target: float | None) -> float:
+    """The top of the value axis, from the values shown and the target only (never a
+    hidden one): 100 for a percentage, else a fifth above the largest."""
+    top = max([*known, target or 0]) or 1
+    return 100.0 if indicator.unit == PERCENT and top <= 100 else top * 1.2
+
+
+def trend_chart(
+    indicator: Indicator, rows: list, target: float | None, least: int = 2
+) -> Markup | None:
     """The trend as an SVG line with the target as the dashed reference line; none with
-    fewer than two years to join."""
+    fewer than `least` years (two to join on the indicator's page)."""
     values = [shown.value for _year, shown in rows]
     known = [v for v in values if v is not None]
-    if len(rows) < 2 or not known:
+    if len(rows) < least or not known:
         return None
-    top = max([*known, target or 0]) or 1
-    top = 100.0 if indicator.unit == PERCENT and top <= 100 else top * 1.2
-    ticks = [round(top * n / 4, 1) for n in range(5)]
-    unit = {"percent": "%", "per_1000": "‰"}.get(indicator.unit, "")
+    top = axis_top(indicator, known, target)
     return charts.line_chart(
         figures.text(indicator.name),
         [year_label(year) for year, _shown in rows],
         [charts.Series(_("District"), "series-a", values)],
         y_min=0.0,
         y_max=top,
-        ticks=ticks,
+        ticks=[round(top * n / 4, 1) for n in range(5)],
         reference=target,
-        unit=unit,
+        unit=UNIT_MARKS.get(indicator.unit, ""),
         x_label=_("School year"),
+        y_label=axis_label(indicator),
+        reference_label=_("Target value") if target is not None else "",
+        value_format=lambda v: figures.value_text(indicator, v),
+    )
+
+
+def school_chart(
+    indicator: Indicator, table: list[figures.Shown], target: float | None, district: str = ""
+) -> Markup | None:
+    """The school table (school_table, as shown) as horizontal bars in the schools'
+    order, the target dashed, each value written as the table writes it: a hidden
+    figure gets its mark and no bar, and the axis is scaled on the shown ones only. The
+    district's name is left off the front of its schools' names (the table keeps them)."""
+    rows = table[:-1]
+    values = [row.value for row in rows]
+    known = [v for v in values if v is not None]
+    if not rows:
+        return None
+    top = axis_top(indicator, known, target)
+    marks = {
+        n: ledger.suppressed_label() if row.hidden else "—"
+        for n, row in enumerate(rows)
+        if row.value is None
+    }
+    return charts.hbar_chart(
+        f"{figures.text(indicator.name)} · {_('By school')}",
+        [row.label for row in rows],
+        charts.Series(_("School"), "series-a", values),
+        x_max=top,
+        ticks=[round(top * n / 4, 1) for n in range(5)],
+        unit=UNIT_MARKS.get(indicator.unit, ""),
+        reference=target,
+        reference_label=_("Target value") if target is not None else "",
+        marks=marks,
+        x_label=axis_label(indicator),
+        y_label=_("School"),
+        value_format=lambda v: figures.value_text(indicator, v),
+        drop_prefix=district,
     )
 
 
@@ -543,4 +574,4 @@ def save_targets(district: District, form: TextForm, own: dict[str, float]) -> d
     return changed
 
 
-from wellbeing.district import dhis2_pages  # noqa: E402,F401  (adds its routes to bp)
+from wellbeing.district import dhis2_pages, year_pages  # noqa: E402,F401  (add their routes)

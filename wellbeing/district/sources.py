@@ -457,6 +457,27 @@ register_indicator(
 )
 register_indicator(
     Indicator(
+        id="schools_with_counselor",
+        name=_text("配备心理教师的学校比例", "Schools with a counselor"),
+        definition=_text(
+            "至少配备一名专职心理健康教师的学校比例。",
+            "Share of schools with at least one full-time mental-health teacher.",
+        ),
+        numerator=_text("有在职心理教师的学校数", "Schools with an active counselor"),
+        denominator=_text("学校数", "Schools"),
+        source=_text("名册与账号", "The roster and the accounts"),
+        direction=AT_LEAST,
+        target=100.0,
+        by_sex=False,
+        by_grade=False,
+        group=STAFFING,
+        as_it_stands=True,
+        suppress=False,
+    ),
+    schools_with_counselor,
+)
+register_indicator(
+    Indicator(
         id="counselors_per_school",
         name=_text("校均心理教师数", "Counselors per school"),
         definition=_text(
@@ -477,27 +498,6 @@ register_indicator(
         suppress=False,
     ),
     counselors_per_school,
-)
-register_indicator(
-    Indicator(
-        id="schools_with_counselor",
-        name=_text("配备心理教师的学校比例", "Schools with a counselor"),
-        definition=_text(
-            "至少配备一名专职心理健康教师的学校比例。",
-            "Share of schools with at least one full-time mental-health teacher.",
-        ),
-        numerator=_text("有在职心理教师的学校数", "Schools with an active counselor"),
-        denominator=_text("学校数", "Schools"),
-        source=_text("名册与账号", "The roster and the accounts"),
-        direction=AT_LEAST,
-        target=100.0,
-        by_sex=False,
-        by_grade=False,
-        group=STAFFING,
-        as_it_stands=True,
-        suppress=False,
-    ),
-    schools_with_counselor,
 )
 register_indicator(
     Indicator(

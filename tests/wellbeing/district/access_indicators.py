@@ -10,6 +10,8 @@ EXPECTED: dict[str, set[str]] = {
     "indicators.export_csv": {"monitor", "admin"},
     "indicators.school_export_xlsx": {"monitor", "admin"},
     "indicators.school_export_csv": {"monitor", "admin"},
+    "indicators.report": {"monitor", "admin"},
+    "indicators.report_xlsx": {"monitor", "admin"},
     "indicators.targets": {"admin"},
     "indicators.dhis2_page": {"admin"},
     "indicators.dhis2_file": {"admin"},

@@ -5,21 +5,25 @@ the administrator's targets (errors beside the fields, audited)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
+from xml.etree import ElementTree
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
 
 from tests.conftest import login
 from wellbeing.district import figures
-from wellbeing.district.models import IndicatorTarget
+from wellbeing.district.models import IndicatorTarget, IndicatorValue
 from wellbeing.district.refresh import refresh
 from wellbeing.extensions import db
 from wellbeing.security.models import AuditEvent
 
 pytestmark = pytest.mark.app
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _no_student(page: str, world) -> None:
@@ -226,3 +230,173 @@ def test_a_change_between_years_has_its_pages_without_records(client, district_w
         assert response.status_code == 200, url
     page = client.get("/district/indicators/health_myopia_change").get_data(as_text=True)
     assert "筛查性近视率年度变化" in page
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def _chart(page: str, kind: str, indicator_id: str) -> ElementTree.Element:
+    """The SVG of one chart of the page, parsed."""
+    figure = page.split(f'data-chart="{kind}" data-indicator="{indicator_id}">')[1]
+    svg = figure[figure.index("<svg") : figure.index("</svg>") + len("</svg>")]
+    return ElementTree.fromstring(svg)
+
+
+def _texts(svg: ElementTree.Element, css: str) -> list[str]:
+    return ["".join(t.itertext()) for t in svg.iter(f"{SVG}text") if t.get("class") == css]
+
+
+def _rows_drawn(svg: ElementTree.Element) -> dict[str, str | None]:
+    """Each school row of a bar chart: the value written on its bar, else its mark."""
+    rows: dict[str, str | None] = {}
+    group = next(
+        g
+        for g in svg.iter(f"{SVG}g")
+        if any(e.tag == f"{SVG}rect" or e.get("class") == "bar-mark" for e in g)
+    )
+    label = None
+    for element in group:
+        css = element.get("class")
+        if css == "tick":
+            label = element.find(f"{SVG}title").text
+            rows[label] = None
+        elif css in ("bar-value", "bar-mark"):
+            rows[label] = element.text
+    return rows
+
+
+def _school_values(page: str, indicator_id: str) -> dict[str, str]:
+    """The dashboard's table beside a by-school chart: school -> value as shown."""
+    table = page.split(f'data-table="schools-{indicator_id}"')[1].split("</table>")[0]
+    cells = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", table)
+    return {label: html.unescape(value) for label, value in cells}
+
+
+def test_dashboard_charts_have_titles_axes_legends_and_targets(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year - 1)
+    refresh(world.district.id, world.school_year)
+    login(client, "admin")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    # The staffing section: its table, then the target's indicator by school and by year.
+    section = page.split('id="section-staffing"')[1].split("</section>")[0]
+    assert section.index('class="grid indicators"') < section.index('data-chart="schools"')
+    trend = _chart(page, "trend", "schools_with_counselor")
+    assert _texts(trend, "chart-title") == ["配备心理教师的学校比例"]
+    assert _texts(trend, "axis-label") == ["学年", "比例（%）"]
+    assert "目标值" in _texts(trend, "legend") and "区（县）" in _texts(trend, "legend")
+    assert [line.get("y1") for line in trend.iter(f"{SVG}line") if line.get("class") == "reference"]
+    dots = [c.find(f"{SVG}title").text for c in trend.iter(f"{SVG}circle")]
+    # As the table writes it; one year only: last year stored no staffing while it ran, and
+    # today's counselors are not last year's (as_it_stands).
+    assert dots == ["区（县）：50.0%"]
+    bars = _chart(page, "schools", "schools_with_counselor")
+    assert _texts(bars, "chart-title") == ["配备心理教师的学校比例 · 按学校"]
+    assert _texts(bars, "axis-label") == ["比例（%）", "学校"]
+    references = [x for x in bars.iter(f"{SVG}line") if x.get("class") == "reference"]
+    assert len(references) == 2  # the target across the bars, and its legend
+    drawn = _rows_drawn(bars)
+    shown = _school_values(page, "schools_with_counselor")
+    assert drawn == {"测试学校A": "100.0%", "测试学校B": "0.0%"}
+    assert all(shown[school] == value for school, value in drawn.items())
+    # The target at 100%: the dashed line at the end of school A's full bar.
+    bar = next(r for r in bars.iter(f"{SVG}rect") if r.get("class") == "bar")
+    assert float(bar.get("x")) + float(bar.get("width")) == float(references[0].get("x1"))
+
+
+def test_a_monitors_chart_never_draws_a_hidden_value(client, district_world, small_cells_of_5):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    login(client, "admin")
+    whole = client.get("/district/indicators/").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "monitor")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    charts = re.findall(r'data-chart="schools" data-indicator="(\w+)"', page)
+    assert "new_student_screening_coverage" in charts
+    hidden = 0
+    for indicator_id in charts:
+        svg = _chart(page, "schools", indicator_id)
+        drawn, shown = _rows_drawn(svg), _school_values(page, indicator_id)
+        bars = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
+        schools = {school: v for school, v in shown.items() if school != "全区合计"}
+        assert len(bars) == sum(1 for v in schools.values() if v not in ("<5", "—"))
+        assert set(drawn) == set(schools)
+        for school, value in drawn.items():
+            assert value == shown[school], (indicator_id, school)
+            hidden += value == "<5"
+        # Nothing of the admin's figure for a hidden school is in the monitor's chart.
+        for school, value in _rows_drawn(_chart(whole, "schools", indicator_id)).items():
+            if drawn[school] == "<5":
+                assert value not in ("<5", "—")  # the admin sees it: it exists
+                assert value not in ElementTree.tostring(svg, encoding="unicode")
+    assert hidden >= 2
+    # The district's figure hidden: no trend dot drawn for it.
+    assert 'data-chart="trend" data-indicator="new_student_screening_coverage"' not in page
+
+
+def test_a_section_without_a_chart_says_why(client, district_world):
+    world = district_world
+    refresh(world.district.id, world.school_year)
+    db.session.execute(
+        delete(IndicatorValue).where(
+            IndicatorValue.indicator_id.in_(
+                ("students_per_counselor", "counselors_per_school", "schools_with_counselor")
+            )
+        )
+    )
+    login(client, "admin")
+    page = client.get("/district/indicators/").get_data(as_text=True)
+    section = page.split('id="section-staffing"')[1].split("</section>")[0]
+    assert 'data-empty="charts"' in section and "暂无图表" in section
+    assert 'href="/district/indicators/targets"' in section
+
+
+def test_the_dashboard_reads_in_a_constant_number_of_queries(app, client, district_world):
+    world = district_world
+    login(client, "monitor")
+
+    def queries() -> int:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/district/indicators/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    refresh(world.district.id, world.school_year)
+    one_year = queries()
+    for year in (world.school_year - 1, world.school_year - 2):
+        refresh(world.district.id, year)
+    assert queries() == one_year
+
+
+def test_the_bar_chart_grows_a_row_per_school_and_draws_no_hidden_bar(app):
+    from wellbeing.health.charts import Series, hbar_chart
+
+    def chart(count: int) -> ElementTree.Element:
+        values = [None if n == 1 else float(n) for n in range(count)]
+        with app.test_request_context():
+            svg = hbar_chart(
+                "t",
+                [f"江阳区第{n}中学附属实验学校" for n in range(count)],
+                Series("s", "series-a", values),
+                x_max=100.0,
+                ticks=(0, 50, 100),
+                marks={1: "<10"},
+                reference=80.0,
+                drop_prefix="江阳区",
+            )
+        return ElementTree.fromstring(str(svg))
+
+    small, large = chart(6), chart(75)
+    height = [float(svg.get("viewBox").split()[3]) for svg in (small, large)]
+    assert height[1] - height[0] == 69 * 26  # a row of the same height per school
+    assert small.get("viewBox").split()[2] == large.get("viewBox").split()[2]
+    bars = [r for r in large.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert len(bars) == 74 and "<10" in _texts(large, "bar-mark")
+    # The district's name left off, the rest cut to fit; the whole name its tooltip.
+    first = large.find(f".//{SVG}text[@class='tick']/{SVG}title")
+    assert (first.text, first.tail) == ("江阳区第0中学附属实验学校", "第0中学附属实验…")
