@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from screening.indicators import AT_LEAST, PERCENT, RATIO, Indicator, Tally
 from screening.semesters import Semester, ended_semesters
@@ -68,9 +68,9 @@ def class_semesters(district_id: int, school_year: int) -> dict[Cell, list[int]]
     ).all()
     enrolled = set(
         db.session.scalars(
-            select(distinct(Student.class_id)).where(
-                Student.status == "enrolled", Student.class_id.in_([row.id for row in classes])
-            )
+            select(Student.class_id)
+            .where(Student.status == "enrolled", Student.class_id.in_([row.id for row in classes]))
+            .distinct()
         )
     )
     found: dict[Cell, list[int]] = defaultdict(list)
