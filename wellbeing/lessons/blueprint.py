@@ -66,7 +66,7 @@ def log(school_class: SchoolClass) -> Any:
 def delete(lesson: Lesson) -> Any:
     class_id = lesson.class_id
     services.delete_lesson(lesson, current_user)
-    return redirect(url_for("lessons.class_log", class_id=class_id, deleted=1), code=303)
+    return redirect(url_for("lessons.class_log", class_id=class_id, deleted=1))
 
 
 def _class_page(school_class: SchoolClass, values: dict[str, str], errors: dict[str, str]) -> str:
