@@ -2,6 +2,8 @@
 
     /classes/<id>/lessons         a class's lessons of the semester (paged) against the
                                   target, and the form to log one (head teacher, counselor)
+    /classes/<id>/lessons/new     log a lesson (POST; a path of its own, so that an id out
+                                  of range is 404 for every method, not 405)
     /lessons/<id>/delete          delete a lesson logged by mistake (POST)
     /schools/<id>/lessons         the school's classes with their counts (counselors,
                                   leaders, administrators)
@@ -33,7 +35,7 @@ CLASSES_PER_PAGE = 30
 
 
 def semester_name(semester: Semester) -> str:
-    """ "2026–27学年秋季学期": the school year and the term, as schools name them."""
+    """The semester as schools name it: its school year and term (2026–27学年秋季学期)."""
     year = f"{semester.school_year}–{str(semester.school_year + 1)[-2:]}"
     if semester.term == AUTUMN:
         return _("%(year)s school year, autumn semester", year=year)
@@ -46,7 +48,7 @@ def class_log(school_class: SchoolClass) -> str:
     return _class_page(school_class, {}, {})
 
 
-@bp.post("/classes/<int:class_id>/lessons")
+@bp.post("/classes/<int:class_id>/lessons/new")
 @requires("lessons.log", SchoolClass)
 def log(school_class: SchoolClass) -> Any:
     fields = TextFields(request.form)

@@ -81,7 +81,8 @@ def test_a_head_teacher_logs_a_lesson_of_their_class(client, world):
     assert f'value="{_day().isoformat()}"' in page  # the date defaults to today
     assert "情绪调节与压力管理" in page  # a suggested topic
     response = client.post(
-        f"/classes/{a1.id}/lessons", data={"held_on": _day().isoformat(), "topic": " 认识  情绪 "}
+        f"/classes/{a1.id}/lessons/new",
+        data={"held_on": _day().isoformat(), "topic": " 认识  情绪 "},
     )
     assert response.status_code == 303
     [lesson] = _lessons(a1)
@@ -111,7 +112,7 @@ def test_every_problem_is_shown_beside_its_field_at_once(client, world):
          {"held_on": "2026-09-15", "topic": "U+001B"}),
     ]  # fmt: skip
     for data, problems in cases:
-        response = client.post(f"/classes/{a1.id}/lessons", data=data)
+        response = client.post(f"/classes/{a1.id}/lessons/new", data=data)
         assert response.status_code == 200
         page = html.unescape(response.get_data(as_text=True))
         assert "没有保存：请更正下面标出的栏目。" in page
@@ -127,7 +128,7 @@ def test_a_second_lesson_on_the_same_day_is_refused(client, world):
     _add(a1, world.users["counselor"], _day())
     _as(client, "teacher")
     response = client.post(
-        f"/classes/{a1.id}/lessons", data={"held_on": _day().isoformat(), "topic": "亲子沟通"}
+        f"/classes/{a1.id}/lessons/new", data={"held_on": _day().isoformat(), "topic": "亲子沟通"}
     )
     assert response.status_code == 200
     page = html.unescape(response.get_data(as_text=True))
@@ -140,7 +141,8 @@ def test_a_second_lesson_on_the_same_day_is_refused(client, world):
     a2 = world.classes["A2"]
     assert (
         client.post(
-            f"/classes/{a2.id}/lessons", data={"held_on": _day().isoformat(), "topic": "亲子沟通"}
+            f"/classes/{a2.id}/lessons/new",
+            data={"held_on": _day().isoformat(), "topic": "亲子沟通"},
         ).status_code
         == 303
     )
@@ -180,14 +182,18 @@ def test_deleting_an_entry_logged_by_mistake(client, world):
 def test_each_logs_only_inside_their_scope(client, world):
     data = {"held_on": _day().isoformat(), "topic": "认识情绪"}
     _as(client, "teacher")
-    assert client.post(f"/classes/{world.classes['A2'].id}/lessons", data=data).status_code == 403
+    assert (
+        client.post(f"/classes/{world.classes['A2'].id}/lessons/new", data=data).status_code == 403
+    )
     other = _add(world.classes["A2"], world.users["counselor"], _day())
     assert client.post(f"/lessons/{other.id}/delete").status_code == 403
     _as(client, "counselor")
-    assert client.post(f"/classes/{world.classes['B1'].id}/lessons", data=data).status_code == 403
+    assert (
+        client.post(f"/classes/{world.classes['B1'].id}/lessons/new", data=data).status_code == 403
+    )
     b1 = _add(world.classes["B1"], world.users["admin"], _day())
     assert client.post(f"/lessons/{b1.id}/delete").status_code == 403
-    a2 = f"/classes/{world.classes['A2'].id}/lessons"
+    a2 = f"/classes/{world.classes['A2'].id}/lessons/new"
     assert client.post(a2, data=data).status_code == 200  # the day is taken
     yesterday = {**data, "held_on": (_day() - timedelta(days=1)).isoformat()}
     assert client.post(a2, data=yesterday).status_code == 303
@@ -196,7 +202,9 @@ def test_each_logs_only_inside_their_scope(client, world):
     page = _page(client, f"/classes/{world.classes['A1'].id}/lessons")
     assert 'id="lesson-form"' not in page
     assert "每节课上完后，由班主任或学校心理教师在此记录。" in page
-    assert client.post(f"/classes/{world.classes['A1'].id}/lessons", data=data).status_code == 403
+    assert (
+        client.post(f"/classes/{world.classes['A1'].id}/lessons/new", data=data).status_code == 403
+    )
     assert [len(_lessons(world.classes[key])) for key in ("A1", "A2", "B1")] == [0, 2, 1]
 
 
