@@ -75,6 +75,7 @@ def test_a_head_teacher_logs_a_lesson_of_their_class(client, world):
     a1 = world.classes["A1"]
     _as(client, "teacher")
     page = _page(client, f"/classes/{a1.id}/lessons")
+    assert "2026–27学年秋季学期（2026-09-01 至 2027-01-31）" in page
     assert "本学期已上 0 节，目标至少 9 节" in page
     assert "本班本学期还没有心理健康课记录。" in page  # the empty state says what to do
     assert "每上完一节课，请在上方表单中记录日期和主题。" in page
@@ -243,6 +244,7 @@ def test_the_school_overview_in_grade_and_class_order(client, world, monkeypatch
     _add(first, world.users["counselor"], semester.first)
     _as(client, "counselor")
     page = _page(client, f"/schools/{world.schools['A'].id}/lessons")
+    assert "2026–27学年秋季学期" in page
     names = ["一年级1班", "七年级1班", "七年级2班", "高一2班", "高一10班"]
     positions = [page.index(name) for name in names]
     assert positions == sorted(positions)
