@@ -359,3 +359,26 @@ def add_observations(world: SimpleNamespace) -> SimpleNamespace:
         world.reports[key], world.observations[key] = report, observation
     db.session.flush()
     return world
+
+
+def add_lessons(world: SimpleNamespace) -> SimpleNamespace:
+    """Today's mental-health lesson at classes A1, A2, B1 and C1: A1's logged by the head
+    teacher (world.users), the others' by the district's administrator account (any
+    logger will do: only A1's must be the head teacher's own). world.lessons by class
+    key ("A" is class A1; "A2"; "B" B1, "C" C1)."""
+    from wellbeing.clock import local_today
+    from wellbeing.lessons.models import Lesson
+
+    world.lessons = {}
+    for key, class_key in (("A", "A1"), ("A2", "A2"), ("B", "B1"), ("C", "C1")):
+        logger = world.users["head_teacher" if key == "A" else "admin"]
+        lesson = Lesson(
+            class_id=world.classes[class_key].id,
+            held_on=local_today(),
+            topic=f"认识情绪{key}",
+            logged_by_id=logger.id,
+        )
+        db.session.add(lesson)
+        world.lessons[key] = lesson
+    db.session.flush()
+    return world

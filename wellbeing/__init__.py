@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from wellbeing.district.indicator_pages import bp as indicators_bp
     from wellbeing.followups.blueprint import bp as followups_bp
     from wellbeing.health.blueprint import bp as health_bp
+    from wellbeing.lessons.blueprint import bp as lessons_bp
     from wellbeing.main import bp as main_bp
     from wellbeing.notes.blueprint import bp as notes_bp
     from wellbeing.notifications.admin import bp as outbox_bp
@@ -187,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         plans_bp,
         observations_bp,
+        lessons_bp,
         reauth_bp,
     ):
         app.register_blueprint(blueprint)

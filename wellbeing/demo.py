@@ -29,6 +29,8 @@ from wellbeing.district.refresh import refresh
 from wellbeing.extensions import db
 from wellbeing.health.demo import DemoHealth, build_demo_health
 from wellbeing.health.labels import round_label, school_year_label
+from wellbeing.lessons.demo import DemoLessons, build_demo_lessons
+from wellbeing.lessons.vocabulary import LESSONS_PER_SEMESTER
 from wellbeing.observations.demo import DemoObservations, build_demo_observations
 from wellbeing.plans.demo_file import DemoFiles, build_demo_files
 from wellbeing.review.demo import (
@@ -92,6 +94,7 @@ CAMPAIGN_TABLES = (
     "indicator_refresh_request",
     "indicator_value",
     "indicator_target",
+    "lesson",
     "observation",
     "weekly_report",
     "plan_package",
@@ -349,6 +352,8 @@ def demo_command(
         db.session.commit()
         history = build_demo_history(seed, district.school_year)
         db.session.commit()
+        lessons = build_demo_lessons(seed)
+        db.session.commit()
         # The district's indicators of every stored year, so the dashboard has figures
         # and trends before the first night.
         refresh_years(district.school_year)
@@ -363,7 +368,8 @@ def demo_command(
     click.echo(_followups_summary(followups))
     click.echo(_review_summary(decisions, model))
     click.echo(_files_summary(files))
-    click.echo(_observations_summary(observations) + "\n")
+    click.echo(_observations_summary(observations))
+    click.echo(_lessons_summary(lessons) + "\n")
     click.echo(_("Demo logins (all with the same password):"))
     click.echo(logins_table())
     click.echo("\n" + _("Sign in at %(url)s", url=f"{base}/login"))
@@ -538,6 +544,18 @@ def _observations_summary(reports: DemoObservations) -> str:
         late=reports.late,
         urgent=reports.urgent,
         unreported=reports.unreported_last_week,
+    )
+
+
+def _lessons_summary(lessons: DemoLessons) -> str:
+    return "  " + _(
+        "Mental-health lessons: %(lessons)d logged for %(classes)d classes over %(semesters)d "
+        "semesters; the classes of %(short)d schools fall short of %(target)d a semester",
+        lessons=lessons.lessons,
+        classes=lessons.classes,
+        semesters=lessons.semesters,
+        short=lessons.short_schools,
+        target=LESSONS_PER_SEMESTER,
     )
 
 

@@ -4,6 +4,7 @@ from wellbeing.campaigns import models as campaigns  # noqa: F401
 from wellbeing.district import models as district  # noqa: F401
 from wellbeing.followups import models as followups  # noqa: F401
 from wellbeing.health import models as health  # noqa: F401
+from wellbeing.lessons import models as lessons  # noqa: F401
 from wellbeing.notes import models as notes  # noqa: F401
 from wellbeing.notifications import models as notifications  # noqa: F401
 from wellbeing.observations import models as observations  # noqa: F401

@@ -9,9 +9,16 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import login
-from tests.factories import add_assessments, add_follow_ups, add_observations, add_plans
+from tests.factories import (
+    add_assessments,
+    add_follow_ups,
+    add_lessons,
+    add_observations,
+    add_plans,
+)
 from tests.wellbeing.campaigns import ACCESS_MODULES
 from tests.wellbeing.district import ACCESS_MODULES as DISTRICT_ACCESS_MODULES
+from tests.wellbeing.lessons import ACCESS_MODULES as LESSON_ACCESS_MODULES
 from tests.wellbeing.observations import ACCESS_MODULES as OBSERVATION_ACCESS_MODULES
 from tests.wellbeing.plans import ACCESS_MODULES as PLAN_ACCESS_MODULES
 from wellbeing.extensions import db
@@ -115,6 +122,7 @@ for _module in [
     *PLAN_ACCESS_MODULES,
     *OBSERVATION_ACCESS_MODULES,
     *DISTRICT_ACCESS_MODULES,
+    *LESSON_ACCESS_MODULES,
 ]:
     EXPECTED.update(_module.EXPECTED)
     PUBLIC |= _module.PUBLIC
@@ -145,6 +153,9 @@ TARGET_ARGS = {
     # classes A1 ("A"), A2, B1 ("B") and C1 ("C"), each with one observation.
     "observation_id": "observations",
     "report_id": "reports",
+    # Built on demand too (tests.factories.add_lessons): today's lesson at classes A1
+    # ("A", logged by the head teacher), A2, B1 ("B") and C1 ("C").
+    "lesson_id": "lessons",
 }
 ON_DEMAND = {
     "alerts": add_follow_ups,
@@ -152,6 +163,7 @@ ON_DEMAND = {
     "assessments": add_assessments,
     **dict.fromkeys(("plans", "referrals", "attachments", "packages", "hospitals"), add_plans),
     **dict.fromkeys(("observations", "reports"), add_observations),
+    "lessons": add_lessons,
 }
 # URL arguments that are not targets: a fixed valid value.
 PLAIN_ARGS = {
@@ -185,11 +197,13 @@ for _outside in (OUTSIDE_CLASS, OUTSIDE_SCHOOL, OUTSIDE_DISTRICT):
     _outside["hospitals"] = "C"
     # An observation or a report is its class's and its school's.
     _outside["observations"] = _outside["reports"] = _outside["schools"]
-OUTSIDE_CLASS["observations"] = OUTSIDE_CLASS["reports"] = "A2"
+    # A lesson is its class's and its school's.
+    _outside["lessons"] = _outside["schools"]
+OUTSIDE_CLASS["observations"] = OUTSIDE_CLASS["reports"] = OUTSIDE_CLASS["lessons"] = "A2"
 INSIDE["alerts"] = INSIDE["followups"] = INSIDE["assessments"] = "A"
 for _kind in ("plans", "referrals", "attachments", "packages", "hospitals"):
     INSIDE[_kind] = "A"
-INSIDE["observations"] = INSIDE["reports"] = "A"
+INSIDE["observations"] = INSIDE["reports"] = INSIDE["lessons"] = "A"
 OUTSIDE = {
     "admin": OUTSIDE_DISTRICT,
     "monitor": OUTSIDE_DISTRICT,

@@ -79,6 +79,8 @@ NO_STUDENT_DATA: dict[str, str] = {
     "observations.urgent_sent": "what to do now and the help lines, no student",
     "observations.training": "the training text and the help lines, no student",
     "observations.committee_district": "coverage and report rates by school, no student",
+    "lessons.class_log": "a class's lesson dates and topics, and the staff who logged them",
+    "lessons.school": "each class's count of lessons this semester",
     "reauth.confirm": "the password form",
     "static": "files",
     "main.index": "a redirect",

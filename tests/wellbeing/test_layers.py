@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "wellbeing"
-AREAS = ("campaigns", "notes", "health", "followups", "district", "review", "plans", "observations")
+AREAS = (
+    "campaigns",
+    "notes",
+    "health",
+    "followups",
+    "district",
+    "review",
+    "plans",
+    "observations",
+    "lessons",
+)
 # Each low layer and what it must never import.
 FORBIDDEN = {
     "security": ("notifications", "scheduler", *AREAS),
@@ -21,9 +31,11 @@ FORBIDDEN = {
     # Areas point one way too: the review builds on the campaigns and the follow-ups, and
     # hears of a scored sitting by the campaigns' signal.
     "followups": tuple(a for a in AREAS if a != "followups"),
-    "campaigns": ("followups", "review", "plans", "observations"),
+    "campaigns": ("followups", "review", "plans", "observations", "lessons"),
     # The observations show on the review's pages through its registries.
-    "review": ("plans", "observations"),
+    "review": ("plans", "observations", "lessons"),
+    # The lesson log stands on the roster and security alone; the district reads it.
+    "lessons": tuple(a for a in AREAS if a != "lessons"),
 }
 
 

@@ -541,8 +541,10 @@ def session_for(endpoint: str) -> str:
 
 
 # Routes that take no typed value at all: posting to them is their whole meaning, and
-# they are exercised by their own tests (logging out would end the session under test).
-NOT_POSTED = {"auth.logout"}
+# they are exercised by their own tests (logging out would end the session under test;
+# a lesson's delete button shows beside a lesson, and the walk's world logs none:
+# tests/wellbeing/lessons/test_lessons.py deletes).
+NOT_POSTED = {"auth.logout", "lessons.delete"}
 # Routes the walk leaves to their own tests. Opening a 一生一策 file: its form shows
 # only while the student has no open file, and the walk's world gives the student one
 # (tests/wellbeing/plans/test_plans_pages.py sends NUL and ESC in each of its fields).

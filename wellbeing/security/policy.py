@@ -138,6 +138,28 @@ POLICY: dict[str, Rule] = {
         R.monitor,
         R.admin,
     ),
+    # The mental-health lesson log: a class's lessons (date and topic, no student), kept
+    # by its head teacher and the school's counselors; the school's leaders and the
+    # district's administrators read the counts. A head teacher deletes only the lessons
+    # they logged themselves (the lesson's scope rule, wellbeing/lessons/access.py).
+    "lessons.school": _rule(
+        "A school's classes with their mental-health lessons this semester (no student)",
+        R.counselor,
+        R.school_leader,
+        R.admin,
+    ),
+    "lessons.class": _rule(
+        "A class's mental-health lesson log: dates and topics (no student)",
+        R.head_teacher,
+        R.counselor,
+        R.school_leader,
+        R.admin,
+    ),
+    "lessons.log": _rule(
+        "Log a class's mental-health lesson, or delete one logged by mistake",
+        R.head_teacher,
+        R.counselor,
+    ),
     "audit.browse": _rule("Browse and export the audit trail", R.admin),
     "scheduler.view": _rule("The scheduler's lease, jobs and runs (no student)", R.admin),
     "notes.read": _rule("Counselors' confidential notes about a student", R.counselor),
