@@ -8,8 +8,7 @@ Each source returns Tally counts for one district and school year. A figure of t
 present (staffing, open plans, the committee) is taken as it stands when refreshed: the
 roster keeps no history, so a past school year keeps what its last refresh stored.
 
-Mental-health lessons (the plan's lesson hours) are a later piece: they will register in
-the "lessons" group here."""
+The mental-health lessons register in their own module (lesson_sources.py), after these."""
 
 from __future__ import annotations
 
