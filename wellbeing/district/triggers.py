@@ -87,14 +87,15 @@ def campaign_school_year(campaign: Campaign) -> int:
 
 def _closed_campaigns(now: datetime) -> None:
     """Request a refresh of each year where a campaign closed after the year's figures
-    were computed, or before they ever were."""
+    were last computed, or before they ever were. The latest refresh counts: a past
+    year's figures of the present keep the time they were computed while it ran."""
     computed = {
         (district_id, year): at
         for district_id, year, at in db.session.execute(
             select(
                 IndicatorValue.district_id,
                 IndicatorValue.school_year,
-                func.min(IndicatorValue.computed_at),
+                func.max(IndicatorValue.computed_at),
             ).group_by(IndicatorValue.district_id, IndicatorValue.school_year)
         )
     }

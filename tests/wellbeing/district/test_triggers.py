@@ -179,6 +179,52 @@ def test_a_closed_campaign_refreshes_its_year_once(district_world):
     assert triggers.refresh_requested()["refreshed"] == 0
 
 
+def test_a_past_years_kept_figures_do_not_make_it_refresh_again_and_again(district_world):
+    """Last year's staffing keeps the time it was computed while the year ran; a campaign
+    of last year that closed after that is refreshed once, not at every run."""
+    world = district_world
+    past = world.school_year - 1
+    campaign = world.campaigns["A"]  # moved to last year: it closed then
+    campaign.opens_at = campaign.opens_at.replace(year=campaign.opens_at.year - 1)
+    campaign.closes_at = campaign.closes_at.replace(year=campaign.closes_at.year - 1)
+    kept_at = campaign.closes_at - timedelta(days=30)
+    db.session.add(
+        IndicatorValue(
+            district_id=world.district.id,
+            indicator_id="schools_with_counselor",
+            school_year=past,
+            numerator=1,
+            denominator=2,
+            small_cell_k=10,
+            computed_at=kept_at,
+        )
+    )
+    db.session.add(
+        IndicatorValue(
+            district_id=world.district.id,
+            indicator_id="referrals_closed",
+            school_year=past,
+            numerator=0,
+            denominator=0,
+            small_cell_k=10,
+            computed_at=campaign.closes_at - timedelta(days=1),
+        )
+    )
+    db.session.commit()
+    assert triggers.refresh_requested()["refreshed"] >= 1
+    db.session.commit()
+    again = triggers.refresh_requested()
+    db.session.commit()
+    assert again["refreshed"] == 0 and _requests() == []
+    kept = db.session.scalar(
+        select(IndicatorValue.computed_at).where(
+            IndicatorValue.school_year == past,
+            IndicatorValue.indicator_id == "schools_with_counselor",
+        )
+    )
+    assert kept == kept_at
+
+
 def test_the_job_with_nothing_pending_does_nothing(district_world, monkeypatch):
     calls = []
     monkeypatch.setattr(triggers, "refresh", lambda *args: calls.append(args) or 0)
