@@ -142,7 +142,8 @@ def _exports_match_the_page(page, year: str) -> list[list[str]]:
     with open(text.path(), encoding="utf-8-sig") as file:
         rows = list(csv.reader(io.StringIO(file.read())))
     start = next(i for i, row in enumerate(rows) if row[:2] == ["学校", "分子"])
-    assert [row[:4] for row in rows[start + 1 :] if row] == shown
+    end = rows.index([], start)  # the next table (by grade) follows a blank line
+    assert [row[:4] for row in rows[start + 1 : end]] == shown
     return hidden
 
 
